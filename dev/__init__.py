@@ -1,0 +1,1 @@
+"""Developer tooling: local Kafka and the Voucherify stub server (not shipped in the wheel)."""

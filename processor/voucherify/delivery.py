@@ -1,0 +1,53 @@
+"""The value objects that cross the destination -> client -> engine boundary.
+
+They live in their own module so the engine (which must not know Voucherify's field
+names) and the HTTP client can both import them without importing each other.
+All three are frozen and slotted: they are created per event, so they should be
+cheap, and nobody downstream should be able to mutate what was planned or observed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Delivery", "Rejection", "DeliveryResult", "ErrorClass"]
+
+ErrorClass = Literal["retryable", "permanent", "auth"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One (event, subscription) request to make."""
+
+    subscription: str  # subscription name
+    action: str  # addCustomEvent | upsertCustomer | assignCustomerToGroup
+    url: str  # full URL
+    body: bytes  # orjson-encoded JSON body (exactly what is POSTed)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """The event cannot produce a valid payload for this subscription."""
+
+    subscription: str
+    action: str
+    message: str  # Segment's wording
+    status: int | None  # 400 for schema validation
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What happened to one Delivery.
+
+    ``error_class`` is ``None`` when ``ok``; otherwise ``retryable``, ``permanent`` or
+    ``auth``. ``message`` never contains the application id, secret key or auth headers.
+    ``retry_after`` is a delay in seconds the server asked for (Retry-After or
+    X-Rate-Limit-Retry), if any.
+    """
+
+    ok: bool
+    status: int | None
+    error_class: str | None
+    message: str
+    retry_after: float | None = None
