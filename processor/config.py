@@ -1,0 +1,240 @@
+"""The configuration file: one YAML (or JSON) document, validated once at start-up.
+
+Why pydantic here and nowhere else: configuration is read once, and its value is in the error
+messages (a bad field stops start-up with a message naming it). Per-event code never touches
+these models; the engine and the destination are built from them at start-up.
+
+Secrets (application id, secret key, SASL passwords) are ``SecretStr`` so that printing a config,
+logging it or putting it in an error message shows ``**********``. They may come from the file,
+from environment variables (``VOUCHERIFY_APPLICATION_ID``, ``VOUCHERIFY_SECRET_KEY``) or from
+files (``application_id_file``, ``secret_key_file``: the Kubernetes-secret way).
+
+Any setting can also be overridden from the environment with the prefix ``VP__`` and ``__``
+between levels, e.g. ``VP__KAFKA__BOOTSTRAP_SERVERS=broker:9092`` or
+``VP__ENGINE__MAX_IN_FLIGHT=2000`` (values are parsed as YAML scalars).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+ENV_PREFIX = "VP__"
+
+#: Actions a subscription can name (Segment's ``partnerAction`` ids).
+ACTION_IDS = ("addCustomEvent", "upsertCustomer", "assignCustomerToGroup")
+
+
+class ConfigFileError(Exception):
+    """The configuration cannot be used; the message names the field and what is wrong."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DestinationConfig(_Section):
+    """Segment's destination settings plus the HTTP client's knobs."""
+
+    application_id: SecretStr | None = None
+    application_id_file: Path | None = None
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+    custom_url: str = Field(description="Custom Voucherify URL, e.g. https://us1.segmentio.voucherify.io")
+    verify_tls: bool = True
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(10.0, gt=0)
+    max_connections: int = Field(256, ge=1)
+    requests_per_minute: float | None = Field(None, gt=0, description="client-side rate limit; None = unlimited")
+
+    @model_validator(mode="after")
+    def _secrets_present(self) -> "DestinationConfig":
+        for name in ("application_id", "secret_key"):
+            if getattr(self, name) is None and getattr(self, f"{name}_file") is None:
+                env = f"VOUCHERIFY_{name.upper()}"
+                raise ValueError(f"{name} is required (set it in the file, in ${env}, or with {name}_file)")
+        return self
+
+    def secret(self, name: Literal["application_id", "secret_key"]) -> str:
+        """The secret's value, read from the file when given as ``<name>_file``."""
+        value: SecretStr | None = getattr(self, name)
+        if value is not None:
+            return value.get_secret_value()
+        path: Path = getattr(self, f"{name}_file")
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigFileError(f"destination.{name}_file: cannot read {path}: {exc.strerror}") from None
+
+
+class SubscriptionConfig(_Section):
+    """One Segment subscription: a trigger, an action, and Segment's JSON mapping."""
+
+    name: str = Field(min_length=1)
+    subscribe: str = Field(min_length=1, description='Segment FQL, e.g. type = "track"')
+    action: Literal["addCustomEvent", "upsertCustomer", "assignCustomerToGroup"]
+    mapping: dict[str, Any] | None = Field(None, description="Segment mapping JSON; None = the action's defaults")
+    enabled: bool = True
+
+
+class KafkaConfig(_Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    source_topic: str = "segment-events"
+    group_id: str = "voucherify-processor"
+    retry_topic: str = "segment-events.voucherify.retry"
+    dead_letter_topic: str = "segment-events.voucherify.dlq"
+    #: librdkafka settings for every client (security.protocol, sasl.*, ssl.*, ...).
+    client: dict[str, Any] = Field(default_factory=dict)
+    #: librdkafka settings for consumers only / producers only.
+    consumer: dict[str, Any] = Field(default_factory=dict)
+    producer: dict[str, Any] = Field(default_factory=dict)
+
+    def librdkafka(self, role: Literal["consumer", "producer", "admin"]) -> dict[str, Any]:
+        """Settings for one client role: bootstrap + shared passthrough + role passthrough."""
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, **self.client}
+        if role == "consumer":
+            conf.update(self.consumer)
+        elif role == "producer":
+            conf.update(self.producer)
+        return conf
+
+
+class InputConfig(_Section):
+    """How source message values are decoded."""
+
+    format: Literal["json", "avro", "avro-confluent"] = "json"
+    avro_schema: Path | None = Field(None, description="writer schema (.avsc) for format: avro")
+    schema_registry_url: str | None = Field(None, description="for format: avro-confluent")
+    schema_registry: dict[str, Any] = Field(default_factory=dict, description="extra schema-registry client settings")
+    max_value_bytes: int = Field(1_000_000, ge=1, description="larger values are dead-lettered as oversized")
+
+    @model_validator(mode="after")
+    def _format_needs(self) -> "InputConfig":
+        if self.format == "avro" and self.avro_schema is None:
+            raise ValueError("format 'avro' needs avro_schema (path to an .avsc file)")
+        if self.format == "avro-confluent" and not self.schema_registry_url:
+            raise ValueError("format 'avro-confluent' needs schema_registry_url")
+        return self
+
+
+class EngineConfig(_Section):
+    max_in_flight: int = Field(2000, ge=1, description="events being processed at once, all partitions")
+    max_in_flight_per_partition: int = Field(1000, ge=1)
+    max_concurrent_requests: int = Field(256, ge=1, description="HTTP requests in flight at once")
+    ordering_key: list[Literal["userId", "anonymousId", "messageKey", "partition"]] = Field(
+        default_factory=lambda: ["userId", "anonymousId", "messageKey"],
+        description="first present wins; events with equal keys are delivered in offset order",
+    )
+    quick_retries: int = Field(2, ge=0, description="in-process retries before the retry topic")
+    quick_retry_backoff_s: float = Field(0.2, ge=0)
+    quick_retry_max_wait_s: float = Field(5.0, ge=0, description="a Retry-After longer than this goes to the retry topic")
+    retry_delays_s: list[float] = Field(default_factory=lambda: [10.0, 60.0, 600.0, 3600.0], min_length=1)
+    max_age_s: float = Field(4 * 3600.0, gt=0, description="older failures go to the dead-letter topic")
+    commit_interval_s: float = Field(1.0, gt=0)
+    drain_timeout_s: float = Field(30.0, gt=0)
+    auth_probe_max_interval_s: float = Field(60.0, gt=0)
+
+    @field_validator("retry_delays_s")
+    @classmethod
+    def _positive_delays(cls, value: list[float]) -> list[float]:
+        if any(d < 0 for d in value):
+            raise ValueError("retry delays must be >= 0 seconds")
+        return value
+
+
+class OpsConfig(_Section):
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(9108, ge=0, le=65535, description="/metrics, /healthz, /readyz; 0 disables")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+
+class AppConfig(_Section):
+    destination: DestinationConfig
+    subscriptions: list[SubscriptionConfig] | None = Field(
+        None, description="None = Segment's five presets"
+    )
+    kafka: KafkaConfig = Field(default_factory=KafkaConfig)
+    input: InputConfig = Field(default_factory=InputConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
+
+    @field_validator("subscriptions")
+    @classmethod
+    def _unique_names(cls, value: list[SubscriptionConfig] | None) -> list[SubscriptionConfig] | None:
+        if value is not None:
+            seen: set[str] = set()
+            for sub in value:
+                if sub.name in seen:
+                    raise ValueError(f"subscription names must be unique; {sub.name!r} repeats")
+                seen.add(sub.name)
+        return value
+
+
+def load_config(path: str | Path, *, environ: dict[str, str] | None = None) -> AppConfig:
+    """Read, merge environment overrides into, and validate a configuration file."""
+    raw = read_document(path)
+    env = os.environ if environ is None else environ
+    apply_environment(raw, env)
+    return parse_config(raw, source=str(path))
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ConfigFileError(f"{path}: cannot read the configuration file: {exc.strerror}") from None
+    try:
+        doc = orjson.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigFileError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise ConfigFileError(f"{path}: the top level must be a mapping, got {type(doc).__name__}")
+    return doc
+
+
+def apply_environment(raw: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> None:
+    """Fold ``VOUCHERIFY_*`` secrets and ``VP__a__b`` overrides into the raw document, in place."""
+    dest = raw.setdefault("destination", {})
+    if isinstance(dest, dict):
+        for name in ("application_id", "secret_key"):
+            value = env.get(f"VOUCHERIFY_{name.upper()}")
+            if value:
+                dest[name] = value
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in key[len(ENV_PREFIX):].split("__") if p]
+        if not parts:
+            continue
+        node = raw
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = yaml.safe_load(value) if value else value
+
+
+def parse_config(raw: dict[str, Any], *, source: str = "config") -> AppConfig:
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigFileError(format_validation_error(exc, source)) from None
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration:"]
+    for err in exc.errors():
+        field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {field or '(top level)'}: {msg}")
+    return "\n".join(lines)
