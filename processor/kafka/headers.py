@@ -1,0 +1,85 @@
+"""Names and codec of the ``vp.*`` headers on retry and dead-letter records.
+
+The header contract is documented in docs/ARCHITECTURE.md; these constants are the only place
+the names are spelled, so the engine, the ``dlq`` command and the tests cannot drift apart.
+All header values are UTF-8 strings on the wire (numbers as decimal text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "ATTEMPT",
+    "NOT_BEFORE",
+    "FIRST_FAILED",
+    "ORIGIN_TOPIC",
+    "ORIGIN_PARTITION",
+    "ORIGIN_OFFSET",
+    "ORIGIN_TIMESTAMP",
+    "SUBSCRIPTIONS",
+    "ERROR_CLASS",
+    "ERROR_STATUS",
+    "ERROR_MESSAGE",
+    "DEAD_LETTERED_AT",
+    "ALL_HEADERS",
+    "encode_headers",
+    "decode_headers",
+]
+
+ATTEMPT = "vp.attempt"
+NOT_BEFORE = "vp.not_before"
+FIRST_FAILED = "vp.first_failed"
+ORIGIN_TOPIC = "vp.origin.topic"
+ORIGIN_PARTITION = "vp.origin.partition"
+ORIGIN_OFFSET = "vp.origin.offset"
+ORIGIN_TIMESTAMP = "vp.origin.timestamp"
+SUBSCRIPTIONS = "vp.subscriptions"
+ERROR_CLASS = "vp.error.class"
+ERROR_STATUS = "vp.error.status"
+ERROR_MESSAGE = "vp.error.message"
+DEAD_LETTERED_AT = "vp.dead_lettered_at"
+
+ALL_HEADERS = (
+    ATTEMPT,
+    NOT_BEFORE,
+    FIRST_FAILED,
+    ORIGIN_TOPIC,
+    ORIGIN_PARTITION,
+    ORIGIN_OFFSET,
+    ORIGIN_TIMESTAMP,
+    SUBSCRIPTIONS,
+    ERROR_CLASS,
+    ERROR_STATUS,
+    ERROR_MESSAGE,
+    DEAD_LETTERED_AT,
+)
+
+
+def encode_headers(values: Mapping[str, str | int | None]) -> list[tuple[str, bytes]]:
+    """Headers for ``Producer.produce``: every value as UTF-8 text, ``None`` as empty.
+
+    Empty rather than omitted so that a reader always finds e.g. ``vp.error.status`` and can
+    tell "no HTTP status" from "header forgotten".
+    """
+    return [(name, b"" if value is None else str(value).encode("utf-8")) for name, value in values.items()]
+
+
+def decode_headers(headers: Iterable[tuple[str, bytes | str | None]] | None) -> dict[str, str]:
+    """Headers from ``Message.headers()`` as a dict; the last value of a repeated name wins.
+
+    Tolerant on purpose: records on these topics may have been written by other tools, so a
+    ``None`` value becomes ``""`` and bytes that are not UTF-8 are decoded with replacement
+    characters instead of failing the whole record.
+    """
+    out: dict[str, str] = {}
+    if not headers:
+        return out
+    for name, value in headers:
+        if value is None:
+            out[name] = ""
+        elif isinstance(value, str):
+            out[name] = value
+        else:
+            out[name] = bytes(value).decode("utf-8", errors="replace")
+    return out
