@@ -1,0 +1,48 @@
+"""Metrics: private registries, the agreed attribute names, prefixed metric names."""
+
+from __future__ import annotations
+
+from processor.ops.metrics import PREFIX, Metrics
+
+ATTRIBUTES = {
+    "consumed": ["topic"],
+    "triggered": ["action"],
+    "sent": ["action"],
+    "failed": ["action", "error_class"],
+    "retried": ["action"],
+    "dead_lettered": ["error_class"],
+    "http_latency": ["action"],
+    "in_flight": [],
+    "consumer_lag": ["topic", "partition"],
+    "circuit_open": [],
+    "assigned_partitions": [],
+    "committed_offset": ["topic", "partition"],
+}
+
+
+def test_two_instances_do_not_clash() -> None:
+    a, b = Metrics(), Metrics()
+    a.consumed.labels(topic="t").inc()
+    assert b"consumed_total{topic=\"t\"} 1.0" in a.render()
+    assert b"topic=\"t\"" not in b.render()
+
+
+def test_attribute_names_and_labels() -> None:
+    m = Metrics()
+    for name, labels in ATTRIBUTES.items():
+        metric = getattr(m, name)
+        assert list(metric._labelnames) == labels, name
+
+
+def test_every_metric_is_prefixed() -> None:
+    m = Metrics()
+    m.http_latency.labels(action="addCustomEvent").observe(0.003)
+    names = {family.name for family in m.registry.collect()}
+    assert names and all(n.startswith(PREFIX) for n in names)
+
+
+def test_latency_buckets_span_1ms_to_10s() -> None:
+    m = Metrics()
+    m.http_latency.labels(action="upsertCustomer").observe(0.0005)
+    text = m.render().decode()
+    assert 'le="0.001"' in text and 'le="10.0"' in text
