@@ -1,0 +1,194 @@
+"""The aiohttp application: Voucherify's Segment endpoints plus the ``/_stub`` control API.
+
+Hot path (``/segmentio/*``): read the body, consult the script queue, check the two auth
+headers against precomputed strings, draw random faults, sleep if asked, append one tuple,
+answer. Everything else (JSON views of records, stats) is computed when asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections import Counter
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from .faults import FaultConfig, FaultEngine, Outcome
+from .recording import RawRecord, RecordedRequest
+
+__all__ = ["SEGMENT_PATHS", "Credentials", "StubState", "build_app"]
+
+SEGMENT_PATHS = (
+    "/segmentio/test-authentication",
+    "/segmentio/event-processing",
+    "/segmentio/customer-processing",
+    "/segmentio/group-processing",
+)
+
+_JSON = "application/json"
+_OK_BODY = b"{}"
+_UNAUTHORIZED = orjson.dumps(
+    {"code": 401, "message": "Unauthorized", "details": "Invalid credentials", "key": "unauthorized"}
+)
+
+
+class Credentials:
+    """The accepted application id / secret key, kept as the exact header values expected."""
+
+    __slots__ = ("application_id", "secret_key", "authorization", "secret_header")
+
+    def __init__(self, application_id: str, secret_key: str) -> None:
+        self.application_id = application_id
+        self.secret_key = secret_key
+        self.authorization = "Basic " + base64.b64encode(application_id.encode()).decode()
+        self.secret_header = base64.b64encode(secret_key.encode()).decode()
+
+
+class StubState:
+    """Everything mutable: faults, credentials, records, counters. One per server process."""
+
+    def __init__(self, config: FaultConfig | None = None, credentials: Credentials | None = None) -> None:
+        self.initial_config = config or FaultConfig()
+        self.initial_credentials = credentials
+        self.faults = FaultEngine(self.initial_config)
+        self.credentials = credentials  # None: accept any (or no) credentials
+        self.records: list[RawRecord] = []
+        self.counts: Counter[tuple[str, int]] = Counter()
+
+    def configure(self, changes: dict[str, Any]) -> None:
+        """Apply a partial update; ``credentials`` is ``{application_id, secret_key}`` or null."""
+        changes = dict(changes)
+        if "credentials" in changes:
+            creds = changes.pop("credentials")
+            self.credentials = None if creds is None else Credentials(creds["application_id"], creds["secret_key"])
+        self.faults.configure(changes)
+
+    def reset(self, config: bool = False) -> None:
+        """Drop records, counters and the script; with ``config`` also restore start-up settings."""
+        self.records = []
+        self.counts = Counter()
+        if config:
+            self.credentials = self.initial_credentials
+            self.faults.reset(self.initial_config)
+        else:
+            self.faults.reset()
+
+    def stats(self) -> dict[str, Any]:
+        by_path: dict[str, dict[str, int]] = {}
+        for (path, status), n in self.counts.items():
+            by_path.setdefault(path, {})[str(status)] = n
+        return {"total": len(self.records), "by_path": by_path}
+
+    def config_view(self) -> dict[str, Any]:
+        view = self.faults.config.as_dict()
+        view["script"] = [
+            {"status": s.status, "count": s.count, "path": s.path, "reset": s.reset} for s in self.faults.script
+        ]
+        view["auth"] = self.credentials is not None
+        return view
+
+
+def _authorized(state: StubState, headers: Any) -> bool:
+    creds = state.credentials
+    if creds is None:
+        return True
+    return headers.get("authorization") == creds.authorization and headers.get("secret-key") == creds.secret_header
+
+
+def _respond(outcome: Outcome) -> web.Response:
+    if outcome.body is not None:
+        body = orjson.dumps(outcome.body)
+    elif outcome.status < 300:
+        body = _OK_BODY
+    else:
+        body = orjson.dumps({"code": outcome.status, "message": "Stub fault", "key": "stub_fault"})
+    return web.Response(status=outcome.status, body=body, content_type=_JSON, headers=outcome.headers)
+
+
+def _abort(request: web.Request) -> web.Response:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    # Nothing reaches the client: the connection is gone. aiohttp discards this response.
+    return web.Response(status=500)
+
+
+def build_app(state: StubState) -> web.Application:
+    """A fresh application bound to ``state``."""
+
+    async def segment(request: web.Request) -> web.StreamResponse:
+        arrived = time.time()
+        body = await request.read()
+        path = request.path
+        headers = request.headers
+        faults = state.faults
+        outcome = faults.scripted(path) if faults.script else None
+        if outcome is None:
+            if not _authorized(state, headers):
+                outcome = Outcome(401, body=None)
+            else:
+                outcome = faults.decide()
+        status = outcome.status
+        state.records.append(
+            (arrived, request.method, path, headers, body if faults.config.record_bodies else b"", status)
+        )
+        state.counts[(path, status)] += 1
+        if outcome.delay:
+            await asyncio.sleep(outcome.delay)
+        if status == 0:
+            return _abort(request)
+        if status == 200 and outcome.body is None:
+            return web.Response(body=_OK_BODY, content_type=_JSON)
+        if status == 401 and outcome.body is None:
+            return web.Response(status=401, body=_UNAUTHORIZED, content_type=_JSON)
+        return _respond(outcome)
+
+    async def get_requests(request: web.Request) -> web.Response:
+        since = int(request.query.get("since", 0))
+        limit = int(request.query.get("limit", 10_000))
+        only = request.query.get("path")
+        out = []
+        records = state.records
+        for i in range(since, len(records)):
+            raw = records[i]
+            if only is not None and raw[2] != only:
+                continue
+            out.append(RecordedRequest.from_raw(i, raw).to_dict())
+            if len(out) >= limit:
+                break
+        return _json({"total": len(records), "requests": out})
+
+    async def get_stats(request: web.Request) -> web.Response:
+        return _json(state.stats())
+
+    async def post_reset(request: web.Request) -> web.Response:
+        state.reset(config=request.query.get("config") in ("1", "true"))
+        return _json({"ok": True})
+
+    async def get_config(request: web.Request) -> web.Response:
+        return _json(state.config_view())
+
+    async def post_config(request: web.Request) -> web.Response:
+        try:
+            state.configure(orjson.loads(await request.read()))
+        except (ValueError, TypeError, KeyError) as exc:
+            return _json({"error": str(exc)}, status=400)
+        return _json(state.config_view())
+
+    app = web.Application()
+    app.router.add_route("GET", "/segmentio/test-authentication", segment)
+    for path in SEGMENT_PATHS:
+        app.router.add_route("POST", path, segment)
+    app.router.add_get("/_stub/requests", get_requests)
+    app.router.add_get("/_stub/stats", get_stats)
+    app.router.add_post("/_stub/reset", post_reset)
+    app.router.add_get("/_stub/config", get_config)
+    app.router.add_post("/_stub/config", post_config)
+    return app
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(data), content_type=_JSON)
