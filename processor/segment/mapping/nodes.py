@@ -1,0 +1,78 @@
+"""Compiled mapping nodes: the closures a mapping is turned into once, at start-up.
+
+Every mapping value (raw JSON, plain object, array, directive) becomes a :class:`Node`:
+
+* ``fn(payload)`` resolves it with JavaScript semantics; the result may contain
+  :data:`~.jsvalue.UNDEFINED` (e.g. a key of a plain object whose ``@path`` is missing),
+  because directives such as ``@merge`` and ``@flatten`` can observe such keys;
+* ``final(payload)`` returns the same value as it appears in the payload: ``UNDEFINED`` at
+  the top only, nothing ``JSON.stringify`` would drop inside. Plain objects build their final
+  form straight from their children's ``final`` (no second walk over the result);
+* ``constant`` nodes do not read the payload; their ``value`` was computed at compile time
+  (which is also how errors that depend only on the mapping are found before any event).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..errors import MappingConfigError, MappingRuntimeError
+from .jsvalue import UNDEFINED, JSFunction, to_json_value
+
+Resolver = Callable[[Any], Any]
+
+
+class Node:
+    """One compiled mapping value (see the module docstring)."""
+
+    __slots__ = ("fn", "final", "constant", "value")
+
+    def __init__(self, fn: Resolver, final: Resolver, constant: bool = False, value: Any = UNDEFINED):
+        self.fn = fn
+        self.final = final
+        self.constant = constant
+        self.value = value
+
+
+def _final_of(value: Any) -> Any:
+    if value is UNDEFINED or type(value) is JSFunction:
+        return UNDEFINED
+    return to_json_value(value)
+
+
+def constant(value: Any) -> Node:
+    """A node that always resolves to ``value`` (shared, so payloads are read-only)."""
+    final = _final_of(value)
+    return Node(lambda p: value, lambda p: final, True, value)
+
+
+def dynamic(fn: Resolver, kind: str = "any") -> Node:
+    """A payload-dependent node.
+
+    ``kind`` says what ``fn`` can return, to pick the cheapest ``final``: ``"scalar"`` (never
+    a container holding undefined, never a function), ``"event"`` (event values: clean
+    containers, but possibly a function such as ``$.a.toString``), or ``"any"``.
+    """
+    if kind == "scalar":
+        final = fn
+    elif kind == "event":
+
+        def final(p: Any) -> Any:
+            v = fn(p)
+            return UNDEFINED if type(v) is JSFunction else v
+
+    else:
+
+        def final(p: Any) -> Any:
+            return _final_of(fn(p))
+
+    return Node(fn, final)
+
+
+def fold(node: Node, field: str) -> Node:
+    """Evaluate a payload-independent node now; its runtime errors become config errors."""
+    try:
+        value = node.fn(None)
+    except MappingRuntimeError as e:
+        raise MappingConfigError(e.message, field=field) from None
+    return constant(value)
