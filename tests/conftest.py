@@ -1,0 +1,77 @@
+"""Shared fixtures: a real Kafka broker (started lazily) and uniquely named topics.
+
+Unit tests never touch these, so a plain ``pytest tests/segment`` starts no broker.
+The first test that asks for ``kafka_bootstrap`` (or anything built on it) starts
+one for the whole session; see ``tests/support/kafka_broker.py`` for where it
+comes from (env var, testcontainers, or a local no-Docker broker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.support.kafka_broker import (
+    SaslEndpoint,
+    TestBroker,
+    create_topic,
+    delete_topics,
+    start_test_broker,
+    unique_topic_name,
+)
+
+MakeTopic = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[TestBroker]:
+    """The session's broker (``.bootstrap``, ``.source``, ``.sasl``); stopped at session end."""
+    broker = start_test_broker()
+    try:
+        yield broker
+    finally:
+        broker.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: TestBroker) -> str:
+    """``bootstrap.servers`` of a real broker (PLAINTEXT)."""
+    return kafka_broker.bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_sasl(kafka_broker: TestBroker) -> SaslEndpoint:
+    """A SASL_PLAINTEXT SCRAM-SHA-256 listener with a valid user; skips if the broker has none.
+
+    The local broker always has one; with ``KAFKA_BOOTSTRAP_SERVERS`` set it comes from
+    ``KAFKA_SASL_BOOTSTRAP_SERVERS`` / ``KAFKA_SASL_USERNAME`` / ``KAFKA_SASL_PASSWORD``.
+    """
+    if kafka_broker.sasl is None:
+        pytest.skip(f"the {kafka_broker.source} broker has no SASL/SCRAM listener")
+    return kafka_broker.sasl
+
+
+@pytest.fixture
+def make_topic(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Iterator[MakeTopic]:
+    """Factory: ``make_topic(prefix=<test name>, partitions=1, config=None) -> name``.
+
+    Each call creates a new, uniquely named topic (leaders elected before it returns);
+    all of them are deleted when the test ends, so tests never see each other's data.
+    """
+    created: list[str] = []
+
+    def make(prefix: str | None = None, partitions: int = 1, config: dict[str, str] | None = None) -> str:
+        name = unique_topic_name(prefix or request.node.name)
+        create_topic(kafka_bootstrap, name, partitions, config)
+        created.append(name)
+        return name
+
+    yield make
+    delete_topics(kafka_bootstrap, created)
+
+
+@pytest.fixture
+def unique_topic(make_topic: MakeTopic) -> str:
+    """A fresh single-partition topic named after the test."""
+    return make_topic()
