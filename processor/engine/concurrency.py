@@ -1,0 +1,68 @@
+"""Adaptive concurrency for HTTP requests: back off on 429, creep back up on success.
+
+Voucherify blocks clients that exceed their plan, so hammering after a 429 makes things worse.
+The limit is AIMD (as in TCP congestion control): a 429 halves the allowed concurrency (at most
+once per ``cooldown_s``, so one burst of 429s from one window counts once); each success adds
+``1/limit``, so the limit grows by about one per round trip of the whole window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+
+class AdaptiveLimit:
+    def __init__(self, maximum: int, *, minimum: int = 1, cooldown_s: float = 1.0) -> None:
+        self.maximum = maximum
+        self.minimum = minimum
+        self._limit = float(maximum)
+        self._cooldown = cooldown_s
+        self._last_decrease = 0.0
+        self._in_use = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def limit(self) -> int:
+        return int(self._limit)
+
+    @property
+    def in_use(self) -> int:
+        return self._in_use
+
+    async def acquire(self) -> None:
+        if self._in_use < self._limit and not self._waiters:
+            self._in_use += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release_slot()  # we were handed a slot but will not use it
+            else:
+                try:
+                    self._waiters.remove(future)
+                except ValueError:
+                    pass
+            raise
+
+    def release(self, *, throttled: bool = False) -> None:
+        if throttled:
+            now = time.monotonic()
+            if now - self._last_decrease >= self._cooldown:
+                self._last_decrease = now
+                self._limit = max(float(self.minimum), self._limit / 2)
+        elif self._limit < self.maximum:
+            self._limit = min(float(self.maximum), self._limit + 1.0 / self._limit)
+        self._release_slot()
+
+    def _release_slot(self) -> None:
+        self._in_use -= 1
+        while self._waiters and self._in_use < self._limit:
+            future = self._waiters.popleft()
+            if not future.done():
+                self._in_use += 1
+                future.set_result(None)

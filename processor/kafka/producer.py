@@ -1,0 +1,96 @@
+"""An asyncio face on confluent-kafka's Producer, keeping per-message headers.
+
+Why not confluent-kafka's own asyncio producer: its batched path drops per-message headers, and
+retry / dead-letter records are useless without their headers. So this wraps the plain
+``Producer``: ``produce()`` returns an ``asyncio.Future`` resolved by the delivery report, and a
+small thread calls ``poll()`` so delivery reports flow without the event loop blocking.
+
+The future resolves only when the broker acknowledged the record (``acks=all`` with
+idempotence), which is what "durably handed to the retry topic" means in the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+#: Settings the hand-off guarantee depends on; user passthrough cannot weaken them.
+DURABILITY_SETTINGS = {"acks": "all", "enable.idempotence": True}
+
+
+class ProduceError(Exception):
+    """The broker did not acknowledge a record (after librdkafka's own retries)."""
+
+
+class AsyncProducer:
+    def __init__(self, conf: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
+        settings = {"linger.ms": 5, "compression.type": "lz4", **conf, **DURABILITY_SETTINGS}
+        self._producer = Producer(settings)
+        self._loop = loop or asyncio.get_running_loop()
+        self._stopping = threading.Event()
+        self._poller = threading.Thread(target=self._poll_forever, name="kafka-producer-poll", daemon=True)
+        self._poller.start()
+
+    def _poll_forever(self) -> None:
+        while not self._stopping.is_set():
+            self._producer.poll(0.05)
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        *,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+    ) -> asyncio.Future[tuple[int, int]]:
+        """Queue a record; the future resolves to ``(partition, offset)`` once acknowledged."""
+        loop = self._loop
+        future: asyncio.Future[tuple[int, int]] = loop.create_future()
+
+        def on_delivery(err: KafkaError | None, msg: Any) -> None:
+            # Runs on the poller thread: hand the outcome to the loop's thread.
+            if err is not None:
+                loop.call_soon_threadsafe(_set_exception, future, ProduceError(f"{topic}: {err.str()}"))
+            else:
+                loop.call_soon_threadsafe(_set_result, future, (msg.partition(), msg.offset()))
+
+        kwargs: dict[str, Any] = {"value": value, "key": key, "headers": headers, "on_delivery": on_delivery}
+        if partition is not None:
+            kwargs["partition"] = partition
+        while True:
+            try:
+                self._producer.produce(topic, **kwargs)
+                return future
+            except BufferError:
+                # Local queue full: let delivery reports drain it, then try again.
+                self._producer.poll(0.01)
+            except KafkaException as exc:
+                future.set_exception(ProduceError(f"{topic}: {exc}"))
+                return future
+
+    async def send(self, topic: str, value: bytes | None, **kwargs: Any) -> tuple[int, int]:
+        return await self.produce(topic, value, **kwargs)
+
+    def flush(self, timeout: float = 30.0) -> int:
+        """Wait for outstanding records; returns how many are still undelivered."""
+        return self._producer.flush(timeout)
+
+    def close(self, timeout: float = 30.0) -> int:
+        remaining = self.flush(timeout)
+        self._stopping.set()
+        self._poller.join(timeout=1.0)
+        return remaining
+
+
+def _set_result(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
