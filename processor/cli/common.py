@@ -1,0 +1,57 @@
+"""What the operator subcommands share: exit codes, the ``--config`` option, loading it.
+
+Exit codes are part of the CLI's contract (scripts and init containers branch on them):
+
+====  ==============================================
+0     ok
+1     the operation itself failed (see the message)
+2     configuration invalid (or bad usage)
+3     Voucherify authentication failed / unreachable
+4     Kafka unreachable
+5     topics missing
+====  ==============================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from processor.config import AppConfig, ConfigFileError, load_config
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_FAILED",
+    "EXIT_CONFIG",
+    "EXIT_AUTH",
+    "EXIT_KAFKA",
+    "EXIT_TOPICS",
+    "add_config_argument",
+    "load_config_or_none",
+    "err",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_AUTH = 3
+EXIT_KAFKA = 4
+EXIT_TOPICS = 5
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", required=True, metavar="FILE", help="configuration file (YAML or JSON)")
+
+
+def err(message: str) -> None:
+    """A line for the operator on stderr (stdout stays for data: tables, records)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_config_or_none(path: str) -> AppConfig | None:
+    """The configuration, or ``None`` after printing why not (the message names the field)."""
+    try:
+        return load_config(path)
+    except ConfigFileError as exc:
+        err(str(exc))
+        return None

@@ -1,0 +1,163 @@
+"""Thin AdminClient helpers for the operator commands (topics, check-config, replay, dlq).
+
+Synchronous on purpose: these run in short CLI invocations, never in the event path. Every
+call takes a timeout, and an unreachable cluster surfaces as ``KafkaUnavailable`` so the CLI
+can map it to its exit code instead of hanging in librdkafka's reconnect loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from processor.config import AppConfig
+from processor.kafka.topics import all_topic_names
+
+__all__ = [
+    "KafkaUnavailable",
+    "TopicPlan",
+    "admin_client",
+    "existing_topics",
+    "plan_topics",
+    "create_topics",
+    "group_members",
+    "committed_offsets",
+    "alter_committed_offsets",
+    "DAY_MS",
+    "DLQ_RETENTION_MS",
+    "DEFAULT_PARTITIONS",
+]
+
+DAY_MS = 24 * 3600 * 1000
+#: Dead-lettered records wait for a human; a month covers holidays and slow triage.
+DLQ_RETENTION_MS = 30 * DAY_MS
+#: Partitions for a new source topic when neither the flag nor an existing source says.
+DEFAULT_PARTITIONS = 6
+
+
+class KafkaUnavailable(Exception):
+    """The cluster did not answer within the timeout (or refused us)."""
+
+
+def admin_client(cfg: AppConfig, **overrides: Any) -> AdminClient:
+    return AdminClient({**cfg.kafka.librdkafka("admin"), **overrides})
+
+
+def existing_topics(admin: AdminClient, timeout: float = 10.0) -> dict[str, int]:
+    """Topic name -> partition count, for every topic the cluster lists."""
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise KafkaUnavailable(_describe(exc)) from None
+    return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPlan:
+    """One topic the processor needs, and the settings to create it with."""
+
+    name: str
+    role: str  # source | retry | dlq
+    config: dict[str, str]
+
+
+def retry_retention_ms(cfg: AppConfig, delay_s: float) -> int:
+    """Retry records must outlive their delay and the max-age clock, with margin for outages."""
+    return int(max(7 * DAY_MS, 2 * cfg.engine.max_age_s * 1000, 2 * delay_s * 1000))
+
+
+def plan_topics(cfg: AppConfig) -> list[TopicPlan]:
+    """Source (broker defaults: its retention is the user's decision), retry tiers, DLQ."""
+    names = all_topic_names(cfg)
+    plans = [TopicPlan(names["source"], "source", {})]
+    for name, delay in zip(names["retries"], cfg.engine.retry_delays_s):
+        plans.append(
+            TopicPlan(name, "retry", {"cleanup.policy": "delete", "retention.ms": str(retry_retention_ms(cfg, delay))})
+        )
+    plans.append(TopicPlan(names["dlq"], "dlq", {"cleanup.policy": "delete", "retention.ms": str(DLQ_RETENTION_MS)}))
+    return plans
+
+
+def create_topics(
+    admin: AdminClient,
+    plans: list[TopicPlan],
+    *,
+    partitions: int,
+    replication_factor: int = -1,
+    timeout: float = 30.0,
+) -> dict[str, str]:
+    """Create the missing topics. Result per topic: ``created``, ``exists`` or ``failed: <why>``.
+
+    Idempotent: a topic that already exists is reported, not an error (its settings are left
+    alone — changing retention of a live topic is a deliberate act, not a side effect).
+    ``replication_factor=-1`` means the broker's ``default.replication.factor``.
+    """
+    present = existing_topics(admin, timeout=timeout)
+    result: dict[str, str] = {p.name: "exists" for p in plans if p.name in present}
+    missing = [p for p in plans if p.name not in present]
+    if not missing:
+        return result
+    futures = admin.create_topics(
+        [NewTopic(p.name, partitions, replication_factor, config=p.config) for p in missing],
+        operation_timeout=timeout,
+        request_timeout=timeout,
+    )
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+            result[name] = "created"
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                result[name] = "exists"  # created concurrently by someone else
+            else:
+                result[name] = f"failed: {_describe(exc)}"
+    return result
+
+
+def group_members(admin: AdminClient, group_id: str, timeout: float = 10.0) -> list[str]:
+    """Client ids/hosts of the group's active members (empty when the group is idle or unknown)."""
+    futures = admin.describe_consumer_groups([group_id], request_timeout=timeout)
+    try:
+        description = futures[group_id].result(timeout=timeout)
+    except KafkaException as exc:
+        err = exc.args[0] if exc.args else None
+        if isinstance(err, KafkaError) and err.code() == KafkaError.GROUP_ID_NOT_FOUND:
+            return []
+        raise KafkaUnavailable(_describe(exc)) from None
+    return [f"{m.client_id}@{m.host}" for m in description.members]
+
+
+def committed_offsets(
+    admin: AdminClient, group_id: str, topic: str, partitions: list[int], timeout: float = 10.0
+) -> dict[int, int | None]:
+    """The group's committed offset per partition; ``None`` where nothing is committed."""
+    request = ConsumerGroupTopicPartitions(group_id, [TopicPartition(topic, p) for p in partitions])
+    futures = admin.list_consumer_group_offsets([request], request_timeout=timeout)
+    try:
+        answer = futures[group_id].result(timeout=timeout)
+    except KafkaException as exc:
+        raise KafkaUnavailable(_describe(exc)) from None
+    return {tp.partition: (tp.offset if tp.offset >= 0 else None) for tp in answer.topic_partitions}
+
+
+def alter_committed_offsets(
+    admin: AdminClient, group_id: str, topic: str, offsets: dict[int, int], timeout: float = 10.0
+) -> None:
+    """Set the group's committed offsets; fails (broker-side) while the group has members."""
+    request = ConsumerGroupTopicPartitions(group_id, [TopicPartition(topic, p, o) for p, o in sorted(offsets.items())])
+    futures = admin.alter_consumer_group_offsets([request], request_timeout=timeout)
+    answer = futures[group_id].result(timeout=timeout)
+    errors = [f"partition {tp.partition}: {tp.error}" for tp in answer.topic_partitions if tp.error]
+    if errors:
+        raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "; ".join(errors)))
+
+
+def _describe(exc: KafkaException) -> str:
+    err = exc.args[0] if exc.args else None
+    if isinstance(err, KafkaError):
+        return f"{err.name()}: {err.str()}"
+    return str(exc)
