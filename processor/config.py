@@ -52,6 +52,17 @@ class DestinationConfig(_Section):
     max_connections: int = Field(256, ge=1)
     requests_per_minute: float | None = Field(None, gt=0, description="client-side rate limit; None = unlimited")
 
+    @field_validator("application_id", "secret_key", mode="before")
+    @classmethod
+    def _coerce_like_segment(cls, value: Any, info: Any) -> Any:
+        """Segment's settings validation turns a number into its string (a numeric application id works
+        there, so it must work here) and words type errors its way ("Secret Key must be a string ...")."""
+        if value is None or isinstance(value, (str, SecretStr)):
+            return value
+        from processor.voucherify.settings import coerce_setting  # start-up only; avoids a layer cycle
+
+        return coerce_setting(info.field_name, value)
+
     @model_validator(mode="after")
     def _secrets_present(self) -> "DestinationConfig":
         for name in ("application_id", "secret_key"):
