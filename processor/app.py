@@ -1,0 +1,155 @@
+"""The composition root: one configuration in, one running processor out.
+
+This is the only module that knows every layer; each layer below it is built here from its
+section of the configuration and handed to the next. Building is start-up work: a bad trigger,
+mapping, or setting raises here, before anything is consumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+from typing import Any
+
+from processor.config import AppConfig
+from processor.engine.handoff import Handoff
+from processor.engine.ordering import ordering_key_func
+from processor.engine.pipeline import Engine, EngineSettings
+from processor.kafka.consumer import ConsumerThread
+from processor.kafka.decoders import decoder_from_config
+from processor.kafka.producer import AsyncProducer
+from processor.kafka.topics import retry_topic_names
+from processor.ops.health import Health
+from processor.ops.http_server import start_ops_server
+from processor.ops.metrics import Metrics
+from processor.ops.observer import MetricsObserver
+from processor.voucherify.client import VoucherifyClient
+from processor.voucherify.destination import Destination
+
+log = logging.getLogger(__name__)
+
+
+def build_destination(cfg: AppConfig) -> Destination:
+    """Compile triggers and mappings (raises a ConfigError naming the field)."""
+    destination = Destination.from_config(cfg)
+    for warning in getattr(destination, "warnings", []):
+        log.warning("%s", warning)
+    return destination
+
+
+def engine_settings(cfg: AppConfig) -> EngineSettings:
+    e = cfg.engine
+    return EngineSettings(
+        max_in_flight=e.max_in_flight,
+        max_in_flight_per_partition=e.max_in_flight_per_partition,
+        max_concurrent_requests=e.max_concurrent_requests,
+        quick_retries=e.quick_retries,
+        quick_retry_backoff_s=e.quick_retry_backoff_s,
+        quick_retry_max_wait_s=e.quick_retry_max_wait_s,
+        commit_interval_s=e.commit_interval_s,
+        drain_timeout_s=e.drain_timeout_s,
+    )
+
+
+def build_client(cfg: AppConfig) -> VoucherifyClient:
+    d = cfg.destination
+    return VoucherifyClient(
+        d.custom_url,
+        d.secret("application_id"),
+        d.secret("secret_key"),
+        max_connections=max(d.max_connections, cfg.engine.max_concurrent_requests),
+        connect_timeout=d.connect_timeout_s,
+        read_timeout=d.read_timeout_s,
+        verify_tls=d.verify_tls,
+        requests_per_minute=d.requests_per_minute,
+    )
+
+
+async def run_processor(
+    cfg: AppConfig, stop: asyncio.Event, *, metrics: Metrics | None = None, health: Health | None = None
+) -> None:
+    """Run until ``stop`` is set; drain, commit and close on the way out."""
+    destination = build_destination(cfg)
+    decoder = decoder_from_config(cfg.input)
+    metrics = metrics or Metrics()
+    health = health or Health()
+    observer = MetricsObserver(metrics, health)
+    retry_topics = retry_topic_names(cfg)
+    async with AsyncExitStack() as stack:
+        if cfg.ops.http_port:
+            server = await start_ops_server(cfg.ops.http_host, cfg.ops.http_port, metrics, health)
+            stack.push_async_callback(server.stop)
+            log.info("metrics and health on http://%s:%d", cfg.ops.http_host, server.port)
+        client = build_client(cfg)
+        stack.push_async_callback(client.close)
+        producer = AsyncProducer(cfg.kafka.librdkafka("producer"))
+        stack.callback(producer.close)
+        handoff = Handoff(
+            producer.send,
+            retry_topics=retry_topics,
+            retry_delays_s=cfg.engine.retry_delays_s,
+            dead_letter_topic=cfg.kafka.dead_letter_topic,
+            max_age_s=cfg.engine.max_age_s,
+        )
+        engine = Engine(
+            planner=destination,
+            sender=client,
+            decoder=decoder,
+            handoff=handoff,
+            key_func=ordering_key_func(list(cfg.engine.ordering_key)),
+            retry_topics=retry_topics,
+            settings=engine_settings(cfg),
+            observer=observer,
+            auth_probe_max_interval_s=cfg.engine.auth_probe_max_interval_s,
+        )
+        consumer_conf = {"group.id": cfg.kafka.group_id, **cfg.kafka.librdkafka("consumer")}
+        consumer = ConsumerThread(
+            consumer_conf,
+            [cfg.kafka.source_topic, *retry_topics],
+            engine,
+            commit_interval_s=cfg.engine.commit_interval_s,
+            on_lag=observer.lag,
+            on_error=engine.fail,
+        )
+        engine.bind(consumer)
+        log.info("consuming %s (retry tiers: %s) as group %s", cfg.kafka.source_topic,
+                 ", ".join(retry_topics), cfg.kafka.group_id)
+        try:
+            await engine.run(stop)
+        finally:
+            health.set_ready(False, "stopped")
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """First SIGTERM/SIGINT: drain and stop. Second: exit at once (uncommitted work is redelivered)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("second %s: exiting without draining", signal.Signals(signum).name)
+            import os
+
+            os._exit(130)
+        log.info("%s: draining and stopping (send again to exit at once)", signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+
+
+def run_blocking(cfg: AppConfig, **kwargs: Any) -> None:
+    """Run the processor in this process until a signal; uvloop when available."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        await run_processor(cfg, stop, **kwargs)
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
