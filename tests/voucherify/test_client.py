@@ -1,0 +1,272 @@
+"""VoucherifyClient against the stub over real sockets: headers, classification, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import Awaitable, Iterator
+from email.utils import formatdate
+from typing import TypeVar
+
+import pytest
+
+from dev.stub import DEFAULT_APPLICATION_ID, DEFAULT_SECRET_KEY, StubServer
+from processor import __version__
+from processor.voucherify.client import ProbeError, VoucherifyClient
+from processor.voucherify.delivery import Delivery, DeliveryResult
+from processor.voucherify.http_status import classify_status, retry_after_seconds
+from processor.voucherify.ratelimit import RateLimiter
+
+T = TypeVar("T")
+EVENT = "/segmentio/event-processing"
+APP_ID = "app-id-SENSITIVE"
+SECRET = "secret-key-SENSITIVE"
+
+
+def run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def stub() -> Iterator[StubServer]:
+    with StubServer(application_id=APP_ID, secret_key=SECRET) as server:
+        yield server
+
+
+def delivery(stub: StubServer, body: bytes = b'{"event":"e"}', path: str = EVENT) -> Delivery:
+    return Delivery("sub-1", "addCustomEvent", stub.url + path, body)
+
+
+async def send_once(stub: StubServer, **options: object) -> DeliveryResult:
+    async with VoucherifyClient(stub.url, APP_ID, SECRET, **options) as client:  # type: ignore[arg-type]
+        return await client.send(delivery(stub))
+
+
+def assert_no_secrets(text: str) -> None:
+    for s in (APP_ID, SECRET, base64.b64encode(APP_ID.encode()).decode(), base64.b64encode(SECRET.encode()).decode()):
+        assert s not in text
+    assert "SENSITIVE" not in text
+
+
+# -- the request itself ----------------------------------------------------------------
+
+
+def test_sends_body_verbatim_with_exact_headers(stub: StubServer) -> None:
+    result = run(send_once(stub))
+    assert result == DeliveryResult(True, 200, None, "", None)
+    (rec,) = stub.requests
+    assert rec.method == "POST" and rec.path == EVENT
+    assert rec.body == b'{"event":"e"}'
+    h = rec.headers
+    assert h["authorization"] == "Basic " + base64.b64encode(APP_ID.encode()).decode()
+    assert h["secret-key"] == base64.b64encode(SECRET.encode()).decode()
+    assert h["content-type"] == "application/json"
+    assert h["user-agent"] == f"voucherify-processor/{__version__}"
+
+
+def test_reuses_keep_alive_connections(stub: StubServer) -> None:
+    async def go() -> list[DeliveryResult]:
+        async with VoucherifyClient(stub.url, APP_ID, SECRET, max_connections=4) as client:
+            return await asyncio.gather(*(client.send(delivery(stub)) for _ in range(50)))
+
+    assert all(r.ok for r in run(go()))
+    assert len(stub.requests) == 50
+
+
+def test_probe_auth(stub: StubServer) -> None:
+    async def probe(app_id: str, secret: str) -> bool:
+        async with VoucherifyClient(stub.url, app_id, secret) as client:
+            return await client.probe_auth()
+
+    assert run(probe(APP_ID, SECRET)) is True
+    assert run(probe(APP_ID, "wrong")) is False
+    assert stub.requests[0].path == "/segmentio/test-authentication"
+    stub.configure(script=[{"status": 500}])
+    with pytest.raises(ProbeError) as info:
+        run(probe(APP_ID, SECRET))
+    assert_no_secrets(str(info.value))
+
+
+def test_probe_auth_unreachable_raises_probe_error() -> None:
+    async def probe() -> bool:
+        async with VoucherifyClient("http://127.0.0.1:9", APP_ID, SECRET, connect_timeout=1) as client:
+            return await client.probe_auth()
+
+    with pytest.raises(ProbeError):
+        run(probe())
+
+
+# -- classification --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, "permanent"),
+        (401, "auth"),
+        (403, "auth"),
+        (404, "permanent"),
+        (408, "retryable"),
+        (422, "permanent"),
+        (429, "retryable"),
+        (500, "retryable"),
+        (501, "permanent"),
+        (503, "retryable"),
+        (302, "permanent"),
+    ],
+)
+def test_http_status_classification(stub: StubServer, status: int, error_class: str) -> None:
+    stub.configure(script=[{"status": status, "body": {"code": status, "message": "boom", "key": "k"}}])
+    result = run(send_once(stub))
+    assert (result.ok, result.status, result.error_class) == (False, status, error_class)
+    assert str(status) in result.message and "addCustomEvent" in result.message
+    assert "boom" in result.message  # the server's reason is kept
+    assert_no_secrets(result.message)
+
+
+def test_real_401_from_wrong_credentials(stub: StubServer) -> None:
+    async def go() -> DeliveryResult:
+        async with VoucherifyClient(stub.url, APP_ID, "wrong-secret") as client:
+            return await client.send(delivery(stub))
+
+    result = run(go())
+    assert (result.status, result.error_class) == (401, "auth")
+    assert "wrong-secret" not in result.message
+
+
+def test_429_with_retry_after_seconds(stub: StubServer) -> None:
+    stub.configure(script=[{"status": 429, "retry_after": 3}])
+    result = run(send_once(stub, pause_on_429=False))
+    assert (result.status, result.error_class, result.retry_after) == (429, "retryable", 3.0)
+
+
+def test_429_with_x_rate_limit_retry_epoch(stub: StubServer) -> None:
+    stub.configure(script=[{"status": 429, "rate_limit_retry_in": 20}])
+    result = run(send_once(stub, pause_on_429=False))
+    assert result.error_class == "retryable"
+    assert result.retry_after is not None and 17 <= result.retry_after <= 21
+
+
+def test_429_pauses_every_sender_for_the_requested_time(stub: StubServer) -> None:
+    stub.configure(script=[{"status": 429, "retry_after": 0.5}])
+
+    async def go() -> tuple[DeliveryResult, float]:
+        async with VoucherifyClient(stub.url, APP_ID, SECRET) as client:
+            first = await client.send(delivery(stub))
+            t0 = time.monotonic()
+            await client.send(delivery(stub))
+            return first, time.monotonic() - t0
+
+    first, waited = run(go())
+    assert first.status == 429
+    assert waited >= 0.4
+
+
+def test_connection_reset_is_retryable(stub: StubServer) -> None:
+    stub.configure(reset_rate=1.0)
+    result = run(send_once(stub))
+    assert (result.ok, result.status, result.error_class) == (False, None, "retryable")
+    assert "connection" in result.message
+    assert_no_secrets(result.message)
+
+
+def test_timeout_is_retryable(stub: StubServer) -> None:
+    stub.configure(slow_response_ms=2000)
+    t0 = time.monotonic()
+    result = run(send_once(stub, read_timeout=0.3))
+    assert time.monotonic() - t0 < 1.9
+    assert (result.ok, result.status, result.error_class) == (False, None, "retryable")
+    assert "timed out" in result.message
+
+
+def test_refused_connection_is_retryable() -> None:
+    async def go() -> DeliveryResult:
+        async with VoucherifyClient("http://127.0.0.1:9", APP_ID, SECRET) as client:
+            return await client.send(Delivery("s", "upsertCustomer", "http://127.0.0.1:9" + EVENT, b"{}"))
+
+    result = run(go())
+    assert (result.status, result.error_class) == (None, "retryable")
+    assert_no_secrets(result.message)
+
+
+def test_secrets_echoed_by_the_server_are_scrubbed(stub: StubServer) -> None:
+    echoed = f"bad key {SECRET} for {APP_ID} / {base64.b64encode(SECRET.encode()).decode()}"
+    stub.configure(script=[{"status": 400, "body": {"message": echoed}}])
+    result = run(send_once(stub))
+    assert_no_secrets(result.message)
+    assert "[redacted]" in result.message
+    assert_no_secrets(repr(VoucherifyClient(stub.url, APP_ID, SECRET)))
+
+
+def test_verify_tls_false_warns(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="processor.voucherify.client"):
+        VoucherifyClient("https://example.invalid", APP_ID, SECRET, verify_tls=False)
+    assert "verification is DISABLED" in caplog.text
+    assert_no_secrets(caplog.text)
+
+
+# -- pure helpers ----------------------------------------------------------------------
+
+
+def test_classify_status_table() -> None:
+    assert classify_status(200) is None and classify_status(204) is None
+    assert {s for s in range(100, 600) if classify_status(s) == "retryable"} == {
+        408, 423, 429, 500, *range(502, 512), 598, 599,
+    }
+    assert classify_status(401) == classify_status(403) == "auth"
+    assert classify_status(101) == classify_status(301) == classify_status(409) == "permanent"
+
+
+def test_retry_after_parsing() -> None:
+    now = 1_800_000_000.0
+    assert retry_after_seconds(None, None, now) is None
+    assert retry_after_seconds("5", None, now) == 5.0
+    assert retry_after_seconds(formatdate(now + 30, usegmt=True), None, now) == pytest.approx(30, abs=1)
+    assert retry_after_seconds(None, str(int(now + 12)), now) == pytest.approx(12, abs=1)
+    assert retry_after_seconds(None, "7", now) == 7.0  # a small number is a delay, not an epoch
+    assert retry_after_seconds("2", str(int(now + 9)), now) == pytest.approx(9, abs=1)  # longer wins
+    assert retry_after_seconds("soon", None, now) is None
+    assert retry_after_seconds(formatdate(now - 30, usegmt=True), None, now) == 0.0
+
+
+# -- rate limiting ---------------------------------------------------------------------
+
+
+def test_rate_limiter_spaces_requests_evenly(stub: StubServer) -> None:
+    # 600/min = one request per 100 ms; 30 concurrent sends must not burst.
+    async def go() -> None:
+        async with VoucherifyClient(stub.url, APP_ID, SECRET, requests_per_minute=600) as client:
+            await asyncio.gather(*(client.send(delivery(stub)) for _ in range(30)))
+
+    run(go())
+    times = sorted(r.time for r in stub.requests)
+    assert len(times) == 30
+    # In any 0.5 s window at most ~5 (+ slack for scheduling noise on a shared machine).
+    worst = max(sum(1 for t in times if start <= t < start + 0.5) for start in times)
+    assert worst <= 8
+    assert times[-1] - times[0] >= 2.0  # 29 gaps of 0.1 s, generously
+
+
+def test_rate_limiter_burst_lets_the_first_requests_through() -> None:
+    async def go() -> float:
+        limiter = RateLimiter(60, burst=3)  # one per second after the burst
+        t0 = time.monotonic()
+        for _ in range(3):
+            await limiter.acquire()
+        return time.monotonic() - t0
+
+    assert run(go()) < 0.5
+
+
+def test_rate_limiter_rejects_nonsense() -> None:
+    with pytest.raises(ValueError):
+        RateLimiter(0)
+    with pytest.raises(ValueError):
+        RateLimiter(10, burst=0)
+
+
+@pytest.fixture(autouse=True)
+def _defaults_are_not_our_secrets() -> None:
+    assert SECRET != DEFAULT_SECRET_KEY and APP_ID != DEFAULT_APPLICATION_ID
