@@ -1,0 +1,149 @@
+"""``voucherify-processor check-config``: will this configuration work, here, now?
+
+Runs the checks an operator would otherwise learn about from a crash loop, in order of how
+fundamental they are, and exits with the code of the most fundamental failure:
+
+- 2  the file (or a trigger / mapping in it) is invalid — nothing else is checked;
+- 3  Voucherify rejects the credentials (401/403) or cannot be reached;
+- 4  Kafka does not answer;
+- 5  a topic the processor needs does not exist.
+
+Secrets are never printed: every output line goes through the log redactor as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+from typing import Any
+
+from processor.cli.common import (
+    EXIT_AUTH,
+    EXIT_CONFIG,
+    EXIT_KAFKA,
+    EXIT_OK,
+    EXIT_TOPICS,
+    add_config_argument,
+    load_config_or_none,
+)
+from processor.config import AppConfig, ConfigFileError
+from processor.kafka.admin import KafkaUnavailable, admin_client, existing_topics
+from processor.kafka.topics import all_topic_names
+from processor.ops.logging import RedactingFilter, secrets_from_config
+from processor.segment.errors import ConfigError
+
+__all__ = ["register", "run", "check_destination", "check_auth", "check_kafka"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("check-config", help="validate the config and check Voucherify and Kafka")
+    add_config_argument(parser)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds for each network check")
+    parser.set_defaults(func=run)
+
+
+class _Report:
+    """Aligned ``check  status  detail`` lines, redacted."""
+
+    def __init__(self, redactor: RedactingFilter) -> None:
+        self._redactor = redactor
+
+    def line(self, check: str, ok: bool, detail: str) -> None:
+        print(f"{check:<12} {'ok' if ok else 'FAIL':<5} {self._redactor.redact(detail)}", flush=True)
+
+
+def check_destination(cfg: AppConfig) -> str | None:
+    """Compile subscriptions exactly as ``run`` would; the error text, or ``None`` if fine."""
+    try:
+        module = importlib.import_module("processor.voucherify.destination")
+    except ModuleNotFoundError as exc:
+        if exc.name != "processor.voucherify.destination":
+            raise
+        return None  # destination not built into this version: nothing more to compile
+    try:
+        module.Destination.from_config(cfg)
+    except (ConfigError, ConfigFileError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def check_auth(cfg: AppConfig, timeout: float) -> tuple[bool, str]:
+    """Call ``/segmentio/test-authentication`` with the configured credentials."""
+    from processor.voucherify.client import ProbeError, VoucherifyClient
+
+    dest = cfg.destination
+
+    async def probe() -> bool:
+        async with VoucherifyClient(
+            dest.custom_url,
+            dest.secret("application_id"),
+            dest.secret("secret_key"),
+            max_connections=1,
+            connect_timeout=min(dest.connect_timeout_s, timeout),
+            read_timeout=min(dest.read_timeout_s, timeout),
+            verify_tls=dest.verify_tls,
+        ) as client:
+            return await asyncio.wait_for(client.probe_auth(), timeout=timeout * 2)
+
+    try:
+        accepted = asyncio.run(probe())
+    except ProbeError as exc:
+        return False, f"{dest.custom_url}: cannot verify credentials: {exc}"
+    except asyncio.TimeoutError:
+        return False, f"{dest.custom_url}: no answer within {timeout:g}s"
+    except Exception as exc:  # invalid URL and the like: aiohttp raises many types
+        return False, f"{dest.custom_url}: {type(exc).__name__}: {exc}"
+    if not accepted:
+        return False, f"{dest.custom_url}: credentials rejected (401/403)"
+    return True, f"{dest.custom_url}: credentials accepted"
+
+
+def check_kafka(cfg: AppConfig, timeout: float) -> tuple[int, str, list[str]]:
+    """(exit code, detail, missing topics) for connectivity and topic existence."""
+    try:
+        present = existing_topics(admin_client(cfg), timeout=timeout)
+    except KafkaUnavailable as exc:
+        return EXIT_KAFKA, f"{cfg.kafka.bootstrap_servers}: unreachable: {exc}", []
+    names = all_topic_names(cfg)
+    wanted = [names["source"], *names["retries"], names["dlq"]]
+    missing = [t for t in wanted if t not in present]
+    return (EXIT_TOPICS if missing else EXIT_OK), f"{cfg.kafka.bootstrap_servers}: connected", missing
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = load_config_or_none(args.config)
+    if cfg is None:
+        return EXIT_CONFIG
+    try:
+        redactor = RedactingFilter(secrets_from_config(cfg))
+        cfg.destination.secret("application_id")
+        cfg.destination.secret("secret_key")
+    except ConfigFileError as exc:
+        print(f"{'config':<12} {'FAIL':<5} {exc}")
+        return EXIT_CONFIG
+    report = _Report(redactor)
+
+    problem = check_destination(cfg)
+    if problem is not None:
+        report.line("config", False, problem)
+        return EXIT_CONFIG
+    subs = "Segment presets" if cfg.subscriptions is None else f"{len(cfg.subscriptions)} subscription(s)"
+    report.line("config", True, f"{args.config} ({subs}, input {cfg.input.format})")
+
+    codes: list[int] = []
+    auth_ok, detail = check_auth(cfg, args.timeout)
+    report.line("voucherify", auth_ok, detail)
+    if not auth_ok:
+        codes.append(EXIT_AUTH)
+
+    code, detail, missing = check_kafka(cfg, args.timeout)
+    report.line("kafka", code != EXIT_KAFKA, detail)
+    if code == EXIT_KAFKA:
+        codes.append(code)
+    elif missing:
+        report.line("topics", False, f"missing: {', '.join(missing)} (create them: voucherify-processor topics create --config {args.config})")
+        codes.append(EXIT_TOPICS)
+    else:
+        report.line("topics", True, "source, retry tiers and dead-letter topic exist")
+    return min(codes) if codes else EXIT_OK
