@@ -1,0 +1,173 @@
+"""The destination: compiled subscriptions that turn one Segment event into requests to make.
+
+``Destination.build`` does, once, everything Segment does lazily per event: it checks the
+settings, parses every trigger, validates and compiles every mapping and compiles every
+action's field schema. Anything wrong in the configuration alone raises :class:`ConfigError`
+naming the subscription and the field (``subscriptions[2] 'Big orders' mapping /event/@path:
+...``), so a bad configuration never reaches the stream.
+
+``plan(event)`` then mirrors Segment's ``onEvent`` for each subscription, in subscription order:
+not triggered -> left out; triggered -> mapping, ``removeEmptyValues``, schema validation, and
+either a :class:`Delivery` (the exact body to POST) or a :class:`Rejection` worded as Segment
+words it. The per-event path is plain calls on dicts: no configuration is interpreted there.
+
+One deliberate difference: an event whose ``context`` is ``null`` is treated as having no
+context (Segment's runtime throws a TypeError for it once the payload is valid, a defect).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import orjson
+
+from processor.segment.errors import ConfigError, MappingRuntimeError, PayloadValidationError
+from processor.segment.fql import compile_trigger
+from processor.segment.mapping import compile_mapping
+from processor.segment.mapping.jsvalue import json_stringify
+from processor.segment.validation import PayloadSchema, compile_schema
+from processor.voucherify.actions import ACTIONS, default_mapping
+from processor.voucherify.delivery import Delivery, Rejection
+from processor.voucherify.presets import presets
+from processor.voucherify.settings import DestinationSettings
+
+__all__ = ["Destination", "Subscription", "Planned"]
+
+Planned = Delivery | Rejection
+
+_NO_VALUE = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A subscription as configured: Segment's ``{name, subscribe, partnerAction, mapping}``."""
+
+    name: str
+    subscribe: str
+    action: str
+    mapping: Mapping[str, Any] | None = None  # None = the action's default mapping
+    enabled: bool = True
+
+    @classmethod
+    def from_config(cls, config: Any) -> "Subscription":
+        """From :class:`processor.config.SubscriptionConfig`."""
+        return cls(config.name, config.subscribe, config.action, config.mapping, config.enabled)
+
+    @classmethod
+    def from_segment(cls, raw: Mapping[str, Any]) -> "Subscription":
+        """From Segment's JSON shape (``partnerAction`` instead of ``action``)."""
+        return cls(raw["name"], raw["subscribe"], raw["partnerAction"], raw.get("mapping"), raw.get("enabled", True))
+
+
+class _Compiled:
+    """One enabled subscription, compiled: ``run(event)`` assumes the trigger already matched."""
+
+    __slots__ = ("name", "action", "trigger", "run")
+
+    def __init__(self, name: str, action: str, trigger: Callable[[dict], bool], run: Callable[[dict], Planned]):
+        self.name = name
+        self.action = action
+        self.trigger = trigger
+        self.run = run
+
+
+def _encode(payload: Any) -> bytes:
+    try:
+        return orjson.dumps(payload)
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: encode as JavaScript would
+        return json_stringify(payload).encode("utf-8")  # type: ignore[union-attr]
+
+
+def _runner(name: str, action: str, url: str, mapping: Callable[[dict], Any], schema: PayloadSchema) -> Callable[[dict], Planned]:
+    """The per-event work of one subscription, with everything it needs bound as locals."""
+    validate = schema.clean_and_validate
+
+    def run(event: dict) -> Planned:
+        try:
+            payload = validate(mapping(event))
+        except PayloadValidationError as exc:
+            return Rejection(name, action, exc.message, exc.status)
+        except MappingRuntimeError as exc:
+            return Rejection(name, action, exc.message, exc.status)
+        return Delivery(name, action, url, _encode(payload))
+
+    return run
+
+
+class Destination:
+    """Compiled subscriptions of one Voucherify destination. Build with :meth:`build`."""
+
+    __slots__ = ("settings", "warnings", "_subs", "_names")
+
+    def __init__(self, settings: DestinationSettings, compiled: Sequence[_Compiled], warnings: list[str]) -> None:
+        self.settings = settings
+        self.warnings = warnings
+        self._subs = tuple(compiled)
+        self._names = tuple(s.name for s in compiled)
+
+    @property
+    def subscription_names(self) -> tuple[str, ...]:
+        """Enabled subscriptions, in order."""
+        return self._names
+
+    @classmethod
+    def build(cls, settings: DestinationSettings, subscriptions: Sequence[Subscription] | None) -> "Destination":
+        """Compile every enabled subscription (``None`` = Segment's five presets).
+
+        Raises :class:`ConfigError` (or a subclass) whose ``field`` names the subscription by
+        its position and name, then the part that is wrong (``subscribe``, ``action``,
+        ``mapping /event/@path``). FQL warnings (triggers Segment reads oddly) are collected in
+        :attr:`warnings` for start-up logging.
+        """
+        label = "subscriptions"
+        if subscriptions is None:
+            label = "presets"
+            subscriptions = [Subscription(p.name, p.subscribe, p.action, p.mapping) for p in presets()]
+        compiled: list[_Compiled] = []
+        warnings: list[str] = []
+        schemas = {action_id: compile_schema(a.fields) for action_id, a in ACTIONS.items()}
+        for index, sub in enumerate(subscriptions):
+            if not sub.enabled:
+                continue
+            where = f"{label}[{index}] {sub.name!r}"
+            definition = ACTIONS.get(sub.action)
+            if definition is None:
+                raise ConfigError(
+                    f"unknown action {sub.action!r}; one of: {', '.join(ACTIONS)}", field=f"{where} action"
+                )
+            try:
+                trigger = compile_trigger(sub.subscribe)
+            except ConfigError as exc:
+                exc.field = f"{where} subscribe"
+                raise
+            warnings.extend(f"{where} subscribe: {w}" for w in trigger.warnings)
+            mapping = sub.mapping if sub.mapping is not None else default_mapping(definition)
+            compiled_mapping = compile_mapping(dict(mapping), field_prefix=f"{where} mapping ")
+            run = _runner(sub.name, sub.action, settings.url(definition.path), compiled_mapping, schemas[sub.action])
+            compiled.append(_Compiled(sub.name, sub.action, trigger, run))
+        return cls(settings, compiled, warnings)
+
+    @classmethod
+    def from_config(cls, config: Any) -> "Destination":
+        """From :class:`processor.config.AppConfig` (only ``destination`` and ``subscriptions`` are read)."""
+        settings = DestinationSettings.from_config(config.destination)
+        subs = config.subscriptions
+        return cls.build(settings, None if subs is None else [Subscription.from_config(s) for s in subs])
+
+    def plan(self, event: dict) -> list[Planned]:
+        """Requests (or rejections) for every subscription ``event`` triggers, in order."""
+        if event.get("context", _NO_VALUE) is None:
+            event = {k: v for k, v in event.items() if k != "context"}
+        return [sub.run(event) for sub in self._subs if sub.trigger(event)]
+
+    def plan_only(self, event: dict, names: Iterable[str]) -> list[Planned]:
+        """Like :meth:`plan`, restricted to the named subscriptions (retries).
+
+        Names no longer configured are ignored, and a named subscription whose trigger no
+        longer matches (the configuration changed since the first attempt) is left out.
+        """
+        wanted = names if isinstance(names, (set, frozenset)) else set(names)
+        if event.get("context", _NO_VALUE) is None:
+            event = {k: v for k, v in event.items() if k != "context"}
+        return [sub.run(event) for sub in self._subs if sub.name in wanted and sub.trigger(event)]
