@@ -1,11 +1,8 @@
-"""Placeholder: the Liquid engine is being ported (see processor.segment.mapping.liquid)."""
+"""Liquid for ``@liquid``: liquidjs 10.30.1 semantics with actions-core's restrictions."""
 
 from __future__ import annotations
 
+from .engine import compile_liquid
+from .errors import LiquidError
 
-class LiquidError(Exception):
-    """A Liquid parse or render error, worded as liquidjs words it."""
-
-
-def compile_liquid(template: str):  # pragma: no cover - replaced by the real engine
-    raise LiquidError("@liquid is not supported yet")
+__all__ = ["compile_liquid", "LiquidError"]
