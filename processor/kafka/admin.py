@@ -7,8 +7,10 @@ can map it to its exit code instead of hanging in librdkafka's reconnect loop.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -30,6 +32,13 @@ __all__ = [
     "DLQ_RETENTION_MS",
     "DEFAULT_PARTITIONS",
 ]
+
+T = TypeVar("T")
+
+#: Group-coordinator errors that mean "ask again shortly" (a new group's coordinator is loading).
+_COORDINATOR_RETRIABLE = frozenset(
+    {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE}
+)
 
 DAY_MS = 24 * 3600 * 1000
 #: Dead-lettered records wait for a human; a month covers holidays and slow triage.
@@ -120,15 +129,18 @@ def create_topics(
 
 def group_members(admin: AdminClient, group_id: str, timeout: float = 10.0) -> list[str]:
     """Client ids/hosts of the group's active members (empty when the group is idle or unknown)."""
-    futures = admin.describe_consumer_groups([group_id], request_timeout=timeout)
+
+    def attempt() -> list[str]:
+        description = admin.describe_consumer_groups([group_id], request_timeout=timeout)[group_id].result(timeout=timeout)
+        return [f"{m.client_id}@{m.host}" for m in description.members]
+
     try:
-        description = futures[group_id].result(timeout=timeout)
+        return _retry_coordinator(attempt, timeout)
     except KafkaException as exc:
         err = exc.args[0] if exc.args else None
         if isinstance(err, KafkaError) and err.code() == KafkaError.GROUP_ID_NOT_FOUND:
             return []
         raise KafkaUnavailable(_describe(exc)) from None
-    return [f"{m.client_id}@{m.host}" for m in description.members]
 
 
 def committed_offsets(
@@ -136,12 +148,16 @@ def committed_offsets(
 ) -> dict[int, int | None]:
     """The group's committed offset per partition; ``None`` where nothing is committed."""
     request = ConsumerGroupTopicPartitions(group_id, [TopicPartition(topic, p) for p in partitions])
-    futures = admin.list_consumer_group_offsets([request], request_timeout=timeout)
+
+    def attempt() -> dict[int, int | None]:
+        answer = admin.list_consumer_group_offsets([request], request_timeout=timeout)[group_id].result(timeout=timeout)
+        _raise_partition_errors(answer.topic_partitions)
+        return {tp.partition: (tp.offset if tp.offset >= 0 else None) for tp in answer.topic_partitions}
+
     try:
-        answer = futures[group_id].result(timeout=timeout)
+        return _retry_coordinator(attempt, timeout)
     except KafkaException as exc:
         raise KafkaUnavailable(_describe(exc)) from None
-    return {tp.partition: (tp.offset if tp.offset >= 0 else None) for tp in answer.topic_partitions}
 
 
 def alter_committed_offsets(
@@ -149,11 +165,32 @@ def alter_committed_offsets(
 ) -> None:
     """Set the group's committed offsets; fails (broker-side) while the group has members."""
     request = ConsumerGroupTopicPartitions(group_id, [TopicPartition(topic, p, o) for p, o in sorted(offsets.items())])
-    futures = admin.alter_consumer_group_offsets([request], request_timeout=timeout)
-    answer = futures[group_id].result(timeout=timeout)
-    errors = [f"partition {tp.partition}: {tp.error}" for tp in answer.topic_partitions if tp.error]
-    if errors:
-        raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "; ".join(errors)))
+
+    def attempt() -> None:
+        answer = admin.alter_consumer_group_offsets([request], request_timeout=timeout)[group_id].result(timeout=timeout)
+        _raise_partition_errors(answer.topic_partitions)
+
+    _retry_coordinator(attempt, timeout)
+
+
+def _raise_partition_errors(partitions: list[TopicPartition]) -> None:
+    for tp in partitions:
+        if tp.error is not None:
+            raise KafkaException(tp.error)
+
+
+def _retry_coordinator(call: Callable[[], T], timeout: float) -> T:
+    """Run ``call``, retrying while the group coordinator is moving or loading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            retriable = isinstance(err, KafkaError) and err.code() in _COORDINATOR_RETRIABLE
+            if not retriable or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _describe(exc: KafkaException) -> str:
