@@ -9,9 +9,12 @@ fetch a no-op without asking Maven anything.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import LocalKafkaError
@@ -61,7 +64,21 @@ def fetch(
     target = libs_dir(version, cache_root)
     if (target / _STAMP).exists():
         return target
+    with _lock(target.parent / ".fetch.lock"):  # two test sessions on a fresh checkout
+        if (target / _STAMP).exists():
+            return target
+        return _fetch_locked(version, target, maven_args, quiet)
 
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def _fetch_locked(version: str, target: Path, maven_args: list[str] | None, quiet: bool) -> Path:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise LocalKafkaError(
