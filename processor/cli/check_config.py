@@ -28,7 +28,7 @@ from processor.cli.common import (
     load_config_or_none,
 )
 from processor.config import AppConfig, ConfigFileError
-from processor.kafka.admin import KafkaUnavailable, admin_client, existing_topics
+from processor.kafka.admin import QUIET, KafkaUnavailable, admin_client, existing_topics
 from processor.kafka.topics import all_topic_names
 from processor.ops.logging import RedactingFilter, secrets_from_config
 from processor.segment.errors import ConfigError
@@ -102,7 +102,7 @@ def check_auth(cfg: AppConfig, timeout: float) -> tuple[bool, str]:
 def check_kafka(cfg: AppConfig, timeout: float) -> tuple[int, str, list[str]]:
     """(exit code, detail, missing topics) for connectivity and topic existence."""
     try:
-        present = existing_topics(admin_client(cfg), timeout=timeout)
+        present = existing_topics(admin_client(cfg, **QUIET), timeout=timeout)
     except KafkaUnavailable as exc:
         return EXIT_KAFKA, f"{cfg.kafka.bootstrap_servers}: unreachable: {exc}", []
     names = all_topic_names(cfg)

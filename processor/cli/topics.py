@@ -13,6 +13,7 @@ from typing import Any
 
 from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_OK, add_config_argument, err, load_config_or_none
 from processor.kafka.admin import (
+    QUIET,
     DEFAULT_PARTITIONS,
     KafkaUnavailable,
     admin_client,
@@ -40,7 +41,7 @@ def run_create(args: argparse.Namespace) -> int:
     if args.partitions is not None and args.partitions < 1:
         err("--partitions must be >= 1")
         return EXIT_CONFIG
-    admin = admin_client(cfg)
+    admin = admin_client(cfg, **QUIET)
     plans = plan_topics(cfg)
     try:
         present = existing_topics(admin, timeout=args.timeout)

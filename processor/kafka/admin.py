@@ -20,6 +20,7 @@ from processor.kafka.topics import all_topic_names
 
 __all__ = [
     "KafkaUnavailable",
+    "QUIET",
     "TopicPlan",
     "admin_client",
     "existing_topics",
@@ -45,6 +46,11 @@ DAY_MS = 24 * 3600 * 1000
 DLQ_RETENTION_MS = 30 * DAY_MS
 #: Partitions for a new source topic when neither the flag nor an existing source says.
 DEFAULT_PARTITIONS = 6
+
+
+#: For one-shot CLI checks: librdkafka's own connect-failure lines (level 3) would bury the
+#: one-line diagnosis the command prints itself; real errors still surface as exceptions.
+QUIET: dict[str, Any] = {"log_level": 2}
 
 
 class KafkaUnavailable(Exception):

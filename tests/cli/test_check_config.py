@@ -57,7 +57,7 @@ def test_invalid_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_bad_trigger_exits_2(tmp_path: Path, write_config: WriteConfig, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("processor.voucherify.destination")
     path = write_config("127.0.0.1:1", "t")
-    path.write_text(path.read_text() + "subscriptions:\n  - {name: s, subscribe: 'type = ', action: addCustomEvent}\n")
+    path.write_text(path.read_text() + "subscriptions:\n  - {name: s, subscribe: 'type = \"track', action: addCustomEvent}\n")
     code, out = _check(path, capsys)
     assert code == 2, out
 
