@@ -46,7 +46,10 @@ class Trigger:
 def compile_trigger(text: str) -> Trigger:
     """Parse ``text`` the way Segment does; raise ``FqlSyntaxError`` if Segment could not use it."""
     if not isinstance(text, str) or not text:
-        raise FqlSyntaxError("a trigger must be a non-empty string (Segment: \"Failed to validate subscription\")", position=0)
+        raise FqlSyntaxError(
+            'a trigger must be a non-empty string; Segment rejects it too: "Failed to validate subscription"\n  \n  ^',
+            position=0,
+        )
     units = to_units(text)
     lexer = Lexer(units)
     try:
