@@ -77,6 +77,7 @@ async def run_processor(
     health = health or Health()
     observer = MetricsObserver(metrics, health)
     retry_topics = retry_topic_names(cfg)
+    await asyncio.get_running_loop().run_in_executor(None, ensure_internal_topics, cfg)
     async with AsyncExitStack() as stack:
         if cfg.ops.http_port:
             server = await start_ops_server(cfg.ops.http_host, cfg.ops.http_port, metrics, health)
@@ -120,6 +121,27 @@ async def run_processor(
             await engine.run(stop)
         finally:
             health.set_ready(False, "stopped")
+
+
+def ensure_internal_topics(cfg: AppConfig) -> None:
+    """Create missing retry tiers and the dead-letter topic (never the source: that is the user's).
+
+    A consumer only notices a topic created after it subscribed at its next metadata refresh
+    (minutes), so retry tiers must exist before the group subscribes.
+    """
+    from processor.kafka.admin import admin_client, create_topics, existing_topics, plan_topics
+
+    admin = admin_client(cfg)
+    present = existing_topics(admin)
+    partitions = present.get(cfg.kafka.source_topic, 1)
+    if cfg.kafka.source_topic not in present:
+        log.warning("source topic %s does not exist yet; it is consumed once it appears", cfg.kafka.source_topic)
+    plans = [p for p in plan_topics(cfg) if p.role != "source"]
+    for name, outcome in create_topics(admin, plans, partitions=partitions).items():
+        if outcome == "created":
+            log.info("created topic %s (%d partitions)", name, partitions)
+        elif outcome.startswith("failed"):
+            log.warning("could not create topic %s: %s", name, outcome)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:
