@@ -163,7 +163,7 @@ def number_to_string(n: float | int) -> str:
         return "0"
     if n < 0:
         return "-" + number_to_string(-n)
-    if n.is_integer() and n < 1e21:
+    if n.is_integer() and n < 2**53:
         return str(int(n))
     mantissa, _, exp = repr(n).partition("e")
     digits = mantissa.replace(".", "")

@@ -38,12 +38,12 @@ def _ellipsis(s: str, n: int = 32) -> str:
 
 
 class _Tok:
-    __slots__ = ("kind", "begin", "end", "content", "trim_left", "trim_right", "name", "args", "args_at")
+    __slots__ = ("kind", "begin", "end", "content", "trim_left", "trim_right", "name", "args", "args_at", "args_end")
 
     def __init__(self, kind: str, begin: int, end: int, content: str, trim_left: bool = False, trim_right: bool = False):
         self.kind, self.begin, self.end, self.content = kind, begin, end, content
         self.trim_left, self.trim_right = trim_left, trim_right
-        self.name, self.args, self.args_at = "", "", 0
+        self.name, self.args, self.args_at, self.args_end = "", "", 0, 0
 
 
 def _tokenize(src: str) -> list[_Tok]:
@@ -70,8 +70,11 @@ def _tokenize(src: str) -> list[_Tok]:
                 while j < len(body) and _is_word(body[j]):
                     j += 1
                 tok.name = body[i:j]
+            if not tok.name:
+                raise LiquidError("illegal tag syntax, tag name expected", src, begin + 2 + (1 if tl else 0) + i)
             tok.args = body[j:].strip(_BLANK)
             tok.args_at = begin + 2 + (1 if tl else 0) + j
+            tok.args_end = begin + 2 + (1 if tl else 0) + len(body.rstrip(_BLANK))
             toks.append(tok)
             p = end
             if tok.name == "raw":
@@ -167,7 +170,7 @@ class _Reader:
         self.base = base
 
     def error(self, msg: str) -> LiquidError:
-        return LiquidError(msg, self.full, self.base)
+        return LiquidError(msg, self.full, self.p)
 
     def peek(self, k: int = 0) -> str:
         i = self.p + k
@@ -329,6 +332,9 @@ class _Reader:
 
     def filtered_value(self) -> Evaluator:
         initial = self.expression()
+        if initial is None:
+            self.blank()
+            raise self.error(f"invalid value expression: {json.dumps(_ellipsis(self.s[self.p:self.n]), ensure_ascii=False)}")
         filters: list[tuple[str, list[tuple[str | None, Evaluator]]]] = []
         self.blank()
         while self.peek() == "|":
@@ -336,7 +342,9 @@ class _Reader:
             self.blank()
             name = self.ident()
             if not name:
-                raise self.error("expected filter name")
+                if not self.end():
+                    raise self.error("expected filter name")
+                break
             args: list[tuple[str | None, Evaluator]] = []
             self.blank()
             if self.peek() == ":":
@@ -363,6 +371,9 @@ class _Reader:
                 raise self.error('expected ":" after filter name')
             filters.append((name, args))
             self.blank()
+        if not self.end() and self.peek() not in "),":
+            self.p += 1
+            raise self.error('expected "|" before filter')
         init = initial or (lambda ctx: UNDEFINED)
         if not filters:
             return init
@@ -594,7 +605,7 @@ class _Parser:
     def reader(self, tok: _Tok) -> _Reader:
         if tok.kind == "output":
             return _Reader(self.src, tok.args_at, tok.args_at + len(tok.content), self.src, tok.begin)
-        return _Reader(self.src, tok.args_at, tok.end - 2 - (1 if tok.trim_right else 0), self.src, tok.begin)
+        return _Reader(self.src, tok.args_at, max(tok.args_at, tok.args_end), self.src, tok.begin)
 
     def err(self, msg: str, tok: _Tok) -> LiquidError:
         return LiquidError(msg, self.src, tok.begin)
@@ -616,7 +627,7 @@ class _Parser:
                     return nodes, tok
                 nodes.append(self.tag(tok))
         if opener is not None:
-            raise self.err(f"tag {json.dumps(self.src[opener.begin:opener.end], ensure_ascii=False)} not closed", opener)
+            raise self.err(f"tag {self.src[opener.begin:opener.end]} not closed", opener)
         return nodes, None
 
     def _output(self, value: Evaluator, tok: _Tok) -> Renderer:
@@ -646,10 +657,10 @@ class _Parser:
         r = self.reader(tok)
         key = r.ident()
         if not key:
-            raise self.err(f"illegal token {self.src[tok.begin:tok.end]}", tok)
+            raise r.error("expected variable name")
         r.blank()
         if r.peek() != "=":
-            raise self.err(f"illegal token {self.src[tok.begin:tok.end]}", tok)
+            raise r.error('expected "="')
         r.p += 1
         value = r.filtered_value()
         src = self.src
@@ -696,7 +707,7 @@ class _Parser:
                 depth -= 1
                 if depth == 0:
                     return lambda ctx, out: None
-        raise self.err(f"tag {json.dumps(self.src[tok.begin:tok.end], ensure_ascii=False)} not closed", tok)
+        raise self.err(f"tag {self.src[tok.begin:tok.end]} not closed", tok)
 
     def _tag_raw(self, tok: _Tok) -> Renderer:
         texts: list[str] = []
@@ -707,7 +718,7 @@ class _Parser:
                 text = "".join(texts)
                 return lambda ctx, out: out.append(text)
             texts.append(t.content if t.kind == "html" else self.src[t.begin : t.end])
-        raise self.err(f"tag {json.dumps(self.src[tok.begin:tok.end], ensure_ascii=False)} not closed", tok)
+        raise self.err(f"tag {self.src[tok.begin:tok.end]} not closed", tok)
 
     def _counter(self, tok: _Tok, step: int) -> Renderer:
         key = self.reader(tok).ident()

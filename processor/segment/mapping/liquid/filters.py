@@ -296,6 +296,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
 def apply_filter(name: str, value: Any, args: list[Any]) -> Any:
     if name in DISABLED:
         raise LiquidFailure(f'filter "{name}" is disabled')
+    if name in ("append", "prepend") and len(args) != 1:
+        raise LiquidFailure(f"{name} expect 2 arguments")
     fn = FILTERS.get(name)
     if fn is None:
         return value
