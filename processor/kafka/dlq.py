@@ -1,0 +1,341 @@
+"""Reading the dead-letter topic and re-driving records into the first retry tier.
+
+Reading never joins a consumer group: a consumer is *assigned* every DLQ partition from the
+beginning up to the end offsets seen at start, so a scan always terminates and never moves
+anyone's offsets.
+
+Re-driving must be safe to re-run (an operator retries after a crash, or with a wider filter).
+Which DLQ records were re-driven is recorded as committed offsets of a dedicated group,
+``<group_id>.dlq-redrive``: per partition the committed offset is a watermark (every record
+below it was re-driven) and the commit metadata lists re-driven offsets above it as compact
+ranges (``"12-40,45"``), because a filtered re-drive leaves holes a plain watermark cannot
+express. Offsets enter the ledger only after the retry-tier write is acknowledged, so a crash
+can at worst re-drive a record twice (at-least-once, as everywhere else), never lose one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from processor.config import AppConfig
+from processor.kafka import headers as h
+from processor.kafka.admin import KafkaUnavailable
+from processor.kafka.topics import retry_topic_names
+
+__all__ = [
+    "DlqRecord",
+    "DlqFilter",
+    "RedriveLedger",
+    "redrive_group_id",
+    "scan_dlq",
+    "load_ledgers",
+    "redrive",
+    "RedriveResult",
+    "LedgerFull",
+]
+
+#: Kafka's default ``offset.metadata.max.bytes`` is 4096; stay well under it.
+MAX_METADATA_CHARS = 3500
+
+
+def redrive_group_id(cfg: AppConfig) -> str:
+    return f"{cfg.kafka.group_id}.dlq-redrive"
+
+
+@dataclass(frozen=True, slots=True)
+class DlqRecord:
+    partition: int
+    offset: int
+    timestamp_ms: int  # vp.dead_lettered_at if present, else the record's timestamp
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str]
+    raw_headers: list[tuple[str, bytes]]
+
+    @property
+    def error_class(self) -> str:
+        return self.headers.get(h.ERROR_CLASS, "")
+
+    @property
+    def subscriptions(self) -> list[str]:
+        try:
+            names = orjson.loads(self.headers.get(h.SUBSCRIPTIONS) or "[]")
+        except orjson.JSONDecodeError:
+            return []
+        return [str(n) for n in names] if isinstance(names, list) else []
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class DlqFilter:
+    error_class: str | None = None
+    subscription: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+    def matches(self, record: DlqRecord) -> bool:
+        if self.partition is not None and record.partition != self.partition:
+            return False
+        if self.offset is not None and record.offset != self.offset:
+            return False
+        if self.error_class is not None and record.error_class != self.error_class:
+            return False
+        if self.subscription is not None and self.subscription not in record.subscriptions:
+            return False
+        if self.since_ms is not None and record.timestamp_ms < self.since_ms:
+            return False
+        if self.until_ms is not None and record.timestamp_ms >= self.until_ms:
+            return False
+        return True
+
+
+class LedgerFull(Exception):
+    """Too many scattered re-driven offsets to record in one partition's commit metadata."""
+
+
+@dataclass
+class RedriveLedger:
+    """Which offsets of one DLQ partition were re-driven: ``offset < watermark`` or in ``extra``."""
+
+    watermark: int = 0
+    extra: set[int] = field(default_factory=set)
+
+    def __contains__(self, offset: int) -> bool:
+        return offset < self.watermark or offset in self.extra
+
+    def add(self, offset: int) -> None:
+        if offset >= self.watermark:
+            self.extra.add(offset)
+
+    def compact(self, existing_offsets: list[int]) -> None:
+        """Advance the watermark over re-driven records and gaps (offsets with no record)."""
+        for offset in existing_offsets:  # ascending
+            if offset < self.watermark:
+                continue
+            if offset not in self.extra:
+                self.watermark = offset
+                break
+        else:
+            if existing_offsets:
+                self.watermark = max(self.watermark, existing_offsets[-1] + 1)
+        self.extra = {o for o in self.extra if o >= self.watermark}
+
+    def metadata(self) -> str:
+        ranges: list[str] = []
+        for start, end in _ranges(sorted(self.extra)):
+            ranges.append(str(start) if start == end else f"{start}-{end}")
+        text = ",".join(ranges)
+        if len(text) > MAX_METADATA_CHARS:
+            raise LedgerFull(
+                "too many scattered re-driven offsets to record; re-drive without filters to consolidate"
+            )
+        return text
+
+    @classmethod
+    def parse(cls, offset: int, metadata: str | None) -> RedriveLedger:
+        extra: set[int] = set()
+        for part in filter(None, (metadata or "").split(",")):
+            start, _, end = part.partition("-")
+            try:
+                extra.update(range(int(start), int(end or start) + 1))
+            except ValueError:
+                continue  # not ours: ignore rather than fail a listing
+        return cls(max(offset, 0), extra)
+
+
+def _ranges(offsets: list[int]) -> Iterator[tuple[int, int]]:
+    if not offsets:
+        return
+    start = prev = offsets[0]
+    for o in offsets[1:]:
+        if o != prev + 1:
+            yield start, prev
+            start = o
+        prev = o
+    yield start, prev
+
+
+def _reader(cfg: AppConfig, group_id: str) -> Consumer:
+    conf = cfg.kafka.librdkafka("consumer")
+    conf.update({"group.id": group_id, "enable.auto.commit": False, "enable.auto.offset.store": False})
+    return Consumer(conf)
+
+
+def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[int]:
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+    except KafkaException as exc:
+        raise KafkaUnavailable(str(exc)) from None
+    if meta is None or meta.error is not None:
+        raise KafkaUnavailable(f"dead-letter topic {topic!r} does not exist")
+    return sorted(meta.partitions)
+
+
+def load_ledgers(cfg: AppConfig, timeout: float = 10.0) -> dict[int, RedriveLedger]:
+    """The re-drive ledger of every DLQ partition (empty ledgers where nothing was re-driven)."""
+    topic = cfg.kafka.dead_letter_topic
+    consumer = _reader(cfg, redrive_group_id(cfg))
+    try:
+        partitions = _partitions(consumer, topic, timeout)
+        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=timeout)
+    except KafkaException as exc:
+        raise KafkaUnavailable(str(exc)) from None
+    finally:
+        consumer.close()
+    return {tp.partition: RedriveLedger.parse(tp.offset, tp.metadata) for tp in committed}
+
+
+def scan_dlq(cfg: AppConfig, timeout: float = 10.0) -> Iterator[DlqRecord]:
+    """Every DLQ record from the beginning to the end offsets as of the call, partition order."""
+    topic = cfg.kafka.dead_letter_topic
+    consumer = _reader(cfg, f"{cfg.kafka.group_id}.dlq-reader-{uuid.uuid4().hex[:8]}")
+    try:
+        ends: dict[int, int] = {}
+        starts: list[TopicPartition] = []
+        for p in _partitions(consumer, topic, timeout):
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            if high > low:
+                ends[p] = high
+                starts.append(TopicPartition(topic, p, low))
+        if not starts:
+            return
+        consumer.assign(starts)
+        buffered: dict[int, list[DlqRecord]] = {p: [] for p in ends}
+        remaining = set(ends)
+        idle_deadline = time.monotonic() + max(timeout, 5.0)
+        while remaining:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                if time.monotonic() > idle_deadline:
+                    raise KafkaUnavailable(f"reading {topic} stalled before its end offsets")
+                continue
+            if msg.error():
+                if msg.error().retriable() or msg.error().code() == -191:  # _PARTITION_EOF
+                    continue
+                raise KafkaUnavailable(str(msg.error()))
+            idle_deadline = time.monotonic() + max(timeout, 5.0)
+            p, offset = msg.partition(), msg.offset()
+            if p not in remaining:
+                continue
+            raw = list(msg.headers() or [])
+            decoded = h.decode_headers(raw)
+            ts = _int_or_none(decoded.get(h.DEAD_LETTERED_AT)) or msg.timestamp()[1]
+            buffered[p].append(DlqRecord(p, offset, ts, msg.key(), msg.value(), decoded, raw))
+            if offset + 1 >= ends[p]:
+                remaining.discard(p)
+        for p in sorted(buffered):
+            yield from buffered[p]
+    except KafkaException as exc:
+        raise KafkaUnavailable(str(exc)) from None
+    finally:
+        consumer.close()
+
+
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None
+
+
+def retry_headers(record: DlqRecord, now_ms: int) -> list[tuple[str, bytes]]:
+    """Headers for the re-driven record: a fresh first attempt, same origin and subscriptions.
+
+    The max-age clock (``vp.first_failed``) restarts too: otherwise a record dead-lettered
+    for being too old would be dead-lettered again at once. Error headers are dropped (the
+    record has not failed in this life yet); headers that are not ``vp.*`` pass through.
+    """
+    dropped = {h.ATTEMPT, h.NOT_BEFORE, h.FIRST_FAILED, h.ERROR_CLASS, h.ERROR_STATUS, h.ERROR_MESSAGE, h.DEAD_LETTERED_AT}
+    kept = [(name, value) for name, value in record.raw_headers if name not in dropped]
+    return kept + h.encode_headers({h.ATTEMPT: 0, h.NOT_BEFORE: now_ms, h.FIRST_FAILED: now_ms})
+
+
+@dataclass
+class RedriveResult:
+    redriven: int = 0
+    skipped: int = 0  # matched, but already re-driven by an earlier run
+    failed: int = 0
+
+
+def redrive(
+    cfg: AppConfig,
+    records: list[DlqRecord],
+    ledgers: dict[int, RedriveLedger],
+    existing_offsets: dict[int, list[int]],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 500,
+    timeout: float = 30.0,
+) -> RedriveResult:
+    """Re-publish ``records`` into retry tier 0 and record them in the ledgers as they land."""
+    target = retry_topic_names(cfg)[0]
+    result = RedriveResult()
+    todo = [r for r in records if r.offset not in ledgers.setdefault(r.partition, RedriveLedger())]
+    result.skipped = len(records) - len(todo)
+    producer_conf = cfg.kafka.librdkafka("producer")
+    producer_conf.setdefault("enable.idempotence", True)
+    producer = Producer(producer_conf)
+    committer = _reader(cfg, redrive_group_id(cfg))
+    delivered: list[DlqRecord] = []
+    errors: list[str] = []
+
+    def on_delivery(record: DlqRecord) -> Callable[[Any, Any], None]:
+        def callback(err: Any, _msg: Any) -> None:
+            if err is None:
+                delivered.append(record)
+            else:
+                errors.append(str(err))
+
+        return callback
+
+    def checkpoint() -> None:
+        if producer.flush(timeout) > 0:
+            raise KafkaUnavailable(f"records not acknowledged by {target} within {timeout:g}s")
+        for record in delivered:
+            ledgers[record.partition].add(record.offset)
+        result.redriven += len(delivered)
+        touched = {r.partition for r in delivered}
+        delivered.clear()
+        offsets = []
+        for p in sorted(touched):
+            ledger = ledgers[p]
+            ledger.compact(existing_offsets.get(p, []))
+            offsets.append(TopicPartition(cfg.kafka.dead_letter_topic, p, ledger.watermark, metadata=ledger.metadata()))
+        if offsets:
+            committer.commit(offsets=offsets, asynchronous=False)
+
+    try:
+        now_ms = int(time.time() * 1000)
+        for i, record in enumerate(todo, 1):
+            producer.produce(
+                target,
+                value=record.value,
+                key=record.key,
+                headers=retry_headers(record, now_ms),
+                on_delivery=on_delivery(record),
+            )
+            producer.poll(0)
+            if i % batch == 0:
+                checkpoint()
+            if progress:
+                progress(i, len(todo))
+        checkpoint()
+    except KafkaException as exc:
+        raise KafkaUnavailable(str(exc)) from None
+    finally:
+        committer.close()
+    result.failed = len(errors)
+    return result
