@@ -111,7 +111,9 @@ def compile_get(path: str) -> Callable[[Any], Any]:
         return _identity
     keys = tuple(split_path(path))
     if not keys:
-        return _undefined_walk
+        return _identity
+    if not any(k in _SPECIAL for k in keys):
+        return _compile_plain_walk(keys)
     if len(keys) == 1:
         (k0,) = keys
 
@@ -141,10 +143,27 @@ def compile_get(path: str) -> Callable[[Any], Any]:
     return walk
 
 
+_SPECIAL = _ARRAY_PROTO | _STRING_PROTO | _NUMBER_PROTO | _BOOLEAN_PROTO | {"__proto__", "name"}
+
+
+def _compile_plain_walk(keys: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Fast walk for keys no prototype answers: a key missing from an object is undefined."""
+
+    def walk(obj: Any) -> Any:
+        for k in keys:
+            if type(obj) is dict:
+                obj = obj.get(k, UNDEFINED)
+                if obj is UNDEFINED:
+                    return UNDEFINED
+                continue
+            if not truthy(obj):
+                return obj
+            obj = get_property(obj, k)
+        return obj
+
+    return walk
+
+
 def _identity(obj: Any) -> Any:
-    return obj
-
-
-def _undefined_walk(obj: Any) -> Any:
-    # pathArray is empty: reduce() with an initial value returns the object itself
+    # also the empty-path case: reduce() with an initial value returns the object itself
     return obj
