@@ -309,6 +309,29 @@ ORACLE_GROUPS: list[tuple[str, list[dict], list[tuple[str, str]]]] = [
             ('type = "x" and ()', ".T throws: Cannot read properties of undefined (reading 'type')"),
         ],
     ),
+    (
+        'builtins',
+        [
+            {'type': 'track', 'properties': {}},
+            {'type': 'track', 'properties': {'a': 'xy'}},
+            {'type': 'track', 'properties': {'a': ['x', 2]}},
+            {'type': 'track', 'properties': {'a': 5}, 'context': {'a': 's'}},
+            {'type': 'track', 'properties': {'toString': None, 'constructor': {'name': 'Nope'}}},
+            {'type': 'track'},
+            {'type': 'track', 'properties': [1]},
+        ],
+        [
+            ('properties.constructor.name = "Object"', '1111...'),
+            ('properties.a.length > 1', '.11....'),
+            ('properties.a.toFixed != null', '...1...'),
+            ('properties.toString != null', '1111..1'),
+            ('properties.a.constructor.name = "String"', '.1.....'),
+            ('properties.a.__proto__ != null', '.111...'),
+            ('properties.a.0 = "x"', '.......'),
+            ('properties.a\\[1\\] = 2', '..1....'),
+            ('context.a.trimLeft.name = "trimStart"', '...1...'),
+        ],
+    ),
 ]
 
 
@@ -440,6 +463,14 @@ def test_lexer_quirks() -> None:
     _warns("event = an", "dropped")
     _warns('event = "a\\"b"', "no escapes")
     _warns("properties.a <=1", "needs a space")
+
+
+def test_javascript_members_are_visible_in_paths() -> None:
+    assert _answer('properties.constructor.name = "Object"') == "1111..."
+    assert _answer("properties.toString != null") == "1111..1"  # an own `toString: null` hides it
+    assert _answer("properties.a.length > 1") == ".11...."
+    assert _answer("properties.a\\[1\\] = 2") == "..1...."  # escaped brackets index arrays
+    assert _answer('properties.a.0 = "x"') == "..............."  # `.0` lexes as a number: never matches
 
 
 def test_javascript_builtin_field_heads_swallow_a_condition() -> None:

@@ -32,19 +32,22 @@ UNDEFINED: Final = _Undefined()
 
 
 class JsBuiltin:
-    """An inherited JavaScript member (``constructor``, ``toString``, ``length`` of a function...).
+    """An inherited JavaScript member (``constructor``, ``toString``, ``__proto__``...).
 
-    Only its existence matters to triggers: it is not a string, number or boolean, and it is
-    neither ``null`` nor ``undefined``.
+    Triggers mostly only see that it exists and is not a string, number or boolean. Functions
+    also answer ``name`` and ``length`` (so ``properties.constructor.name = "Object"`` works as in
+    Segment); ``kind`` is ``"function"`` or ``"object"`` (a prototype reached via ``__proto__``).
     """
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "length", "kind")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, length: int = 0, kind: str = "function") -> None:
         self.name = name
+        self.length = length
+        self.kind = kind
 
     def __repr__(self) -> str:
-        return f"<js builtin {self.name}>"
+        return f"<js {self.kind} {self.name}>"
 
 
 # Own property names of the prototypes (Node 20), i.e. what `value[key]` finds when the JSON
@@ -73,6 +76,18 @@ NUMBER_PROTO: Final = OBJECT_PROTO | frozenset(
 )
 BOOLEAN_PROTO: Final = OBJECT_PROTO | frozenset("toString valueOf".split())
 FUNCTION_PROTO: Final = OBJECT_PROTO | frozenset("apply bind call toString".split())
+# (function name, length) of every method, per prototype (Node 20).
+_METHODS: Final[dict[str, dict[str, tuple[str, int]]]] = {'object': {'constructor': ('Object', 1), '__defineGetter__': ('__defineGetter__', 2), '__defineSetter__': ('__defineSetter__', 2), 'hasOwnProperty': ('hasOwnProperty', 1), '__lookupGetter__': ('__lookupGetter__', 1), '__lookupSetter__': ('__lookupSetter__', 1), 'isPrototypeOf': ('isPrototypeOf', 1), 'propertyIsEnumerable': ('propertyIsEnumerable', 1), 'toString': ('toString', 0), 'valueOf': ('valueOf', 0), 'toLocaleString': ('toLocaleString', 0)}, 'array': {'constructor': ('Array', 1), 'at': ('at', 1), 'concat': ('concat', 1), 'copyWithin': ('copyWithin', 2), 'fill': ('fill', 1), 'find': ('find', 1), 'findIndex': ('findIndex', 1), 'findLast': ('findLast', 1), 'findLastIndex': ('findLastIndex', 1), 'lastIndexOf': ('lastIndexOf', 1), 'pop': ('pop', 0), 'push': ('push', 1), 'reverse': ('reverse', 0), 'shift': ('shift', 0), 'unshift': ('unshift', 1), 'slice': ('slice', 2), 'sort': ('sort', 1), 'splice': ('splice', 2), 'includes': ('includes', 1), 'indexOf': ('indexOf', 1), 'join': ('join', 1), 'keys': ('keys', 0), 'entries': ('entries', 0), 'values': ('values', 0), 'forEach': ('forEach', 1), 'filter': ('filter', 1), 'flat': ('flat', 0), 'flatMap': ('flatMap', 1), 'map': ('map', 1), 'every': ('every', 1), 'some': ('some', 1), 'reduce': ('reduce', 1), 'reduceRight': ('reduceRight', 1), 'toLocaleString': ('toLocaleString', 0), 'toString': ('toString', 0), 'toReversed': ('toReversed', 0), 'toSorted': ('toSorted', 1), 'toSpliced': ('toSpliced', 2), 'with': ('with', 2)}, 'string': {'constructor': ('String', 1), 'anchor': ('anchor', 1), 'at': ('at', 1), 'big': ('big', 0), 'blink': ('blink', 0), 'bold': ('bold', 0), 'charAt': ('charAt', 1), 'charCodeAt': ('charCodeAt', 1), 'codePointAt': ('codePointAt', 1), 'concat': ('concat', 1), 'endsWith': ('endsWith', 1), 'fontcolor': ('fontcolor', 1), 'fontsize': ('fontsize', 1), 'fixed': ('fixed', 0), 'includes': ('includes', 1), 'indexOf': ('indexOf', 1), 'isWellFormed': ('isWellFormed', 0), 'italics': ('italics', 0), 'lastIndexOf': ('lastIndexOf', 1), 'link': ('link', 1), 'localeCompare': ('localeCompare', 1), 'match': ('match', 1), 'matchAll': ('matchAll', 1), 'normalize': ('normalize', 0), 'padEnd': ('padEnd', 1), 'padStart': ('padStart', 1), 'repeat': ('repeat', 1), 'replace': ('replace', 2), 'replaceAll': ('replaceAll', 2), 'search': ('search', 1), 'slice': ('slice', 2), 'small': ('small', 0), 'split': ('split', 2), 'strike': ('strike', 0), 'sub': ('sub', 0), 'substr': ('substr', 2), 'substring': ('substring', 2), 'sup': ('sup', 0), 'startsWith': ('startsWith', 1), 'toString': ('toString', 0), 'toWellFormed': ('toWellFormed', 0), 'trim': ('trim', 0), 'trimStart': ('trimStart', 0), 'trimLeft': ('trimStart', 0), 'trimEnd': ('trimEnd', 0), 'trimRight': ('trimEnd', 0), 'toLocaleLowerCase': ('toLocaleLowerCase', 0), 'toLocaleUpperCase': ('toLocaleUpperCase', 0), 'toLowerCase': ('toLowerCase', 0), 'toUpperCase': ('toUpperCase', 0), 'valueOf': ('valueOf', 0)}, 'number': {'constructor': ('Number', 1), 'toExponential': ('toExponential', 1), 'toFixed': ('toFixed', 1), 'toPrecision': ('toPrecision', 1), 'toString': ('toString', 1), 'valueOf': ('valueOf', 0), 'toLocaleString': ('toLocaleString', 0)}, 'boolean': {'constructor': ('Boolean', 1), 'toString': ('toString', 0), 'valueOf': ('valueOf', 0)}, 'function': {'constructor': ('Function', 1), 'apply': ('apply', 2), 'bind': ('bind', 1), 'call': ('call', 1), 'toString': ('toString', 0)}}
+
+
+def _member(proto: str, key: str) -> Any:
+    """``Proto.prototype[key]`` as far as triggers can observe it, or UNDEFINED."""
+    if key == "__proto__":
+        return JsBuiltin(proto, 0, "object")
+    method = _METHODS[proto].get(key) or _METHODS["object"].get(key)
+    return JsBuiltin(*method) if method else UNDEFINED
+
+
 ALL_BUILTIN_NAMES: Final = ARRAY_PROTO | STRING_PROTO | NUMBER_PROTO | FUNCTION_PROTO | {
     "length",
     "name",
@@ -135,9 +150,7 @@ def get_member(obj: Any, key: str) -> Any:
     """``obj[key]`` in JavaScript, for a truthy JSON value ``obj``."""
     if isinstance(obj, dict):
         found = obj.get(key, UNDEFINED)
-        if found is UNDEFINED and key in OBJECT_PROTO:
-            return JsBuiltin(key)
-        return found
+        return _member("object", key) if found is UNDEFINED else found
     if isinstance(obj, str):
         units = to_units(obj)
         if key == "length":
@@ -145,21 +158,27 @@ def get_member(obj: Any, key: str) -> Any:
         if _INDEX.fullmatch(key):
             index = int(key)
             return from_units(units[index]) if index < len(units) else UNDEFINED
-        return JsBuiltin(key) if key in STRING_PROTO else UNDEFINED
+        return _member("string", key)
     if isinstance(obj, list):
         if key == "length":
             return len(obj)
         if _INDEX.fullmatch(key):
             index = int(key)
             return obj[index] if index < len(obj) else UNDEFINED
-        return JsBuiltin(key) if key in ARRAY_PROTO else UNDEFINED
+        return _member("array", key)
     if obj is True:
-        return JsBuiltin(key) if key in BOOLEAN_PROTO else UNDEFINED
+        return _member("boolean", key)
     if is_number(obj):
-        return JsBuiltin(key) if key in NUMBER_PROTO else UNDEFINED
+        return _member("number", key)
     if isinstance(obj, JsBuiltin):
-        # Approximation: members of built-in functions are only known to exist or not.
-        return JsBuiltin(key) if key in FUNCTION_PROTO else UNDEFINED
+        if obj.kind == "object":
+            # A prototype object: approximated by its methods (its own data is not modelled).
+            return UNDEFINED if key == "__proto__" else _member(obj.name, key)
+        if key == "name":
+            return obj.name
+        if key == "length":
+            return obj.length
+        return _member("function", key)
     return UNDEFINED
 
 
