@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from processor.config import AppConfig
 from processor.kafka import headers as h
@@ -223,7 +223,7 @@ def scan_dlq(cfg: AppConfig, timeout: float = 10.0) -> Iterator[DlqRecord]:
                     raise KafkaUnavailable(f"reading {topic} stalled before its end offsets")
                 continue
             if msg.error():
-                if msg.error().retriable() or msg.error().code() == -191:  # _PARTITION_EOF
+                if msg.error().retriable() or msg.error().code() == KafkaError._PARTITION_EOF:
                     continue
                 raise KafkaUnavailable(str(msg.error()))
             idle_deadline = time.monotonic() + max(timeout, 5.0)
