@@ -1,0 +1,104 @@
+"""Destination.build refuses bad configuration up front; plan/plan_only behave as documented."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from processor.config import parse_config
+from processor.segment.errors import ConfigError, FqlSyntaxError, MappingConfigError
+from processor.voucherify.delivery import Delivery, Rejection
+from processor.voucherify.destination import Destination, Subscription
+from processor.voucherify.settings import DestinationSettings
+
+SETTINGS = DestinationSettings.from_segment({"apiKey": "app", "secretKey": "sk", "customURL": "https://x.voucherify.io"})
+TRACK = {"type": "track", "event": "Order Completed", "userId": "u1", "properties": {"total": 150}}
+
+
+def test_presets_when_no_subscriptions() -> None:
+    destination = Destination.build(SETTINGS, None)
+    assert destination.subscription_names == (
+        "Add Custom Event (Track Event)",
+        "Add Custom Event (Page Event)",
+        "Add Custom Event (Screen Event)",
+        "Create Or Update Customer",
+        "Assign Customer To Group",
+    )
+    [planned] = destination.plan({"type": "page", "name": "Pricing", "userId": "u1"})
+    assert isinstance(planned, Delivery)
+    assert planned.url == "https://x.voucherify.io/segmentio/event-processing"
+    assert orjson.loads(planned.body)["event"] == "Viewed Pricing Page"
+
+
+def test_mapping_error_names_subscription_and_field() -> None:
+    subs = [
+        Subscription("ok", 'type = "track"', "addCustomEvent"),
+        Subscription("also ok", 'type = "track"', "addCustomEvent", enabled=False),
+        Subscription("Big orders", 'type = "track"', "addCustomEvent", {"event": {"@path": 3}}),
+    ]
+    with pytest.raises(MappingConfigError) as refused:
+        Destination.build(SETTINGS, subs)
+    assert str(refused.value).startswith("subscriptions[2] 'Big orders' mapping /event/@path: ")
+
+
+def test_trigger_error_names_subscription() -> None:
+    with pytest.raises(FqlSyntaxError) as refused:
+        Destination.build(SETTINGS, [Subscription("Bad", "type", "addCustomEvent")])
+    assert refused.value.field == "subscriptions[0] 'Bad' subscribe"
+
+
+def test_unknown_action_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"subscriptions\[0\] 'x' action"):
+        Destination.build(SETTINGS, [Subscription("x", 'type = "track"', "sendEmail")])
+
+
+def test_plan_order_rejections_and_plan_only() -> None:
+    subs = [
+        Subscription("big", 'type = "track" and properties.total > 100', "addCustomEvent"),
+        Subscription("needs group", 'type = "track"', "assignCustomerToGroup"),
+        Subscription("never", 'type = "identify"', "upsertCustomer"),
+    ]
+    destination = Destination.build(SETTINGS, subs)
+    planned = destination.plan(TRACK)
+    assert [p.subscription for p in planned] == ["big", "needs group"]
+    assert isinstance(planned[0], Delivery)
+    assert planned[1] == Rejection("needs group", "assignCustomerToGroup", "The root value is missing the required field 'group_id'.", 400)
+    assert [p.subscription for p in destination.plan_only(TRACK, {"needs group", "gone"})] == ["needs group"]
+    assert destination.plan_only(TRACK, {"never"}) == []
+
+
+def test_null_context_is_a_missing_context() -> None:
+    destination = Destination.build(SETTINGS, None)
+    event = {"type": "track", "event": "E", "userId": "u1", "context": None}
+    [planned] = destination.plan(event)
+    assert isinstance(planned, Delivery)
+    assert event["context"] is None  # the caller's event is not modified
+
+
+def test_body_encodes_integers_beyond_64_bits() -> None:
+    destination = Destination.build(SETTINGS, None)
+    [planned] = destination.plan({"type": "track", "event": "E", "userId": "u1", "properties": {"metadata": {"n": 2**70}}})
+    assert orjson.loads(planned.body)["metadata"]["n"] == float(2**70)
+
+
+def test_from_config_accepts_numeric_application_id() -> None:
+    config = parse_config({"destination": {"application_id": 123456789, "secret_key": "s", "custom_url": "https://x.voucherify.io"}})
+    destination = Destination.from_config(config)
+    assert destination.settings.auth_headers["authorization"] == "Basic MTIzNDU2Nzg5"
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "message"),
+    [
+        ({"apiKey": "a", "secretKey": ["k1", "k2"]}, "destination.secret_key", "Secret Key must be a string but it was an array."),
+        ({"apiKey": "", "secretKey": "s"}, "destination.application_id", "The request is missing Application ID or Secret Key."),
+        ({"apiKey": "a", "secretKey": "s", "customURL": "us1.segmentio.voucherify.io"}, "destination.custom_url", None),
+    ],
+)
+def test_settings_errors_name_the_field(raw: dict, field: str, message: str | None) -> None:
+    with pytest.raises(ConfigError) as refused:
+        DestinationSettings.from_segment({"customURL": "https://x.voucherify.io", **raw})
+    assert refused.value.field == field
+    if message:
+        assert refused.value.message == message
+    assert "k1" not in str(refused.value)
