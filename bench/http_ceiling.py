@@ -99,6 +99,22 @@ async def bench_httpx(module: Any, url: str, hdrs: dict[str, str], body: bytes, 
         return await run_loop(send, n, c)
 
 
+async def bench_voucherify(base: str, url: str, app_id: str, secret: str, body: bytes, n: int, c: int) -> tuple[float, float, dict]:
+    """The production client, to show what its classification/result layer costs over bare aiohttp."""
+    from processor.voucherify.client import VoucherifyClient
+    from processor.voucherify.delivery import Delivery
+
+    delivery = Delivery("bench", "addCustomEvent", url, body)
+    async with VoucherifyClient(base, app_id, secret, max_connections=c) as client:
+
+        async def send() -> int:
+            result = await client.send(delivery)
+            return result.status or 0
+
+        await run_loop(send, min(n, c * 5), c)
+        return await run_loop(send, n, c)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -127,7 +143,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("-c", "--concurrency", type=int, default=100)
     p.add_argument("-n", "--requests", type=int, default=20_000)
     p.add_argument("--body-bytes", type=int, default=1024)
-    p.add_argument("--clients", default="aiohttp,httpx,httpx2")
+    p.add_argument("--clients", default="aiohttp,voucherify,httpx,httpx2",
+                   help="comma list of aiohttp, voucherify (our VoucherifyClient), httpx, httpx2")
     p.add_argument("--application-id", default=DEFAULT_APPLICATION_ID)
     p.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
     p.add_argument("--no-uvloop", action="store_true", help="client loop: plain asyncio")
@@ -155,6 +172,9 @@ def main(argv: list[str] | None = None) -> None:
         for name in args.clients.split(","):
             if name == "aiohttp":
                 coro = bench_aiohttp(target, hdrs, body, args.requests, args.concurrency)
+            elif name == "voucherify":
+                coro = bench_voucherify(url, target, args.application_id, args.secret_key, body,
+                                        args.requests, args.concurrency)
             else:
                 try:
                     module = __import__(name)
