@@ -1,0 +1,97 @@
+"""Turning what the stub recorded and what the monitor sampled into the reported figures.
+
+Zero loss: requests received per stub path must equal the requests the events trigger.
+Order: for each user, the stub's arrival order must follow the per-user ``seq``; an earlier seq
+arriving after a later one is a violation (a re-sent equal seq is a duplicate, counted apart).
+Steady state: the rate between 10 % and 90 % of the expected requests, so start-up (imports,
+group join, connection set-up) and the drain tail do not count.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from bench.events import tag_of
+
+Record = tuple[float, str, int, dict[str, Any] | None]
+
+
+@dataclass(slots=True)
+class Sample:
+    """One monitor reading: wall time, stub request count, processor and stub CPU seconds."""
+
+    t: float
+    requests: int
+    cpu_s: float
+    stub_cpu_s: float
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
+def steady_state(samples: list[Sample], expected: int, lo: float = 0.1, hi: float = 0.9) -> dict[str, float]:
+    """Events/s and CPU s per 1,000 events between the ``lo`` and ``hi`` fractions of the run."""
+    counts = [s.requests for s in samples]
+    a = bisect_left(counts, expected * lo)
+    b = bisect_left(counts, expected * hi)
+    b = min(b, len(samples) - 1)
+    if b <= a:
+        return {"events_per_s": float("nan"), "cpu_s_per_1k": float("nan"), "window_s": 0.0}
+    first, last = samples[a], samples[b]
+    n = last.requests - first.requests
+    dt = last.t - first.t
+    return {"events_per_s": n / dt, "cpu_s_per_1k": (last.cpu_s - first.cpu_s) / n * 1000 if n else float("nan"),
+            "window_s": dt, "cpu_utilisation": (last.cpu_s - first.cpu_s) / dt,
+            "stub_cpu_utilisation": (last.stub_cpu_s - first.stub_cpu_s) / dt}
+
+
+def check(records: list[Record], ts_ms: Any, expected_by_path: dict[str, int],
+          latency_from_index: int = 0) -> dict[str, Any]:
+    """Loss, duplicates, per-key order and end-to-end latency (ms) from the stub's records."""
+    by_path: Counter[str] = Counter()
+    statuses: Counter[int] = Counter()
+    last_seq: dict[str, int] = {}
+    seen: set[int] = set()
+    violations = duplicates = untagged = 0
+    latencies: list[float] = []
+    for arrived, path, status, body in records:
+        by_path[path] += 1
+        statuses[status] += 1
+        tag = tag_of(body) if isinstance(body, dict) else None
+        if tag is None:
+            untagged += 1
+            continue
+        user, i, seq = tag
+        if i in seen:
+            duplicates += 1
+        seen.add(i)
+        prev = last_seq.get(user, 0)
+        if seq < prev:
+            violations += 1
+        else:
+            last_seq[user] = seq
+        if i >= latency_from_index and i < len(ts_ms):
+            latencies.append(arrived * 1000 - ts_ms[i])
+    latencies.sort()
+    expected_total = sum(expected_by_path.values())
+    missing = {p: n - by_path.get(p, 0) for p, n in expected_by_path.items() if by_path.get(p, 0) != n}
+    return {
+        "requests": sum(by_path.values()),
+        "expected_requests": expected_total,
+        "distinct_events_delivered": len(seen),
+        "lost": expected_total - len(seen),
+        "duplicates": duplicates,
+        "path_mismatch": missing,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "untagged": untagged,
+        "order_violations": violations,
+        "latency_ms": {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
+                       "max": latencies[-1] if latencies else float("nan"), "n": len(latencies)},
+    }

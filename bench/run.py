@@ -1,0 +1,301 @@
+"""End-to-end benchmark: Kafka backlog -> processor (subprocess) -> Voucherify stub (subprocess).
+
+    python -m bench.run                                  # 100,000 events, 20 ms stub latency
+    python -m bench.run --events 20000 --processes 1,2 --rate 2000 --rss
+    ./dev/bench --bootstrap 127.0.0.1:9092 --json out.json
+
+Steps (each figure is explained in docs/benchmark.md):
+
+1. Start a local broker on free ports (or use ``--bootstrap``) and ``python -m dev.stub`` in its
+   own process; produce the backlog of realistic events *before* the processor starts.
+2. Baselines on the same topic and stub: consume-only ceiling, a sequential consumer (sample),
+   the bare aiohttp ceiling.
+3. For each ``--processes`` value, run ``python -m processor run`` on the backlog with a fresh
+   group until every offset is committed; sample the stub's request count and the processor's
+   CPU/RSS from /proc; then check loss, order and latency from the stub's records.
+4. ``--rate R``: a paced run (events produced at R/s while the processor runs): true e2e latency.
+5. ``--rss``: 5,000 events in flight (``max_in_flight=5000``, 500 ms stub latency): peak RSS.
+
+Prints a table and writes JSON to ``bench/results/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import analysis, baselines, kafka_io, profile
+from bench.events import expected_requests, generate
+from bench.procs import Broker, Processor, Stub, write_config
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _load() -> str:
+    return " ".join(open("/proc/loadavg").read().split()[:3])
+
+
+def _engine_args(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        out[key] = float(value) if "." in value else int(value)
+    return out
+
+
+def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced: kafka_io.Produced, *,
+                  processes: int, engine: dict[str, Any], workdir: Path, rate_events: int = 0, rate: float = 0.0,
+                  stop_after_s: float | None = None, ops_port: int = 0, timeout_s: float = 900.0,
+                  profile_out: Path | None = None, profile_s: float = 15.0) -> dict[str, Any]:
+    """One processor run on ``topic`` with a fresh group; returns its figures.
+
+    ``rate_events``/``rate``: produce that many new events at ``rate``/s while it runs (paced mode).
+    ``stop_after_s``: stop after this long instead of waiting for every offset (the RSS run).
+    """
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    stub.reset()
+    cfg = write_config(workdir / f"{group}.json", broker, stub.url, topic, group, engine)
+    if ops_port:
+        doc = orjson.loads(cfg.read_bytes())
+        doc["ops"].update(http_port=ops_port, http_host="127.0.0.1")
+        cfg.write_bytes(orjson.dumps(doc))
+    producer_thread = None
+    first_paced = produced.count
+    if rate_events:
+        events = generate(rate_events, seed=11, start=produced.count)
+        producer_thread = threading.Thread(target=kafka_io.produce, args=(broker, topic, events, produced, rate),
+                                           daemon=True)
+    proc = Processor(cfg, processes).start()
+    started = time.time()
+    if producer_thread is not None:
+        producer_thread.start()
+    total = produced.count + rate_events if rate_events else produced.count
+    watcher = kafka_io.CommitWatcher(broker, group, topic, partitions)
+    samples: list[analysis.Sample] = []
+    max_in_flight_seen = 0.0
+    done_at = None
+    spy = None
+    try:
+        deadline = time.monotonic() + (stop_after_s or timeout_s)
+        while time.monotonic() < deadline:
+            if proc.proc is not None and proc.proc.poll() is not None:
+                raise RuntimeError(f"processor exited with {proc.proc.returncode}:\n{proc.log_tail()}")
+            n = stub.total()
+            if profile_out is not None and spy is None and n >= 0.1 * total:
+                spy = profile.start(proc.pid, profile_out, profile_s)
+            samples.append(analysis.Sample(time.time(), n, proc.cpu(), stub.cpu()))
+            if ops_port:
+                max_in_flight_seen = max(max_in_flight_seen, _in_flight(ops_port))
+            if stop_after_s is None and n >= total and watcher.total() >= total:
+                done_at = time.time()
+                break
+            time.sleep(0.25)
+        hwm = proc.hwm_kb()
+    finally:
+        code = proc.stop()
+        watcher.close()
+    if stop_after_s is None and done_at is None:
+        raise RuntimeError(f"not every offset committed within {timeout_s:.0f} s:\n{proc.log_tail()}")
+    if producer_thread is not None:
+        producer_thread.join()
+    if spy is not None:
+        spy.wait(30)
+    records = stub.records() if stop_after_s is None else []
+    out: dict[str, Any] = {
+        "processes": processes, "engine": engine, "exit_code": code,
+        "peak_rss_mb": [round(k / 1024, 1) for k in hwm],
+        "wall_s_until_all_committed": (done_at - started) if done_at else None,
+    }
+    if stop_after_s is not None:
+        out["max_in_flight_seen"] = max_in_flight_seen
+        out["requests"] = samples[-1].requests if samples else 0
+        return out
+    expected_total = sum(expected_requests(produced.by_type).values())
+    out["steady"] = analysis.steady_state(samples, expected_total)
+    expected = expected_requests(produced.by_type)
+    if rate_events:
+        # latency of the paced events only, after a 2 s warm-up
+        ts = produced.ts_ms
+        out["check"] = analysis.check(records, ts, expected, latency_from_index=first_paced + int(rate * 2))
+    else:
+        # backlog: queueing latency from when the processor could first see the event
+        floor = int(started * 1000)
+        ts = [max(t, floor) for t in produced.ts_ms]
+        out["check"] = analysis.check(records, ts, expected)
+    if spy is not None and profile_out is not None and profile_out.exists():
+        out["profile"] = profile.summarise(profile_out)
+        out["profile_file"] = str(profile_out)
+    out["events_per_s_overall"] = produced.count / (done_at - started) if done_at else None
+    return out
+
+
+def _in_flight(port: int) -> float:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("voucherify_processor_in_flight "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=100_000)
+    p.add_argument("--latency-ms", type=float, default=20.0)
+    p.add_argument("--processes", default="1", help="comma list, e.g. 1,2: one processor run per value (0: none)")
+    p.add_argument("--partitions", type=int, default=8)
+    p.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
+                   help="engine setting for the processor runs, e.g. max_in_flight=4000 (repeatable)")
+    p.add_argument("--rate", type=float, default=0.0, help="also a paced run at this many events/s")
+    p.add_argument("--rate-seconds", type=float, default=30.0)
+    p.add_argument("--rss", action="store_true", help="also the 5,000-in-flight peak RSS run")
+    p.add_argument("--baseline-events", type=int, default=500)
+    p.add_argument("--skip-baselines", action="store_true")
+    p.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
+                   help="py-spy the first 1-process run for this long (from 10%% of the requests)")
+    p.add_argument("--bootstrap", help="use this broker instead of starting one")
+    p.add_argument("--json", help="result file (default bench/results/<time>.json)")
+    args = p.parse_args(argv)
+    engine = {"max_in_flight": 5000, "max_in_flight_per_partition": 2000, "max_concurrent_requests": 256,
+              **_engine_args(args.engine)}
+
+    result: dict[str, Any] = {
+        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "load_before": _load()},
+        "params": {"events": args.events, "latency_ms": args.latency_ms, "partitions": args.partitions,
+                   "engine": engine},
+    }
+    broker = Broker(args.bootstrap) if args.bootstrap else Broker.start()
+    stub = Stub(args.latency_ms).start()
+    workdir = Path(tempfile.mkdtemp(prefix="vp-bench-"))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        topic = f"bench-{uuid.uuid4().hex[:8]}"
+        kafka_io.create_topic(broker.bootstrap, topic, args.partitions)
+        produced = kafka_io.Produced()
+        t0 = time.perf_counter()
+        kafka_io.produce(broker.bootstrap, topic, generate(args.events), produced)
+        result["produce"] = {"events": produced.count, "seconds": time.perf_counter() - t0,
+                             "by_type": dict(produced.by_type)}
+        _say(f"produced {produced.count:,} events in {result['produce']['seconds']:.1f} s")
+        if not args.skip_baselines:
+            result["consume_ceiling"] = kafka_io.consume_ceiling(broker.bootstrap, topic, produced.count)
+            _say(f"consume ceiling {result['consume_ceiling']['events_per_s']:,.0f} ev/s")
+            stub.reset()
+            result["sequential"] = baselines.sequential(broker.bootstrap, topic, stub.url, args.baseline_events)
+            _say(f"sequential {result['sequential']['events_per_s']:,.1f} ev/s")
+            stub.reset()
+            result["bare_http"] = baselines.bare_http(stub.url)
+            _say(f"bare http {result['bare_http']['requests_per_s']:,.0f} req/s")
+        result["runs"] = []
+        for n in (int(x) for x in args.processes.split(",") if x.strip() and int(x) > 0):
+            _say(f"processor run, --processes {n} ...")
+            prof = RESULTS / f"{stamp}-profile.txt" if args.profile and n == 1 else None
+            if prof is not None:
+                RESULTS.mkdir(parents=True, exist_ok=True)
+            run = run_processor(broker.bootstrap, stub, topic, args.partitions, produced, processes=n,
+                                engine=engine, workdir=workdir, profile_out=prof, profile_s=args.profile)
+            result["runs"].append(run)
+            _say(f"  {run['steady']['events_per_s']:,.0f} ev/s steady")
+        if args.rate:
+            _say(f"paced run at {args.rate:,.0f} ev/s ...")
+            paced_topic = f"bench-paced-{uuid.uuid4().hex[:8]}"
+            kafka_io.create_topic(broker.bootstrap, paced_topic, args.partitions)
+            paced = kafka_io.Produced()
+            result["paced"] = run_processor(broker.bootstrap, stub, paced_topic, args.partitions, paced,
+                                            processes=1, engine=engine, workdir=workdir,
+                                            rate_events=int(args.rate * args.rate_seconds), rate=args.rate)
+            result["paced"]["rate"] = args.rate
+        if args.rss:
+            _say("peak RSS run: 5,000 in flight, 500 ms stub latency ...")
+            from dev.kafka_local import free_port
+
+            stub.configure(latency_ms=500.0)
+            rss_engine = {**engine, "max_in_flight": 5000, "max_in_flight_per_partition": 5000}
+            result["rss"] = run_processor(broker.bootstrap, stub, topic, args.partitions, produced, processes=1,
+                                          engine=rss_engine, workdir=workdir, stop_after_s=20.0,
+                                          ops_port=free_port())
+            stub.configure(latency_ms=args.latency_ms)
+    finally:
+        stub.stop()
+        broker.close()
+    result["machine"]["load_after"] = _load()
+    print(render(result))
+    for run in result.get("runs", []):
+        if "profile" in run:
+            print(f"\nprofile of the {run['processes']}-process run ({run['profile_file']}):")
+            print(profile.render(run["profile"]))
+    out = Path(args.json) if args.json else RESULTS / f"{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+    print(f"\nJSON: {out}")
+    return 0
+
+
+def _say(text: str) -> None:
+    print(f"[bench] {text}", flush=True)
+
+
+def render(r: dict[str, Any]) -> str:
+    """The human table: one line per figure, with the target next to it where there is one."""
+    m, prm = r["machine"], r["params"]
+    lines = [f"\nmachine: {m['nproc']} cores, load {m['load_before']} -> {m.get('load_after', '?')}; "
+             f"{prm['events']:,} events, stub latency {prm['latency_ms']:g} ms, {prm['partitions']} partitions",
+             f"{'figure':52s} {'value':>14s}  target"]
+
+    def row(name: str, value: str, target: str = "") -> None:
+        lines.append(f"{name:52s} {value:>14s}  {target}")
+
+    bare = r.get("bare_http", {}).get("requests_per_s")
+    seq = r.get("sequential", {}).get("events_per_s")
+    for run in r.get("runs", []):
+        s, c = run["steady"], run["check"]
+        tag = f"[{run['processes']} proc]"
+        row(f"{tag} steady-state events/s", f"{s['events_per_s']:,.0f}", ">= 3,000 (1 proc)")
+        if seq:
+            row(f"{tag} vs sequential baseline", f"{s['events_per_s'] / seq:,.0f}x", ">= 50x")
+        if bare:
+            row(f"{tag} share of bare-HTTP ceiling", f"{s['events_per_s'] / bare:.0%}", ">= 50%")
+        row(f"{tag} CPU s / 1,000 events", f"{s['cpu_s_per_1k']:.3f}")
+        row(f"{tag} CPU utilisation, processor / stub (cores)",
+            f"{s['cpu_utilisation']:.2f} / {s['stub_cpu_utilisation']:.2f}")
+        row(f"{tag} queueing latency p50 / p99 ms",
+            f"{c['latency_ms']['p50']:,.0f} / {c['latency_ms']['p99']:,.0f}")
+        row(f"{tag} peak RSS MB (per member)", ", ".join(f"{x:.0f}" for x in run["peak_rss_mb"]))
+        row(f"{tag} requests / expected", f"{c['requests']:,} / {c['expected_requests']:,}", "equal")
+        row(f"{tag} lost / duplicates / order violations", f"{c['lost']} / {c['duplicates']} / "
+            f"{c['order_violations']}", "0 / 0 / 0")
+        row(f"{tag} wall s until all committed", f"{run['wall_s_until_all_committed']:.1f}")
+    if "paced" in r:
+        pr = r["paced"]
+        c = pr["check"]
+        row(f"paced {pr['rate']:,.0f} ev/s: e2e latency p50 / p99 ms",
+            f"{c['latency_ms']['p50']:,.0f} / {c['latency_ms']['p99']:,.0f}")
+        row("paced: lost / duplicates / order violations", f"{c['lost']} / {c['duplicates']} / "
+            f"{c['order_violations']}", "0 / 0 / 0")
+        row("paced: CPU s / 1,000 events", f"{pr['steady']['cpu_s_per_1k']:.3f}")
+    if "rss" in r:
+        row("peak RSS MB, 5,000 in flight (500 ms stub)", f"{r['rss']['peak_rss_mb'][0]:.0f}", "< 300")
+        row("  max in-flight observed (/metrics)", f"{r['rss']['max_in_flight_seen']:,.0f}")
+    if seq:
+        row("sequential baseline events/s", f"{seq:,.1f}")
+    if bare:
+        row("bare-HTTP ceiling requests/s (aiohttp, c=256)", f"{bare:,.0f}")
+    if "consume_ceiling" in r:
+        row("consume-only ceiling events/s (consume+decode)", f"{r['consume_ceiling']['events_per_s']:,.0f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
