@@ -15,14 +15,28 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from processor.config import AppConfig, parse_config
 from processor.kafka import headers as h
 from processor.ops.metrics import Metrics
 
 
-def processor_config(
+def processor_config(*args: Any, **kwargs: Any) -> AppConfig:
+    """A config for one test: its own group and its own retry / dead-letter topics."""
+    return parse_config(processor_config_doc(*args, **kwargs))
+
+
+def write_config(path: Any, doc: dict[str, Any]) -> str:
+    """Write a config document as YAML, for the CLI commands; returns the path."""
+    import yaml
+
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(doc, f)
+    return str(path)
+
+
+def processor_config_doc(
     bootstrap: str,
     stub_url: str,
     source_topic: str,
@@ -34,8 +48,8 @@ def processor_config(
     kafka: dict[str, Any] | None = None,
     input: dict[str, Any] | None = None,
     group_id: str | None = None,
-) -> AppConfig:
-    """A config for one test: its own group and its own retry / dead-letter topics."""
+    ops_port: int = 0,
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "destination": {"application_id": application_id, "secret_key": secret_key, "custom_url": stub_url},
         "kafka": {
@@ -49,13 +63,13 @@ def processor_config(
         },
         "engine": {"retry_delays_s": [1.0, 2.0], "commit_interval_s": 0.2, "quick_retry_backoff_s": 0.05,
                    "drain_timeout_s": 10.0, **(engine or {})},
-        "ops": {"http_port": 0, "log_format": "text"},
+        "ops": {"http_port": ops_port, "http_host": "127.0.0.1", "log_format": "text"},
     }
     if subscriptions is not None:
         doc["subscriptions"] = subscriptions
     if input is not None:
         doc["input"] = input
-    return parse_config(doc)
+    return doc
 
 
 class ProcessorRun:
@@ -124,10 +138,18 @@ def produce_events(
 
 
 def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
+    """The group's committed offsets (-1001: none); retries while the coordinator moves."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
-        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
-        return {tp.partition: tp.offset for tp in tps}
+        for attempt in range(20):
+            try:
+                tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+                return {tp.partition: tp.offset for tp in tps}
+            except KafkaException as exc:
+                if not exc.args[0].retriable() and exc.args[0].code() != KafkaError.NOT_COORDINATOR:
+                    raise
+                time.sleep(0.2)
+        raise AssertionError("the group coordinator never answered")
     finally:
         consumer.close()
 
