@@ -26,6 +26,7 @@ import orjson
 
 from processor.kafka import headers as h
 from processor.kafka.consumer import Inbound
+from processor.kafka.producer import ProduceError
 
 Produce = Callable[..., Awaitable[Any]]
 
@@ -120,7 +121,17 @@ class Handoff:
                                ctx.first_failed_ms or now)
         values[h.NOT_BEFORE] = None
         values[h.DEAD_LETTERED_AT] = now
-        await self._produce(self._dlq, msg.value, key=msg.key, headers=h.encode_headers(values))
+        try:
+            await self._produce(self._dlq, msg.value, key=msg.key, headers=h.encode_headers(values))
+        except ProduceError as exc:
+            # A value too large for the dead-letter topic (e.g. an oversized value that arrived
+            # compressed) would fail here on every redelivery and block its partition forever.
+            # Dead-letter the context without the value; the origin headers say where it is.
+            if not exc.too_large or not msg.value:
+                raise
+            values[h.ERROR_MESSAGE] = (f"{failure.message[:1800]} [value of {len(msg.value)} bytes left out: too "
+                                       "large for the dead-letter topic; read it at vp.origin.*]")
+            await self._produce(self._dlq, None, key=msg.key, headers=h.encode_headers(values))
 
     @staticmethod
     def _context(

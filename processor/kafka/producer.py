@@ -22,7 +22,19 @@ DURABILITY_SETTINGS = {"acks": "all", "enable.idempotence": True}
 
 
 class ProduceError(Exception):
-    """The broker did not acknowledge a record (after librdkafka's own retries)."""
+    """The broker did not acknowledge a record (after librdkafka's own retries).
+
+    ``too_large``: the record exceeds ``message.max.bytes`` (client or broker); retrying the same
+    record can never succeed.
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def too_large(self) -> bool:
+        return self.code == KafkaError.MSG_SIZE_TOO_LARGE
 
 
 class AsyncProducer:
@@ -54,7 +66,7 @@ class AsyncProducer:
         def on_delivery(err: KafkaError | None, msg: Any) -> None:
             # Runs on the poller thread: hand the outcome to the loop's thread.
             if err is not None:
-                loop.call_soon_threadsafe(_set_exception, future, ProduceError(f"{topic}: {err.str()}"))
+                loop.call_soon_threadsafe(_set_exception, future, ProduceError(f"{topic}: {err.str()}", err.code()))
             else:
                 loop.call_soon_threadsafe(_set_result, future, (msg.partition(), msg.offset()))
 
@@ -69,7 +81,8 @@ class AsyncProducer:
                 # Local queue full: let delivery reports drain it, then try again.
                 self._producer.poll(0.01)
             except KafkaException as exc:
-                future.set_exception(ProduceError(f"{topic}: {exc}"))
+                err = exc.args[0] if exc.args else None
+                future.set_exception(ProduceError(f"{topic}: {exc}", err.code() if isinstance(err, KafkaError) else None))
                 return future
 
     async def send(self, topic: str, value: bytes | None, **kwargs: Any) -> tuple[int, int]:
