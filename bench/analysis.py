@@ -27,6 +27,7 @@ class Sample:
     requests: int
     cpu_s: float
     stub_cpu_s: float
+    wait_s: float = 0.0  # processor threads' time runnable but not running (CPU contention)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -49,7 +50,8 @@ def steady_state(samples: list[Sample], expected: int, lo: float = 0.1, hi: floa
     dt = last.t - first.t
     return {"events_per_s": n / dt, "cpu_s_per_1k": (last.cpu_s - first.cpu_s) / n * 1000 if n else float("nan"),
             "window_s": dt, "cpu_utilisation": (last.cpu_s - first.cpu_s) / dt,
-            "stub_cpu_utilisation": (last.stub_cpu_s - first.stub_cpu_s) / dt}
+            "stub_cpu_utilisation": (last.stub_cpu_s - first.stub_cpu_s) / dt,
+            "runqueue_wait_per_s": (last.wait_s - first.wait_s) / dt}
 
 
 def check(records: list[Record], ts_ms: Any, expected_by_path: dict[str, int],

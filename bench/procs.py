@@ -38,6 +38,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / _TICK
 
 
+def runqueue_wait_s(pid: int) -> float:
+    """Seconds the process's threads were runnable but waiting for a CPU (/proc/.../schedstat).
+
+    On a shared machine this tells "slow because starved" apart from "slow because busy".
+    """
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[1])
+    except OSError:
+        pass
+    return total / 1e9
+
+
 def status_kb(pid: int, field_name: str) -> int:
     """A ``VmHWM``/``VmRSS``-style field of /proc/PID/status in kB; 0 if it is gone."""
     try:
@@ -191,6 +206,7 @@ class Processor:
     processes: int = 1
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> Processor:
         cmd = [sys.executable, "-m", "processor", "run", "--config", str(self.config)]
@@ -198,7 +214,8 @@ class Processor:
             cmd += ["--processes", str(self.processes)]
         self.log_path = self.config.with_suffix(".log")
         log = open(self.log_path, "wb")  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **self.env})
         return self
 
     @property
@@ -211,6 +228,9 @@ class Processor:
 
     def cpu(self) -> float:
         return sum(cpu_seconds(p) for p in self.worker_pids())
+
+    def runqueue_wait(self) -> float:
+        return sum(runqueue_wait_s(p) for p in self.worker_pids())
 
     def hwm_kb(self) -> list[int]:
         """Peak RSS (VmHWM) of every member."""

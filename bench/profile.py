@@ -3,7 +3,8 @@
 py-spy attaches to the running process (no code change, low overhead with ``--nonblocking``)
 and writes collapsed stacks; :func:`summarise` turns them into the two lists worth reading:
 where the samples *are* (self time, the leaf frame) and which functions they are *under*
-(inclusive time), both as a share of all samples of the loop thread and consumer thread.
+(inclusive time), as a share of samples. ``--gil`` samples only the thread holding the GIL, so
+threads parked in librdkafka's C waits (consumer, producer poller) do not count as busy.
 
     python -m bench.profile summarise bench/results/profile.txt   # re-read a saved profile
 """
@@ -29,7 +30,7 @@ def start(pid: int, out: Path, seconds: float, rate: int = 200) -> subprocess.Po
         print("[bench] py-spy not installed (pip install py-spy): no profile", flush=True)
         return None
     cmd = [exe, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--rate", str(rate),
-           "--duration", str(int(seconds)), "--nonblocking", "--threads"]
+           "--duration", str(int(seconds)), "--nonblocking", "--threads", "--gil"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -56,7 +56,8 @@ def _engine_args(items: list[str]) -> dict[str, Any]:
 def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced: kafka_io.Produced, *,
                   processes: int, engine: dict[str, Any], workdir: Path, rate_events: int = 0, rate: float = 0.0,
                   stop_after_s: float | None = None, ops_port: int = 0, timeout_s: float = 900.0,
-                  profile_out: Path | None = None, profile_s: float = 15.0) -> dict[str, Any]:
+                  profile_out: Path | None = None, profile_s: float = 15.0,
+                  env: dict[str, str] | None = None) -> dict[str, Any]:
     """One processor run on ``topic`` with a fresh group; returns its figures.
 
     ``rate_events``/``rate``: produce that many new events at ``rate``/s while it runs (paced mode).
@@ -75,7 +76,7 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
         events = generate(rate_events, seed=11, start=produced.count)
         producer_thread = threading.Thread(target=kafka_io.produce, args=(broker, topic, events, produced, rate),
                                            daemon=True)
-    proc = Processor(cfg, processes).start()
+    proc = Processor(cfg, processes, env=env or {}).start()
     started = time.time()
     if producer_thread is not None:
         producer_thread.start()
@@ -93,7 +94,7 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
             n = stub.total()
             if profile_out is not None and spy is None and n >= 0.1 * total:
                 spy = profile.start(proc.pid, profile_out, profile_s)
-            samples.append(analysis.Sample(time.time(), n, proc.cpu(), stub.cpu()))
+            samples.append(analysis.Sample(time.time(), n, proc.cpu(), stub.cpu(), proc.runqueue_wait()))
             if ops_port:
                 max_in_flight_seen = max(max_in_flight_seen, _in_flight(ops_port))
             if stop_after_s is None and n >= total and watcher.total() >= total:
@@ -165,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-baselines", action="store_true")
     p.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
                    help="py-spy the first 1-process run for this long (from 10%% of the requests)")
+    p.add_argument("--processor-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="environment for the processor runs (experiments, e.g. PYTHONPATH=dir-with-sitecustomize)")
     p.add_argument("--bootstrap", help="use this broker instead of starting one")
     p.add_argument("--json", help="result file (default bench/results/<time>.json)")
     args = p.parse_args(argv)
@@ -205,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             if prof is not None:
                 RESULTS.mkdir(parents=True, exist_ok=True)
             run = run_processor(broker.bootstrap, stub, topic, args.partitions, produced, processes=n,
-                                engine=engine, workdir=workdir, profile_out=prof, profile_s=args.profile)
+                                engine=engine, workdir=workdir, profile_out=prof, profile_s=args.profile,
+                                env=dict(kv.split("=", 1) for kv in args.processor_env))
             result["runs"].append(run)
             _say(f"  {run['steady']['events_per_s']:,.0f} ev/s steady")
         if args.rate:
@@ -270,6 +274,7 @@ def render(r: dict[str, Any]) -> str:
         row(f"{tag} CPU s / 1,000 events", f"{s['cpu_s_per_1k']:.3f}")
         row(f"{tag} CPU utilisation, processor / stub (cores)",
             f"{s['cpu_utilisation']:.2f} / {s['stub_cpu_utilisation']:.2f}")
+        row(f"{tag} processor waiting for a CPU (s per s)", f"{s['runqueue_wait_per_s']:.2f}", "0 = not starved")
         row(f"{tag} queueing latency p50 / p99 ms",
             f"{c['latency_ms']['p50']:,.0f} / {c['latency_ms']['p99']:,.0f}")
         row(f"{tag} peak RSS MB (per member)", ", ".join(f"{x:.0f}" for x in run["peak_rss_mb"]))
