@@ -184,13 +184,15 @@ class Broker:
 # -- the processor ---------------------------------------------------------------------------------
 
 
-def write_config(path: Path, bootstrap: str, stub_url: str, topic: str, group: str, engine: dict[str, Any]) -> Path:
+def write_config(path: Path, bootstrap: str, stub_url: str, topic: str, group: str, engine: dict[str, Any],
+                 consumer: dict[str, Any] | None = None) -> Path:
     """A processor config for one run: the five presets, its own group, retry and DLQ topics."""
     doc = {
         "destination": {"application_id": "stub-application-id", "secret_key": "stub-secret-key",
                         "custom_url": stub_url},
         "kafka": {"bootstrap_servers": bootstrap, "source_topic": topic, "group_id": group,
-                  "retry_topic": f"{topic}.retry", "dead_letter_topic": f"{topic}.dlq"},
+                  "retry_topic": f"{topic}.retry", "dead_letter_topic": f"{topic}.dlq",
+                  "consumer": consumer or {}},
         "engine": {"retry_delays_s": [2.0], "commit_interval_s": 0.5, **engine},
         "ops": {"http_port": 0, "log_format": "text", "log_level": "WARNING"},
     }

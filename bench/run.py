@@ -57,7 +57,7 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
                   processes: int, engine: dict[str, Any], workdir: Path, rate_events: int = 0, rate: float = 0.0,
                   stop_after_s: float | None = None, ops_port: int = 0, timeout_s: float = 900.0,
                   profile_out: Path | None = None, profile_s: float = 15.0,
-                  env: dict[str, str] | None = None) -> dict[str, Any]:
+                  env: dict[str, str] | None = None, consumer: dict[str, Any] | None = None) -> dict[str, Any]:
     """One processor run on ``topic`` with a fresh group; returns its figures.
 
     ``rate_events``/``rate``: produce that many new events at ``rate``/s while it runs (paced mode).
@@ -65,7 +65,7 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
     """
     group = f"bench-{uuid.uuid4().hex[:8]}"
     stub.reset()
-    cfg = write_config(workdir / f"{group}.json", broker, stub.url, topic, group, engine)
+    cfg = write_config(workdir / f"{group}.json", broker, stub.url, topic, group, engine, consumer)
     if ops_port:
         doc = orjson.loads(cfg.read_bytes())
         doc["ops"].update(http_port=ops_port, http_host="127.0.0.1")
@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--partitions", type=int, default=8)
     p.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
                    help="engine setting for the processor runs, e.g. max_in_flight=4000 (repeatable)")
+    p.add_argument("--consumer", action="append", default=[], metavar="KEY=VALUE",
+                   help="librdkafka consumer setting for the processor (kafka.consumer passthrough)")
     p.add_argument("--rate", type=float, default=0.0, help="also a paced run at this many events/s")
     p.add_argument("--rate-seconds", type=float, default=30.0)
     p.add_argument("--rss", action="store_true", help="also the 5,000-in-flight peak RSS run")
@@ -171,13 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bootstrap", help="use this broker instead of starting one")
     p.add_argument("--json", help="result file (default bench/results/<time>.json)")
     args = p.parse_args(argv)
-    engine = {"max_in_flight": 5000, "max_in_flight_per_partition": 2000, "max_concurrent_requests": 256,
-              **_engine_args(args.engine)}
+    engine = _engine_args(args.engine)  # default: the product's defaults
+    consumer = _engine_args(args.consumer)
 
     result: dict[str, Any] = {
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "load_before": _load()},
         "params": {"events": args.events, "latency_ms": args.latency_ms, "partitions": args.partitions,
-                   "engine": engine},
+                   "engine": engine, "consumer": consumer},
     }
     broker = Broker(args.bootstrap) if args.bootstrap else Broker.start()
     stub = Stub(args.latency_ms).start()
@@ -209,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 RESULTS.mkdir(parents=True, exist_ok=True)
             run = run_processor(broker.bootstrap, stub, topic, args.partitions, produced, processes=n,
                                 engine=engine, workdir=workdir, profile_out=prof, profile_s=args.profile,
-                                env=dict(kv.split("=", 1) for kv in args.processor_env))
+                                env=dict(kv.split("=", 1) for kv in args.processor_env), consumer=consumer)
             result["runs"].append(run)
             _say(f"  {run['steady']['events_per_s']:,.0f} ev/s steady")
         if args.rate:
