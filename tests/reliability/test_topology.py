@@ -1,0 +1,138 @@
+"""The broker restarts mid-run, and the group scales 1 -> 3 -> 1 mid-run: nothing is lost."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from dev.kafka_local import LocalKafka, free_port
+from dev.stub import StubServer
+from tests.support.kafka_broker import create_topic, delete_topics, unique_topic_name
+from tests.support.processor import ProcessorRun, committed_offsets, end_offsets, processor_config, wait_until
+from tests.support.reliability import (
+    PacedProducer,
+    ProcessorProcess,
+    account,
+    env_int,
+    make_events,
+    ok_eids,
+    produce,
+    subprocess_config,
+    write_config,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+
+
+@pytest.fixture
+def own_broker():
+    """A broker only this test uses (it gets stopped and started); same data dir and port throughout."""
+    data_dir = Path(tempfile.mkdtemp(prefix="vp-reliability-kafka-"))
+    kafka = LocalKafka(free_port(), data_dir, controller_port=free_port(), tie_to_parent=True)
+    try:
+        kafka.start()
+        yield kafka
+    finally:
+        kafka.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _committed_to_end(bootstrap: str, group: str, topic: str, partitions: int) -> bool:
+    return committed_offsets(bootstrap, group, topic, partitions) == end_offsets(bootstrap, topic, partitions)
+
+
+def test_broker_restart_mid_run_loses_nothing(own_broker: LocalKafka, record_property):
+    n = env_int("VP_BROKER_EVENTS", 3000, soak=30_000)
+    bootstrap = own_broker.bootstrap
+    source = create_topic(bootstrap, unique_topic_name("broker-restart"), 2)
+    events = make_events(n, users=50, seed=3)
+    expected = {e.eid for e in events if e.path is not None}
+    with StubServer(latency_ms=2, latency_jitter_ms=2, seed=4) as stub:
+        cfg = processor_config(bootstrap, stub.url, source, engine={"max_in_flight": 500})
+        produce(bootstrap, source, events[: n // 2])
+        with ProcessorRun(cfg):
+            wait_until(lambda: len(ok_eids(stub.requests)) >= 100, 60, message="nothing delivered before the restart")
+            stopped_at = time.monotonic()
+            assert own_broker.stop()
+            time.sleep(3)
+            port, data_dir = own_broker.port, own_broker.data_dir
+            own_broker.start()  # same port, same data dir: topics, offsets and the group survive
+            assert (own_broker.port, own_broker.data_dir) == (port, data_dir)
+            down = time.monotonic() - stopped_at
+            produce(bootstrap, source, events[n // 2:])
+            wait_until(lambda: ok_eids(stub.requests) >= expected, 180, interval=0.5,
+                       message="not everything delivered after the broker restart")
+            wait_until(lambda: _committed_to_end(bootstrap, cfg.kafka.group_id, source, 2), 120, interval=0.5,
+                       message="offsets not committed to the end after the broker restart")
+        out = account(events, stub.requests)
+    report = f"broker restart: events={n} broker down {down:.1f}s {out.summary()}"
+    print(report)
+    record_property("broker_restart_report", report)
+    assert out.lost == [] and out.misrouted == []
+    assert out.order_violations == [], out.order_violations[:10]
+
+
+def test_scale_out_and_in_mid_run_loses_nothing(kafka_bootstrap, make_topic, tmp_path, record_property):
+    n = env_int("VP_SCALE_EVENTS", 6000, soak=60_000)
+    partitions = 6
+    source = make_topic(partitions=partitions)
+    events = make_events(n, users=120, seed=6)
+    expected = {e.eid for e in events if e.path is not None}
+    procs: list[ProcessorProcess] = []
+    with StubServer(latency_ms=2, latency_jitter_ms=2, seed=8) as stub:
+        doc = subprocess_config(kafka_bootstrap, stub.url, source, engine={"max_in_flight": 500})
+        config = write_config(tmp_path / "config.yaml", doc)
+        group = doc["kafka"]["group_id"]
+        producer = PacedProducer(kafka_bootstrap, source, events, seconds=env_int("VP_SCALE_SECONDS", 14))
+        try:
+            procs.append(ProcessorProcess(config, tmp_path / "member-0.log").start())
+            procs[0].wait_for_log("partitions assigned", 60)
+            producer.start()
+            time.sleep(3)
+            for i in (1, 2):  # scale out: 1 -> 3
+                procs.append(ProcessorProcess(config, tmp_path / f"member-{i}.log").start())
+            for p in procs[1:]:
+                p.wait_for_log("partitions assigned", 60)
+            time.sleep(4)
+            for p in procs[1:]:  # scale in: 3 -> 1 (SIGTERM: drain, commit, leave)
+                assert p.terminate() == 0, p.log_text()[-3000:]
+            assert producer.finish() == n
+            wait_until(lambda: ok_eids(stub.requests) >= expected, 180, interval=0.5,
+                       message="not everything delivered after scaling in")
+            wait_until(lambda: _committed_to_end(kafka_bootstrap, group, source, partitions), 60, interval=0.5,
+                       message="offsets not committed to the end")
+            assert procs[0].terminate() == 0, procs[0].log_text()[-3000:]
+        finally:
+            for p in procs:
+                p.ensure_stopped()
+            delete_topics(kafka_bootstrap, [f"{source}.retry.{i}" for i in range(3)] + [f"{source}.dlq"])
+        out = account(events, stub.requests)
+    worked = [p.log_path.name for p in procs if "partitions assigned" in p.log_text()]
+    report = f"scale 1->3->1: events={n} members that got partitions={worked} {out.summary()}"
+    print(report)
+    record_property("scale_report", report)
+    assert len(worked) == 3
+    assert out.lost == [] and out.misrouted == []
+    assert out.order_violations == [], out.order_violations[:10]
+    # Every hand-over was a graceful revoke (drain, then synchronous commit): nothing repeats.
+    assert out.duplicates == 0, report
+
+
+def test_a_graceful_stop_commits_everything_it_delivered(kafka_bootstrap, make_topic):
+    """Minimal case behind the scale-in duplicates: after a graceful stop (or revoke) the group's
+    committed offset must cover every event the member delivered, so the next owner repeats nothing."""
+    source = make_topic(partitions=1)
+    events = [e for e in make_events(400, users=1, seed=21) if e.path is not None][:150]
+    with StubServer(latency_ms=20) as stub:  # one user: strictly one request at a time, ~50/s
+        cfg = processor_config(kafka_bootstrap, stub.url, source, engine={"commit_interval_s": 1.0})
+        produce(kafka_bootstrap, source, events)
+        with ProcessorRun(cfg):
+            wait_until(lambda: len(ok_eids(stub.requests)) >= 60, 30)  # past at least one periodic store
+        delivered = len(ok_eids(stub.requests))
+        committed = committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 1)[0]
+    assert delivered < len(events)  # stopped mid-stream
+    assert committed == delivered, f"delivered {delivered} events but committed only up to offset {committed}"
