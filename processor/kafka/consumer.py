@@ -210,6 +210,10 @@ class ConsumerThread:
         if not tps:
             return
         try:
+            # Store them too: with auto-commit on, librdkafka commits the *stored* offsets again
+            # when it unassigns the partitions (revoke, close); an older stored offset would
+            # move the committed one back and the next owner would repeat finished events.
+            self._consumer.store_offsets(offsets=tps)
             self._consumer.commit(offsets=tps, asynchronous=False)
             for tp in tps:
                 self._stored[(tp.topic, tp.partition)] = tp.offset
