@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from processor.segment.errors import ConfigError, FqlSyntaxError
 from processor.segment.fql import Trigger, compile_trigger
-from processor.segment.fql.jsvalues import js_number_to_string, js_string_to_number
+from processor.segment.js import number_to_string as js_number_to_string, string_to_number as js_string_to_number
 
 ORACLE_SETTINGS = {"apiKey": "app-unit", "secretKey": "sk-unit"}
 

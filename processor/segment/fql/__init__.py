@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import FqlSyntaxError
 from .evaluator import EventTest, compile_node
-from .jsvalues import from_units, to_units
+from ..js import from_units, to_units
 from .lexer import Lexer, LexerError, normalize
 from .parser import UNDEFINED_READ, ParseFailure, Parser
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .jsvalues import (
+from ..js import (
     UNDEFINED,
     from_units,
     get_member,
     has_lone_surrogate,
     is_number,
-    js_number,
-    js_string,
     to_float,
+    to_number,
+    to_string,
     to_units,
     truthy,
 )
@@ -75,10 +75,10 @@ def _compile_condition(condition: Condition) -> EventTest:
     if field is not None:
         # Fast paths for the common `type = "track"` / `event != "x"` shapes.
         if condition.operator == "=":
-            expected = from_units(js_string(condition.value))  # type: ignore[arg-type]
+            expected = from_units(to_string(condition.value))  # type: ignore[arg-type]
             return lambda event: event.get(field) == expected
         if condition.operator == "!=":
-            expected = from_units(js_string(condition.value))  # type: ignore[arg-type]
+            expected = from_units(to_string(condition.value))  # type: ignore[arg-type]
             return lambda event: event.get(field) != expected
         return lambda event: predicate(event.get(field, UNDEFINED))
     root = PATH_TYPES[condition.type]
@@ -118,8 +118,8 @@ def make_predicate(operator: str, expected: str | float | bool | None) -> Predic
     if operator == "is_false":
         return lambda actual: actual is False
     assert expected is not None
-    text = js_string(expected)
-    number = js_number(expected)
+    text = to_string(expected)
+    number = to_number(expected)
     if operator == "=":
         text = from_units(text)
         return lambda actual: type(actual) is str and actual == text

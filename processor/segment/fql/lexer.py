@@ -4,7 +4,7 @@ Kept deliberately literal, quirks included, because which tokens come out decide
 match: ``accept`` needs a terminator after ``and``/``or``/``null``/``!=``/``<=``; a string's closing
 quote is only consumed when a terminator follows it (otherwise it reopens the next string); at
 the end of input a partial ``an``/``nu``/``nul`` swallows its tail. The lexer runs over UTF-16
-code units (see ``jsvalues.to_units``) so lengths and positions match JavaScript's.
+code units (see ``processor.segment.js.to_units``) so lengths and positions match JavaScript's.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Union
 
-from .jsvalues import ALL_BUILTIN_NAMES, OBJECT_PROTO, js_string, js_string_to_number
+from ..js import ALL_BUILTIN_NAMES, OBJECT_PROTO, string_to_number, to_string
 from .lexer import (
     CONDITIONAL,
     EOS,
@@ -91,7 +91,7 @@ def token_value(token: Token) -> str | float | bool:
         value = value[1:] if value.startswith('"') else value
         return value[:-1] if value.endswith('"') else value
     if token.type == NUMBER:
-        return js_string_to_number(token.value)
+        return string_to_number(token.value)
     if token.type == IDENT and token.value in ("true", "false"):
         return token.value == "true"
     return token.value
@@ -247,7 +247,7 @@ class Parser:
         pos = field_token.pos
         self._check_operands(condition_type, field_token, op_token, value_token)
         if condition_type in ("event", "event-type"):
-            return Condition(condition_type, op, js_string(token_value(value_token)), pos=pos)
+            return Condition(condition_type, op, to_string(token_value(value_token)), pos=pos)
         if condition_type == "name" or condition_type == "userId":
             if is_exists:
                 return Condition(condition_type, "exists", None, pos=pos)
@@ -257,7 +257,7 @@ class Parser:
                 return Condition(condition_type, "is_true", None, pos=pos)
             if condition_type == "userId" and is_false:
                 return Condition(condition_type, "is_false", None, pos=pos)
-            return Condition(condition_type, op, js_string(token_value(value_token)), pos=pos)
+            return Condition(condition_type, op, to_string(token_value(value_token)), pos=pos)
         root = PATH_TYPES[condition_type]
         name = self._path_name(field_token.value, root, field_token.pos)
         if is_exists:
@@ -349,10 +349,10 @@ class Parser:
         if top and value_token.type == NUMBER and op in ("=", "!="):
             self.warn(
                 value_token.pos,
-                f"`{field_text} {op} {raw}` compares with the text \"{js_string(token_value(value_token))}\": "
+                f"`{field_text} {op} {raw}` compares with the text \"{to_string(token_value(value_token))}\": "
                 "a numeric value in the event never equals it",
             )
-        if value_token.type == NUMBER and js_string_to_number(raw) != js_string_to_number(raw):
+        if value_token.type == NUMBER and string_to_number(raw) != string_to_number(raw):
             self.warn(value_token.pos, f"`{raw}` is not a number (NaN): the comparison never matches")
         if top and op in ("<", "<=", ">", ">="):
             self.warn(op_token.pos, f"`{field_text} {op}` only matches when {field_text} is a number in the event")
@@ -373,10 +373,10 @@ class Parser:
             self.warn(fn_token.pos, f"{name}( ... ) is not written as {name}(field, \"value\"): tokens are taken by position")
         if name == "contains":
             operator = "not_contains" if negate else "contains"
-            value = js_string(token_value(value_token))
+            value = to_string(token_value(value_token))
         else:
             raw = value_token.value
-            text = js_string(token_value(value_token))
+            text = to_string(token_value(value_token))
             if raw.endswith('*"'):
                 operator = "not_starts_with" if negate else "starts_with"
                 value = text[:-1]
