@@ -10,7 +10,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from processor.segment.errors import MappingConfigError, MappingRuntimeError  # noqa: E402
 from processor.segment.mapping import compile_mapping  # noqa: E402
-from processor.segment.mapping.jsvalue import number_to_string  # noqa: E402
+from processor.segment.js import number_to_string  # noqa: E402
 
 DIRECTIVES = ["@path", "@if", "@template", "@literal", "@case", "@replace", "@arrayPath", "@json",
               "@flatten", "@merge", "@transform", "@excludeWhenNull", "@liquid", "@bogus"]

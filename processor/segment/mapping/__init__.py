@@ -4,7 +4,7 @@
 ``validate(mapping)`` and compiles it once; the returned :class:`CompiledMapping` is called per
 event and returns the resolved payload (before empty-value removal and schema validation).
 
-JavaScript ``undefined`` is :data:`~.jsvalue.UNDEFINED` inside the resolver; the returned
+JavaScript ``undefined`` is :data:`~processor.segment.js.UNDEFINED` inside the resolver; the returned
 payload never contains it: object keys whose value is undefined are absent and undefined
 array slots are ``None``, as ``JSON.stringify`` would send them. ``null`` stays ``None``.
 The payload may share sub-objects with the event and with the compiled mapping: treat it
@@ -19,10 +19,10 @@ from ..errors import MappingConfigError, MappingRuntimeError
 from . import directives as _directives  # noqa: F401  (registers the directives)
 from .compiler import compile_node
 from .directives import root_mapping
-from .jsvalue import UNDEFINED, JSFunction, real_type_of
+from ..js import UNDEFINED, JsBuiltin, real_type_of
 from .validate import validate_mapping
 
-__all__ = ["CompiledMapping", "compile_mapping", "UNDEFINED", "JSFunction"]
+__all__ = ["CompiledMapping", "compile_mapping", "UNDEFINED", "JsBuiltin"]
 
 
 class CompiledMapping:
@@ -41,7 +41,7 @@ class CompiledMapping:
             result = self._final(event)
         except RecursionError:
             raise MappingRuntimeError("Maximum call stack size exceeded") from None
-        if result is UNDEFINED or type(result) is JSFunction:
+        if result is UNDEFINED or type(result) is JsBuiltin:
             return {}
         return result
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..errors import MappingConfigError
-from .jsvalue import UNDEFINED, js_keys, real_type_of
+from ..js import UNDEFINED, real_type_of
+from .jsvalue import js_keys
 from .nodes import Node, constant, fold
 
 Stack = list[str]

@@ -15,18 +15,8 @@ from typing import Any, Callable
 
 from ..errors import MappingConfigError, MappingRuntimeError
 from .compiler import DIRECTIVES, Stack, compile_node, field_of, fold_if_constant
-from .jsvalue import (
-    UNDEFINED,
-    is_nullish,
-    js_keys,
-    json_stringify,
-    loose_not_equal_empty_string,
-    real_type_of,
-    to_string,
-    truthy,
-    typeof,
-    utf16_len,
-)
+from ..js import UNDEFINED, is_nullish, real_type_of, to_string, truthy, typeof, utf16_len
+from .jsvalue import js_keys, json_stringify, loose_not_equal_empty_string
 from .nodes import Node, constant, dynamic
 from .paths import compile_get
 from .template import compile_template

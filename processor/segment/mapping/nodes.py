@@ -3,7 +3,7 @@
 Every mapping value (raw JSON, plain object, array, directive) becomes a :class:`Node`:
 
 * ``fn(payload)`` resolves it with JavaScript semantics; the result may contain
-  :data:`~.jsvalue.UNDEFINED` (e.g. a key of a plain object whose ``@path`` is missing),
+  :data:`~processor.segment.js.UNDEFINED` (e.g. a key of a plain object whose ``@path`` is missing),
   because directives such as ``@merge`` and ``@flatten`` can observe such keys;
 * ``final(payload)`` returns the same value as it appears in the payload: ``UNDEFINED`` at
   the top only, nothing ``JSON.stringify`` would drop inside. Plain objects build their final
@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..errors import MappingConfigError, MappingRuntimeError
-from .jsvalue import UNDEFINED, JSFunction, to_json_value
+from ..js import UNDEFINED, JsBuiltin
+from .jsvalue import to_json_value
 
 Resolver = Callable[[Any], Any]
 
@@ -35,7 +36,7 @@ class Node:
 
 
 def _final_of(value: Any) -> Any:
-    if value is UNDEFINED or type(value) is JSFunction:
+    if value is UNDEFINED or type(value) is JsBuiltin:
         return UNDEFINED
     return to_json_value(value)
 
@@ -59,7 +60,7 @@ def dynamic(fn: Resolver, kind: str = "any") -> Node:
 
         def final(p: Any) -> Any:
             v = fn(p)
-            return UNDEFINED if type(v) is JSFunction else v
+            return UNDEFINED if type(v) is JsBuiltin else v
 
     else:
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .jsvalue import UNDEFINED, js_trim, to_string
+from ..js import UNDEFINED, js_trim, to_string
 from .paths import compile_get
 
 _TRIPLE = re.compile(r"\{\{\{([^}]+)\}\}\}")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .jsvalue import UNDEFINED, js_keys, json_stringify, real_type_of, utf16_len
+from ..js import UNDEFINED, real_type_of, utf16_len
+from .jsvalue import js_keys, json_stringify
 
 MAX_PATTERN_LENGTH = 10
 MAX_REPLACEMENT_LENGTH = 10

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from ..jsvalue import UNDEFINED, js_keys, to_number
+from ...js import UNDEFINED, to_number
+from ..jsvalue import js_keys
 from .errors import LiquidError, LiquidFailure
 from .filters import apply_filter, is_nil, stringify
 

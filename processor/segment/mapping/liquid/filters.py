@@ -12,7 +12,8 @@ import re
 from typing import Any, Callable
 from urllib.parse import quote
 
-from ..jsvalue import UNDEFINED, json_stringify, js_trim, number_to_string, to_number, to_string
+from ...js import UNDEFINED, js_trim, number_to_string, to_number, to_string
+from ..jsvalue import json_stringify
 from .errors import LiquidFailure
 
 DISABLED = frozenset(
