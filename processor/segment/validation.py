@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from processor.segment.errors import ConfigError, PayloadValidationError
-from processor.segment.mapping.jsvalue import number_to_string, string_to_number
+from processor.segment.js import UNDEFINED, number_to_string, string_to_number, truthy, typeof
 
 __all__ = ["PayloadSchema", "compile_schema", "remove_empty_values"]
 
@@ -59,22 +59,8 @@ _KNOWN_FIELD_KEYS = frozenset(
      "defaultObjectUI", "depends_on", "disabledInputMethods", "category", "unsafe_hidden"}
 )
 
-_MISSING = object()  # "no value" inside this module (JavaScript undefined)
 
-
-# --- JavaScript / ajv type helpers -------------------------------------------------------------
-
-
-def _typeof(value: Any) -> str:
-    """JavaScript ``typeof`` for JSON values."""
-    t = type(value)
-    if t is str:
-        return "string"
-    if t is bool:
-        return "boolean"
-    if t is int or t is float:
-        return "number"
-    return "object"  # dict, list, None
+# --- ajv type helpers (JavaScript typeof/truthiness/undefined come from processor.segment.js) --
 
 
 def _is_type(json_type: str, value: Any) -> bool:
@@ -108,25 +94,17 @@ def _matches_all(types: tuple[str, ...], value: Any) -> bool:
     remaining = list(types)
     ok = True
     if "array" in remaining and "object" in remaining:
-        not_obj = _typeof(value) != "object"
-        ok = not_obj if "null" in remaining else (not _truthy(value) or not_obj)
+        not_obj = typeof(value) != "object"
+        ok = not_obj if "null" in remaining else (not truthy(value) or not_obj)
         remaining = [t for t in remaining if t not in ("null", "array", "object")]
     if "number" in remaining and "integer" in remaining:
         remaining.remove("integer")
     return ok and all(_is_type(t, value) for t in remaining)
 
 
-def _truthy(value: Any) -> bool:
-    if value is None or value is False:
-        return False
-    if type(value) in (str, int, float):
-        return bool(value) and value == value
-    return True
-
-
 def _humanize_type_of(value: Any) -> str:
     """ajv-human-errors' ``humanizeTypeOf``."""
-    if value is _MISSING:
+    if value is UNDEFINED:
         return "undefined"
     if value is None:
         return "null"
@@ -135,7 +113,7 @@ def _humanize_type_of(value: Any) -> str:
         return "an array"
     if t is dict:
         return "an object"
-    raw = _typeof(value)
+    raw = typeof(value)
     return f"{_article(raw)} {raw}"
 
 
@@ -235,7 +213,7 @@ def _compile_fields(fields: Mapping[str, Any], *, where: str) -> tuple[dict[str,
 
 
 def _remove_empty(value: Any, node: _Node | None, is_root: bool = False) -> Any:
-    """``removeEmptyValues(value, schema, isRoot)``; returns ``_MISSING`` for "remove".
+    """``removeEmptyValues(value, schema, isRoot)``; returns ``UNDEFINED`` for "remove".
 
     Objects whose field declares properties are copied, so the caller's data (often a
     sub-object of the event itself) is never modified by coercion later on.
@@ -252,34 +230,34 @@ def _remove_empty(value: Any, node: _Node | None, is_root: bool = False) -> Any:
         out = {}
         for key, child in value.items():
             cleaned = _remove_empty(child, props.get(key))
-            if cleaned is _MISSING or (is_root and cleaned == "" and type(cleaned) is str):
+            if cleaned is UNDEFINED or (is_root and cleaned == "" and type(cleaned) is str):
                 continue
             out[key] = cleaned
         return out
     if value is None and "null" not in node.types:
-        return _MISSING
+        return UNDEFINED
     if t is str and value == "" and "string" not in node.types:
-        return _MISSING
+        return UNDEFINED
     return value
 
 
 def remove_empty_values(payload: Any, schema: "PayloadSchema") -> Any:
     """Segment's ``removeEmptyValues(payload, schema, true)``; ``None`` when the root is removed."""
     cleaned = _remove_empty(payload, schema._root, True)
-    return None if cleaned is _MISSING else cleaned
+    return None if cleaned is UNDEFINED else cleaned
 
 
 # --- ajv validation (coerceTypes: 'array', allErrors, removeAdditional) ------------------------
 
 
 def _coerce(node: _Node, value: Any) -> tuple[Any, Any]:
-    """ajv's ``coerceData``: returns (coerced value or ``_MISSING``, the value ajv now looks at)."""
+    """ajv's ``coerceData``: returns (coerced value or ``UNDEFINED``, the value ajv now looks at)."""
     data = value
     if type(data) is list and len(data) == 1:
         data = data[0]
         if _matches_all(node.types, data):
             return data, data
-    dt = _typeof(data)
+    dt = typeof(data)
     for target in node.coerce_to:
         if target == "string":
             if dt == "number":
@@ -305,7 +283,7 @@ def _coerce(node: _Node, value: Any) -> tuple[Any, Any]:
         elif target == "null":
             if (dt == "string" and data == "") or (dt == "number" and data == 0) or data is False:
                 return None, data
-    return _MISSING, data
+    return UNDEFINED, data
 
 
 def _validate(node: _Node, value: Any, pointer: str, errors: list[str]) -> Any:
@@ -316,7 +294,7 @@ def _validate(node: _Node, value: Any, pointer: str, errors: list[str]) -> Any:
         # Object-only fields are not coercible: ajv reports the type error as is.
         if node.coerce_to:
             coerced, data = _coerce(node, value)
-            if coerced is not _MISSING:
+            if coerced is not UNDEFINED:
                 value = data = coerced
             else:
                 errors.append(_capitalize(f"{node.preamble(pointer)} {node.type_words}{_humanize_type_of(data)}."))
@@ -327,7 +305,7 @@ def _validate(node: _Node, value: Any, pointer: str, errors: list[str]) -> Any:
         if data is not value:  # an unwrapped one-element array: not our copy
             data = dict(data)
         for key in node.required:
-            if data.get(key, _MISSING) is _MISSING:
+            if data.get(key, UNDEFINED) is UNDEFINED:
                 errors.append(_capitalize(f"{node.preamble(pointer)} is missing the required field '{key}'."))
         if node.strip_additional:
             for key in [k for k in data if k not in props]:
@@ -363,7 +341,7 @@ def _compile_runner(node: _Node, pointer: str, is_root: bool) -> Runner:
         data = value
         if node.coerce_to:
             coerced, data = _coerce(node, value)
-            if coerced is not _MISSING:
+            if coerced is not UNDEFINED:
                 return coerced, coerced
         errors.append(type_prefix + _humanize_type_of(data) + ".")
         return value, data
@@ -409,8 +387,8 @@ def _compile_runner(node: _Node, pointer: str, is_root: bool) -> Runner:
         out = {}
         get = value.get
         for key, run, keep_null, keep_empty, fast in children:
-            v = get(key, _MISSING)
-            if v is _MISSING:
+            v = get(key, UNDEFINED)
+            if v is UNDEFINED:
                 continue
             if v is None:
                 if keep_null:
@@ -472,7 +450,7 @@ class PayloadSchema:
         Raises :class:`PayloadValidationError` (status 400) worded as Segment words it.
         """
         if payload is None or payload == "":
-            payload = _MISSING  # removeEmptyValues removes an empty root: ajv sees undefined
+            payload = UNDEFINED  # removeEmptyValues removes an empty root: ajv sees undefined
         errors: list[str] = []
         result = self._run(payload, errors)
         if errors:
