@@ -71,6 +71,17 @@ def _customer_object(description: str, email_default: dict[str, Any]) -> dict[st
     }
 
 
+def _event_type(description: str) -> dict[str, Any]:
+    """The required ``type`` field every action has (Segment's wording differs by a full stop)."""
+    return {
+        "label": "Event Type",
+        "description": description,
+        "type": "string",
+        "required": True,
+        "default": {"@path": "$.type"},
+    }
+
+
 def _nullable_string(label: str, description: str, path: str) -> dict[str, Any]:
     return {"label": label, "allowNull": True, "description": description, "type": "string", "default": {"@path": path}}
 
@@ -145,13 +156,7 @@ ADD_CUSTOM_EVENT = ActionDefinition(
             "type": "string",
             "default": {"@if": {"exists": {"@path": "$.event"}, "then": {"@path": "$.event"}, "else": {"@path": "$.name"}}},
         },
-        "type": {
-            "label": "Event Type",
-            "description": _EVENT_TYPE_DOC,
-            "type": "string",
-            "required": True,
-            "default": {"@path": "$.type"},
-        },
+        "type": _event_type(_EVENT_TYPE_DOC),
     },
 )
 
@@ -225,13 +230,7 @@ UPSERT_CUSTOMER = ActionDefinition(
             "allowNull": True,
             "default": {"@path": "$.traits.metadata"},
         },
-        "type": {
-            "label": "Event Type",
-            "description": _EVENT_TYPE_DOC,
-            "type": "string",
-            "required": True,
-            "default": {"@path": "$.type"},
-        },
+        "type": _event_type(_EVENT_TYPE_DOC),
     },
 )
 
@@ -263,13 +262,7 @@ ASSIGN_CUSTOMER_TO_GROUP = ActionDefinition(
             "type": "object",
             "default": {"@path": "$.traits"},
         },
-        "type": {
-            "label": "Event Type",
-            "description": _EVENT_TYPE_DOC + ".",
-            "type": "string",
-            "required": True,
-            "default": {"@path": "$.type"},
-        },
+        "type": _event_type(_EVENT_TYPE_DOC + "."),
     },
 )
 
