@@ -111,32 +111,64 @@ class JsBuiltin:
         return hash((self.name, self.kind))
 
 
-# Own property names of the prototypes (Node 20): what ``value[key]`` finds when the value has no
-# such own key.
-OBJECT_PROTO: Final = frozenset(
-    "constructor __defineGetter__ __defineSetter__ hasOwnProperty __lookupGetter__ "
-    "__lookupSetter__ isPrototypeOf propertyIsEnumerable toString valueOf __proto__ "
-    "toLocaleString".split()
-)
-ARRAY_PROTO: Final = OBJECT_PROTO | frozenset(
-    "constructor at concat copyWithin fill find findIndex findLast findLastIndex lastIndexOf "
-    "pop push reverse shift unshift slice sort splice includes indexOf join keys entries values "
-    "forEach filter flat flatMap map every some reduce reduceRight toLocaleString toString "
-    "toReversed toSorted toSpliced with".split()
-)
-STRING_PROTO: Final = OBJECT_PROTO | frozenset(
-    "constructor anchor at big blink bold charAt charCodeAt codePointAt concat endsWith "
-    "fontcolor fontsize fixed includes indexOf isWellFormed italics lastIndexOf link "
-    "localeCompare match matchAll normalize padEnd padStart repeat replace replaceAll search "
-    "slice small split strike sub substr substring sup startsWith toString toWellFormed trim "
-    "trimStart trimLeft trimEnd trimRight toLocaleLowerCase toLocaleUpperCase toLowerCase "
-    "toUpperCase valueOf".split()
-)
-NUMBER_PROTO: Final = OBJECT_PROTO | frozenset(
-    "toExponential toFixed toPrecision toString valueOf toLocaleString".split()
-)
-BOOLEAN_PROTO: Final = OBJECT_PROTO | frozenset("toString valueOf".split())
-FUNCTION_PROTO: Final = OBJECT_PROTO | frozenset("apply bind call toString".split())
+#: Every method per prototype (Node 20) as ``key:length``, or ``key=name:length`` where the
+#: function's ``name`` differs from the key (constructors; ``trimLeft`` is ``trimStart``).
+_METHOD_SPECS: Final = {
+    "object": (
+        "constructor=Object:1 __defineGetter__:2 __defineSetter__:2 hasOwnProperty:1 "
+        "__lookupGetter__:1 __lookupSetter__:1 isPrototypeOf:1 propertyIsEnumerable:1 "
+        "toString:0 valueOf:0 toLocaleString:0"
+    ),
+    "array": (
+        "constructor=Array:1 at:1 concat:1 copyWithin:2 fill:1 find:1 findIndex:1 findLast:1 "
+        "findLastIndex:1 lastIndexOf:1 pop:0 push:1 reverse:0 shift:0 unshift:1 slice:2 "
+        "sort:1 splice:2 includes:1 indexOf:1 join:1 keys:0 entries:0 values:0 forEach:1 "
+        "filter:1 flat:0 flatMap:1 map:1 every:1 some:1 reduce:1 reduceRight:1 "
+        "toLocaleString:0 toString:0 toReversed:0 toSorted:1 toSpliced:2 with:2"
+    ),
+    "string": (
+        "constructor=String:1 anchor:1 at:1 big:0 blink:0 bold:0 charAt:1 charCodeAt:1 "
+        "codePointAt:1 concat:1 endsWith:1 fontcolor:1 fontsize:1 fixed:0 includes:1 "
+        "indexOf:1 isWellFormed:0 italics:0 lastIndexOf:1 link:1 localeCompare:1 match:1 "
+        "matchAll:1 normalize:0 padEnd:1 padStart:1 repeat:1 replace:2 replaceAll:2 search:1 "
+        "slice:2 small:0 split:2 strike:0 sub:0 substr:2 substring:2 sup:0 startsWith:1 "
+        "toString:0 toWellFormed:0 trim:0 trimStart:0 trimLeft=trimStart:0 trimEnd:0 "
+        "trimRight=trimEnd:0 toLocaleLowerCase:0 toLocaleUpperCase:0 toLowerCase:0 "
+        "toUpperCase:0 valueOf:0"
+    ),
+    "number": (
+        "constructor=Number:1 toExponential:1 toFixed:1 toPrecision:1 toString:1 valueOf:0 "
+        "toLocaleString:0"
+    ),
+    "boolean": (
+        "constructor=Boolean:1 toString:0 valueOf:0"
+    ),
+    "function": (
+        "constructor=Function:1 apply:2 bind:1 call:1 toString:0"
+    ),
+}
+
+
+def _parse_methods(spec: str) -> dict[str, tuple[str, int]]:
+    methods = {}
+    for item in spec.split():
+        key_name, _, length = item.rpartition(":")
+        key, _, name = key_name.partition("=")
+        methods[key] = (name or key, int(length))
+    return methods
+
+
+#: (function name, length) of every method, per prototype.
+_METHODS: Final = {proto: _parse_methods(spec) for proto, spec in _METHOD_SPECS.items()}
+
+# Own property names of the prototypes: what ``value[key]`` finds when the value has no such
+# own key.
+OBJECT_PROTO: Final = frozenset(_METHODS["object"]) | {"__proto__"}
+ARRAY_PROTO: Final = OBJECT_PROTO | frozenset(_METHODS["array"])
+STRING_PROTO: Final = OBJECT_PROTO | frozenset(_METHODS["string"])
+NUMBER_PROTO: Final = OBJECT_PROTO | frozenset(_METHODS["number"])
+BOOLEAN_PROTO: Final = OBJECT_PROTO | frozenset(_METHODS["boolean"])
+FUNCTION_PROTO: Final = OBJECT_PROTO | frozenset(_METHODS["function"])
 #: Every key some built-in value answers: a path without any of these never reaches a built-in.
 ALL_BUILTIN_NAMES: Final = ARRAY_PROTO | STRING_PROTO | NUMBER_PROTO | FUNCTION_PROTO | {
     "length",
@@ -144,138 +176,6 @@ ALL_BUILTIN_NAMES: Final = ARRAY_PROTO | STRING_PROTO | NUMBER_PROTO | FUNCTION_
     "arguments",
     "caller",
 }
-#: (function name, length) of every method, per prototype (Node 20); ``trimLeft`` is ``trimStart``.
-_METHODS: Final[dict[str, dict[str, tuple[str, int]]]] = {
-    'object': {
-        'constructor': ('Object', 1),
-        '__defineGetter__': ('__defineGetter__', 2),
-        '__defineSetter__': ('__defineSetter__', 2),
-        'hasOwnProperty': ('hasOwnProperty', 1),
-        '__lookupGetter__': ('__lookupGetter__', 1),
-        '__lookupSetter__': ('__lookupSetter__', 1),
-        'isPrototypeOf': ('isPrototypeOf', 1),
-        'propertyIsEnumerable': ('propertyIsEnumerable', 1),
-        'toString': ('toString', 0),
-        'valueOf': ('valueOf', 0),
-        'toLocaleString': ('toLocaleString', 0),
-    },
-    'array': {
-        'constructor': ('Array', 1),
-        'at': ('at', 1),
-        'concat': ('concat', 1),
-        'copyWithin': ('copyWithin', 2),
-        'fill': ('fill', 1),
-        'find': ('find', 1),
-        'findIndex': ('findIndex', 1),
-        'findLast': ('findLast', 1),
-        'findLastIndex': ('findLastIndex', 1),
-        'lastIndexOf': ('lastIndexOf', 1),
-        'pop': ('pop', 0),
-        'push': ('push', 1),
-        'reverse': ('reverse', 0),
-        'shift': ('shift', 0),
-        'unshift': ('unshift', 1),
-        'slice': ('slice', 2),
-        'sort': ('sort', 1),
-        'splice': ('splice', 2),
-        'includes': ('includes', 1),
-        'indexOf': ('indexOf', 1),
-        'join': ('join', 1),
-        'keys': ('keys', 0),
-        'entries': ('entries', 0),
-        'values': ('values', 0),
-        'forEach': ('forEach', 1),
-        'filter': ('filter', 1),
-        'flat': ('flat', 0),
-        'flatMap': ('flatMap', 1),
-        'map': ('map', 1),
-        'every': ('every', 1),
-        'some': ('some', 1),
-        'reduce': ('reduce', 1),
-        'reduceRight': ('reduceRight', 1),
-        'toLocaleString': ('toLocaleString', 0),
-        'toString': ('toString', 0),
-        'toReversed': ('toReversed', 0),
-        'toSorted': ('toSorted', 1),
-        'toSpliced': ('toSpliced', 2),
-        'with': ('with', 2),
-    },
-    'string': {
-        'constructor': ('String', 1),
-        'anchor': ('anchor', 1),
-        'at': ('at', 1),
-        'big': ('big', 0),
-        'blink': ('blink', 0),
-        'bold': ('bold', 0),
-        'charAt': ('charAt', 1),
-        'charCodeAt': ('charCodeAt', 1),
-        'codePointAt': ('codePointAt', 1),
-        'concat': ('concat', 1),
-        'endsWith': ('endsWith', 1),
-        'fontcolor': ('fontcolor', 1),
-        'fontsize': ('fontsize', 1),
-        'fixed': ('fixed', 0),
-        'includes': ('includes', 1),
-        'indexOf': ('indexOf', 1),
-        'isWellFormed': ('isWellFormed', 0),
-        'italics': ('italics', 0),
-        'lastIndexOf': ('lastIndexOf', 1),
-        'link': ('link', 1),
-        'localeCompare': ('localeCompare', 1),
-        'match': ('match', 1),
-        'matchAll': ('matchAll', 1),
-        'normalize': ('normalize', 0),
-        'padEnd': ('padEnd', 1),
-        'padStart': ('padStart', 1),
-        'repeat': ('repeat', 1),
-        'replace': ('replace', 2),
-        'replaceAll': ('replaceAll', 2),
-        'search': ('search', 1),
-        'slice': ('slice', 2),
-        'small': ('small', 0),
-        'split': ('split', 2),
-        'strike': ('strike', 0),
-        'sub': ('sub', 0),
-        'substr': ('substr', 2),
-        'substring': ('substring', 2),
-        'sup': ('sup', 0),
-        'startsWith': ('startsWith', 1),
-        'toString': ('toString', 0),
-        'toWellFormed': ('toWellFormed', 0),
-        'trim': ('trim', 0),
-        'trimStart': ('trimStart', 0),
-        'trimLeft': ('trimStart', 0),
-        'trimEnd': ('trimEnd', 0),
-        'trimRight': ('trimEnd', 0),
-        'toLocaleLowerCase': ('toLocaleLowerCase', 0),
-        'toLocaleUpperCase': ('toLocaleUpperCase', 0),
-        'toLowerCase': ('toLowerCase', 0),
-        'toUpperCase': ('toUpperCase', 0),
-        'valueOf': ('valueOf', 0),
-    },
-    'number': {
-        'constructor': ('Number', 1),
-        'toExponential': ('toExponential', 1),
-        'toFixed': ('toFixed', 1),
-        'toPrecision': ('toPrecision', 1),
-        'toString': ('toString', 1),
-        'valueOf': ('valueOf', 0),
-        'toLocaleString': ('toLocaleString', 0),
-    },
-    'boolean': {
-        'constructor': ('Boolean', 1),
-        'toString': ('toString', 0),
-        'valueOf': ('valueOf', 0),
-    },
-    'function': {
-        'constructor': ('Function', 1),
-        'apply': ('apply', 2),
-        'bind': ('bind', 1),
-        'call': ('call', 1),
-        'toString': ('toString', 0),
-    },
-}
-
 
 def _member(proto: str, key: str) -> Any:
     """``Proto.prototype[key]`` as far as triggers and mappings can observe it, or UNDEFINED."""
@@ -411,18 +311,8 @@ def real_type_of(value: Any) -> str:
 
 def typeof(value: Any) -> str:
     """JavaScript ``typeof`` (``null``, arrays and objects are ``"object"``)."""
-    t = type(value)
-    if t is str:
-        return "string"
-    if t is bool:
-        return "boolean"
-    if t is int or t is float:
-        return "number"
-    if value is UNDEFINED:
-        return "undefined"
-    if t is JsBuiltin:
-        return value.kind
-    return "object"
+    kind = real_type_of(value)
+    return "object" if kind == "null" or kind == "array" else kind
 
 
 # --- number <-> string ---------------------------------------------------------------------------

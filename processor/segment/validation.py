@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from processor.segment.errors import ConfigError, PayloadValidationError
-from processor.segment.js import UNDEFINED, number_to_string, string_to_number, truthy, typeof
+from processor.segment.js import UNDEFINED, number_to_string, real_type_of, string_to_number, truthy, typeof
 
 __all__ = ["PayloadSchema", "compile_schema", "remove_empty_values"]
 
@@ -103,18 +103,11 @@ def _matches_all(types: tuple[str, ...], value: Any) -> bool:
 
 
 def _humanize_type_of(value: Any) -> str:
-    """ajv-human-errors' ``humanizeTypeOf``."""
-    if value is UNDEFINED:
-        return "undefined"
-    if value is None:
-        return "null"
-    t = type(value)
-    if t is list:
-        return "an array"
-    if t is dict:
-        return "an object"
-    raw = typeof(value)
-    return f"{_article(raw)} {raw}"
+    """ajv-human-errors' ``humanizeTypeOf``: typeof with an article, arrays and null told apart."""
+    kind = real_type_of(value)
+    if kind == "undefined" or kind == "null":
+        return kind
+    return f"{_article(kind)} {kind}"
 
 
 def _article(word: str) -> str:
