@@ -94,7 +94,7 @@ class _Partition:
     running: set[asyncio.Task[None]] = field(default_factory=set)
     delayed: deque[tuple[RetryContext, Inbound]] = field(default_factory=deque)
     timer: asyncio.TimerHandle | None = None
-    revoking: bool = False  # no new work starts; running work may still finish (drain)
+    revoking: bool = False  # no new records accepted; what was consumed drains (bounded)
     released: bool = False  # handed back to the group: nothing about it counts any more
     stored: int | None = None
 
@@ -228,24 +228,33 @@ class Engine:
         self._update_flow(force=True)
 
     async def _revoke(self, partitions: list[TP]) -> dict[TP, int]:
+        """Drain revoked partitions: finish what was consumed (bounded), then report the commit point.
+
+        Events waiting behind a busy key keep flowing while draining: dropping them would leave
+        holes below later, finished offsets, and the next owner would deliver those again.
+        Records on a retry tier that are not due yet are dropped (they may be due in an hour);
+        the commit stays before them and the next owner waits for them instead.
+        """
+        assert self._loop is not None
         states = [st for tp in partitions if (st := self._partitions.get(tp)) is not None]
-        running: set[asyncio.Task[None]] = set()
         for st in states:
             st.revoking = True
             if st.timer is not None:
                 st.timer.cancel()
-            # Records that never started stay unfinished, so the commit stays behind them.
-            st.serializer.drop_all()
             st.delayed.clear()
-            running |= st.running
-        if running:
-            _done, pending = await asyncio.wait(running, timeout=self._s.drain_timeout_s)
-            for task in pending:
-                task.cancel()
-            if pending:
+        deadline = self._loop.time() + self._s.drain_timeout_s
+        while running := set().union(*(st.running for st in states)):
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
                 log.warning("%d events still in flight after %.0fs drain; they will be redelivered",
-                            len(pending), self._s.drain_timeout_s)
-                await asyncio.wait(pending, timeout=5)
+                            len(running), self._s.drain_timeout_s)
+                for task in running:
+                    task.cancel()
+                await asyncio.wait(running, timeout=5)
+                break
+            await asyncio.wait(running, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        for st in states:
+            st.serializer.drop_all()  # only left when the drain timed out
         final: dict[TP, int] = {}
         for st in states:
             committable = st.offsets.committable()
@@ -350,7 +359,7 @@ class Engine:
                 self._fatal = exc if isinstance(exc, HandoffFailed) else HandoffFailed(str(exc))
             self._fatal_event.set()
             return
-        if key is not None and not st.revoking:
+        if key is not None and not st.released:
             nxt = st.serializer.release(key)
             if nxt is not None:
                 msg, event, k = nxt
