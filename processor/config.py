@@ -147,7 +147,7 @@ class EngineConfig(_Section):
     retry_delays_s: list[float] = Field(default_factory=lambda: [10.0, 60.0, 600.0, 3600.0], min_length=1)
     max_age_s: float = Field(4 * 3600.0, gt=0, description="older failures go to the dead-letter topic")
     commit_interval_s: float = Field(1.0, gt=0)
-    drain_timeout_s: float = Field(30.0, gt=0)
+    drain_timeout_s: float = Field(20.0, gt=0, description="bounded drain on revoke and shutdown; keep below the orchestrator's grace period")
     auth_probe_max_interval_s: float = Field(60.0, gt=0)
 
     @field_validator("retry_delays_s")

@@ -67,7 +67,7 @@ class EngineSettings:
     quick_retry_backoff_s: float = 0.2
     quick_retry_max_wait_s: float = 5.0
     commit_interval_s: float = 1.0
-    drain_timeout_s: float = 30.0
+    drain_timeout_s: float = 20.0
 
 
 class EngineObserver:
