@@ -61,6 +61,9 @@ def summarise(path: Path, top: int = 15) -> dict[str, list[tuple[str, float]]]:
             incl[f] += n
     if not total:
         return {"self": [], "inclusive": [], "samples": []}
+    # the entry chain (runpy, cli, uvloop.run, ...) is under every loop sample: not informative
+    root = max(incl.values())
+    incl = Counter({k: v for k, v in incl.items() if v < root})
     pct = lambda c: [(k, round(100 * v / total, 1)) for k, v in c.most_common(top)]  # noqa: E731
     return {"self": pct(self_t), "inclusive": pct(incl), "samples": [("total", float(total))]}
 

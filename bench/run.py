@@ -76,11 +76,11 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
         events = generate(rate_events, seed=11, start=produced.count)
         producer_thread = threading.Thread(target=kafka_io.produce, args=(broker, topic, events, produced, rate),
                                            daemon=True)
+    total = produced.count + rate_events  # before the paced producer starts adding to it
     proc = Processor(cfg, processes, env=env or {}).start()
     started = time.time()
     if producer_thread is not None:
         producer_thread.start()
-    total = produced.count + rate_events if rate_events else produced.count
     watcher = kafka_io.CommitWatcher(broker, group, topic, partitions)
     samples: list[analysis.Sample] = []
     max_in_flight_seen = 0.0
@@ -97,9 +97,13 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
             samples.append(analysis.Sample(time.time(), n, proc.cpu(), stub.cpu(), proc.runqueue_wait()))
             if ops_port:
                 max_in_flight_seen = max(max_in_flight_seen, _in_flight(ops_port))
-            if stop_after_s is None and n >= total and watcher.total() >= total:
-                done_at = time.time()
-                break
+            if stop_after_s is None and n >= total:
+                committed = watcher.total()
+                if committed >= total:
+                    done_at = time.time()
+                    break
+            if len(samples) % 40 == 0:  # every ~10 s
+                _say(f"  ... {n:,}/{total:,} requests at the stub")
             time.sleep(0.25)
         hwm = proc.hwm_kb()
     finally:
@@ -204,16 +208,21 @@ def main(argv: list[str] | None = None) -> int:
             result["bare_http"] = baselines.bare_http(stub.url)
             _say(f"bare http {result['bare_http']['requests_per_s']:,.0f} req/s")
         result["runs"] = []
+        env = dict(kv.split("=", 1) for kv in args.processor_env)
         for n in (int(x) for x in args.processes.split(",") if x.strip() and int(x) > 0):
             _say(f"processor run, --processes {n} ...")
-            prof = RESULTS / f"{stamp}-profile.txt" if args.profile and n == 1 else None
-            if prof is not None:
-                RESULTS.mkdir(parents=True, exist_ok=True)
             run = run_processor(broker.bootstrap, stub, topic, args.partitions, produced, processes=n,
-                                engine=engine, workdir=workdir, profile_out=prof, profile_s=args.profile,
-                                env=dict(kv.split("=", 1) for kv in args.processor_env), consumer=consumer)
+                                engine=engine, workdir=workdir, env=env, consumer=consumer)
             result["runs"].append(run)
             _say(f"  {run['steady']['events_per_s']:,.0f} ev/s steady")
+        if args.profile:
+            # a run of its own: the sampler costs some CPU, so it must not colour the headline figures
+            _say(f"profiled 1-process run (py-spy, {args.profile:g} s) ...")
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            result["profiled"] = run_processor(broker.bootstrap, stub, topic, args.partitions, produced,
+                                               processes=1, engine=engine, workdir=workdir, env=env,
+                                               consumer=consumer, profile_s=args.profile,
+                                               profile_out=RESULTS / f"{stamp}-profile.txt")
         if args.rate:
             _say(f"paced run at {args.rate:,.0f} ev/s ...")
             paced_topic = f"bench-paced-{uuid.uuid4().hex[:8]}"
@@ -233,20 +242,27 @@ def main(argv: list[str] | None = None) -> int:
                                           engine=rss_engine, workdir=workdir, stop_after_s=20.0,
                                           ops_port=free_port())
             stub.configure(latency_ms=args.latency_ms)
+    except BaseException as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"  # keep what was measured before the failure
+        raise
     finally:
         stub.stop()
         broker.close()
+        _finish(result, args.json, stamp)
+    return 0
+
+
+def _finish(result: dict[str, Any], json_path: str | None, stamp: str) -> None:
     result["machine"]["load_after"] = _load()
     print(render(result))
-    for run in result.get("runs", []):
-        if "profile" in run:
-            print(f"\nprofile of the {run['processes']}-process run ({run['profile_file']}):")
-            print(profile.render(run["profile"]))
-    out = Path(args.json) if args.json else RESULTS / f"{stamp}.json"
+    prof = result.get("profiled", {})
+    if "profile" in prof:
+        print(f"\nprofile of a 1-process run ({prof['profile_file']}):")
+        print(profile.render(prof["profile"]))
+    out = Path(json_path) if json_path else RESULTS / f"{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
     print(f"\nJSON: {out}")
-    return 0
 
 
 def _say(text: str) -> None:
@@ -284,6 +300,10 @@ def render(r: dict[str, Any]) -> str:
         row(f"{tag} lost / duplicates / order violations", f"{c['lost']} / {c['duplicates']} / "
             f"{c['order_violations']}", "0 / 0 / 0")
         row(f"{tag} wall s until all committed", f"{run['wall_s_until_all_committed']:.1f}")
+    if "profiled" in r:
+        row("profiled run (py-spy attached) events/s", f"{r['profiled']['steady']['events_per_s']:,.0f}")
+    if "error" in r:
+        row("RUN FAILED", r["error"][:60])
     if "paced" in r:
         pr = r["paced"]
         c = pr["check"]
