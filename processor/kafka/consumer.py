@@ -7,7 +7,8 @@ needs the event loop to keep running, so ``consume()`` cannot run on the loop's 
 Protocol between this thread and the engine (the ``ConsumerListener``):
 
 1. ``on_assigned(partitions)``: called (blocking, on this thread) after an incremental assign.
-2. ``on_messages(batch)``: every non-empty batch from ``consume(n)``; the listener must not block.
+2. ``on_messages(batch)``: every non-empty batch from ``consume(n)``; the listener may block only
+   briefly, as back-pressure (the engine waits, bounded, until the previous batch is dispatched).
 3. ``on_revoked(partitions) -> {tp: offset}``: called (blocking) inside the revoke callback. The
    listener stops dispatching those partitions, waits (bounded) for their in-flight work, and
    returns the offsets that are safe to commit. This thread commits them *synchronously* before
@@ -77,6 +78,10 @@ class ConsumerThread:
     ) -> None:
         settings = {
             "auto.offset.reset": "earliest",
+            # librdkafka prefetches up to 64 MB by default, but the engine holds at most
+            # max_in_flight events anyway; with a backlog that buffer was ~75 MB of the peak RSS
+            # (bench --rss: 308 -> 234 MB at 16 MB, throughput unchanged). Still overridable.
+            "queued.max.messages.kbytes": 16384,
             **conf,
             **SAFETY_SETTINGS,
             "enable.auto.commit": True,
