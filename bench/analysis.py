@@ -54,6 +54,18 @@ def steady_state(samples: list[Sample], expected: int, lo: float = 0.1, hi: floa
             "runqueue_wait_per_s": (last.wait_s - first.wait_s) / dt}
 
 
+def rate_by_decile(samples: list[Sample], expected: int) -> list[float]:
+    """Events/s in each tenth of the run: a falling rate means something degrades as it goes."""
+    counts = [s.requests for s in samples]
+    out: list[float] = []
+    for d in range(10):
+        a = min(bisect_left(counts, expected * d / 10), len(samples) - 1)
+        b = min(bisect_left(counts, expected * (d + 1) / 10), len(samples) - 1)
+        dt = samples[b].t - samples[a].t
+        out.append(round((counts[b] - counts[a]) / dt) if dt > 0 else float("nan"))
+    return out
+
+
 def check(records: list[Record], ts_ms: Any, expected_by_path: dict[str, int],
           latency_from_index: int = 0) -> dict[str, Any]:
     """Loss, duplicates, per-key order and end-to-end latency (ms) from the stub's records."""

@@ -37,6 +37,7 @@ import orjson
 from bench import analysis, baselines, kafka_io, profile
 from bench.events import expected_requests, generate
 from bench.procs import Broker, Processor, Stub, write_config
+from dev.kafka_local import free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -83,7 +84,7 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
         producer_thread.start()
     watcher = kafka_io.CommitWatcher(broker, group, topic, partitions)
     samples: list[analysis.Sample] = []
-    max_in_flight_seen = 0.0
+    in_flight: list[float] = []
     done_at = None
     spy = None
     try:
@@ -96,7 +97,7 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
                 spy = profile.start(proc.pid, profile_out, profile_s)
             samples.append(analysis.Sample(time.time(), n, proc.cpu(), stub.cpu(), proc.runqueue_wait()))
             if ops_port:
-                max_in_flight_seen = max(max_in_flight_seen, _in_flight(ops_port))
+                in_flight.append(_in_flight(ops_port))
             if stop_after_s is None and n >= total:
                 committed = watcher.total()
                 if committed >= total:
@@ -122,11 +123,14 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
         "wall_s_until_all_committed": (done_at - started) if done_at else None,
     }
     if stop_after_s is not None:
-        out["max_in_flight_seen"] = max_in_flight_seen
+        out["max_in_flight_seen"] = max(in_flight, default=0.0)
         out["requests"] = samples[-1].requests if samples else 0
         return out
+    if in_flight:
+        out["in_flight"] = {"max": max(in_flight), "mean": sum(in_flight) / len(in_flight)}
     expected_total = sum(expected_requests(produced.by_type).values())
     out["steady"] = analysis.steady_state(samples, expected_total)
+    out["rate_by_decile"] = analysis.rate_by_decile(samples, expected_total)
     expected = expected_requests(produced.by_type)
     if rate_events:
         # latency of the paced events only, after a 2 s warm-up
@@ -174,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="py-spy the first 1-process run for this long (from 10%% of the requests)")
     p.add_argument("--processor-env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the processor runs (experiments, e.g. PYTHONPATH=dir-with-sitecustomize)")
+    p.add_argument("--metrics", action="store_true", help="scrape the processor's in-flight gauge (diagnosis)")
     p.add_argument("--bootstrap", help="use this broker instead of starting one")
     p.add_argument("--json", help="result file (default bench/results/<time>.json)")
     args = p.parse_args(argv)
@@ -212,9 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         for n in (int(x) for x in args.processes.split(",") if x.strip() and int(x) > 0):
             _say(f"processor run, --processes {n} ...")
             run = run_processor(broker.bootstrap, stub, topic, args.partitions, produced, processes=n,
-                                engine=engine, workdir=workdir, env=env, consumer=consumer)
+                                engine=engine, workdir=workdir, env=env, consumer=consumer,
+                                ops_port=free_port() if args.metrics else 0)
             result["runs"].append(run)
-            _say(f"  {run['steady']['events_per_s']:,.0f} ev/s steady")
+            _say(f"  {run['steady']['events_per_s']:,.0f} ev/s steady; by tenth {run['rate_by_decile']}; "
+                 f"in flight {run.get('in_flight')}")
         if args.profile:
             # a run of its own: the sampler costs some CPU, so it must not colour the headline figures
             _say(f"profiled 1-process run (py-spy, {args.profile:g} s) ...")
@@ -234,13 +241,11 @@ def main(argv: list[str] | None = None) -> int:
             result["paced"]["rate"] = args.rate
         if args.rss:
             _say("peak RSS run: 5,000 in flight, 500 ms stub latency ...")
-            from dev.kafka_local import free_port
-
             stub.configure(latency_ms=500.0)
             rss_engine = {**engine, "max_in_flight": 5000, "max_in_flight_per_partition": 5000}
             result["rss"] = run_processor(broker.bootstrap, stub, topic, args.partitions, produced, processes=1,
                                           engine=rss_engine, workdir=workdir, stop_after_s=20.0,
-                                          ops_port=free_port())
+                                          ops_port=free_port(), env=env, consumer=consumer)
             stub.configure(latency_ms=args.latency_ms)
     except BaseException as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"  # keep what was measured before the failure
