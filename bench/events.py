@@ -127,3 +127,15 @@ def tag_of(body: dict[str, Any]) -> tuple[str, int, int] | None:
     if not isinstance(tagged, dict) or "i" not in tagged or user is None:
         return None
     return user, int(tagged["i"]), int(tagged["seq"])
+
+
+def event_tag(event: dict[str, Any]) -> tuple[str, int] | None:
+    """(userId, seq) straight from a source event (to check the order the topic itself holds)."""
+    kind = event.get("type")
+    if kind == "identify":
+        tagged = event["traits"]["metadata"]
+    elif kind == "group":
+        tagged = event["traits"]
+    else:
+        tagged = event["properties"]["metadata"]
+    return event["userId"], tagged["seq"]

@@ -328,6 +328,7 @@ def render(r: dict[str, Any]) -> str:
         row("bare-HTTP ceiling requests/s (aiohttp, c=256)", f"{bare:,.0f}")
     if "consume_ceiling" in r:
         row("consume-only ceiling events/s (consume+decode)", f"{r['consume_ceiling']['events_per_s']:,.0f}")
+        row("order violations already in the topic", f"{r['consume_ceiling']['topic_order_violations']}", "0")
     return "\n".join(lines)
 
 
