@@ -183,7 +183,7 @@ def _summary(bootstrap: str, control: StubControl, expected: Counter, metrics: d
                 "voucherify_processor_dead_lettered_total")
         print("    metrics: " + ", ".join(f"{k.removeprefix('voucherify_processor_')}={metrics.get(k, 0):.0f}"
                                           for k in keys))
-    print("    try it yourself: voucherify-processor dry-run --config config/local.yaml examples/events.ndjson")
+    print("    try it yourself: .venv/bin/voucherify-processor dry-run --config config/local.yaml examples/events.ndjson")
 
 
 def _read(bootstrap: str, topic: str) -> list[dict[str, str]]:
