@@ -16,7 +16,7 @@ from typing import Any, Callable
 from ...js import UNDEFINED, to_number
 from ..jsvalue import js_keys
 from .errors import LiquidError, LiquidFailure
-from .filters import apply_filter, is_nil, stringify
+from .filters import apply_filter, is_nil, stringify, unsupported_filter
 
 DISABLED_TAGS = frozenset(["case", "for", "include", "layout", "render", "tablerow"])
 _BLANK = " \t\n\r\x0b\x0c\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -346,6 +346,8 @@ class _Reader:
                 if not self.end():
                     raise self.error("expected filter name")
                 break
+            if unsupported_filter(name):
+                raise self.error(f'filter "{name}" is not supported by voucherify-processor yet')
             args: list[tuple[str | None, Evaluator]] = []
             self.blank()
             if self.peek() == ":":
