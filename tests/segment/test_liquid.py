@@ -145,3 +145,14 @@ def test_parse_errors_are_config_errors_and_render_errors_are_runtime():
 def test_template_over_1000_characters_is_refused():
     with pytest.raises(MappingConfigError, match="limited to 1000 characters"):
         compile_mapping({"v": {"@liquid": "x" * 1001}})
+
+
+@pytest.mark.parametrize("template", ["{{ properties.d | date: '%Y' }}", "{{ name | slugify }}",
+                                      "{{ name | base64_encode }}", "{{ items | sum }}"])
+def test_unported_liquidjs_filters_are_refused_at_compile_time(template):
+    """Passing their input through would silently differ from Segment; refuse and name the filter."""
+    from processor.segment.errors import MappingConfigError
+    from processor.segment.mapping import compile_mapping
+
+    with pytest.raises(MappingConfigError, match=r'filter "\w+" is not supported'):
+        compile_mapping({"event": {"@liquid": template}})
