@@ -14,9 +14,19 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from bench.events import tag_of
+from dev.sample_events import body_tag
 
 Record = tuple[float, str, int, dict[str, Any] | None]
+
+
+def tag_of(path: str, body: dict[str, Any]) -> tuple[str, int, int] | None:
+    """(userId, i, seq) from a request body the stub recorded on ``path``, or None if it carries no tag."""
+    customer = body.get("customer") or {}
+    user = customer.get("source_id") if customer else body.get("source_id")  # upsertCustomer: top level
+    tagged = body_tag(path, body)
+    if tagged is None or "i" not in tagged or user is None:
+        return None
+    return user, int(tagged["i"]), int(tagged["seq"])
 
 
 @dataclass(slots=True)
@@ -78,7 +88,7 @@ def check(records: list[Record], ts_ms: Any, expected_by_path: dict[str, int],
     for arrived, path, status, body in records:
         by_path[path] += 1
         statuses[status] += 1
-        tag = tag_of(body) if isinstance(body, dict) else None
+        tag = tag_of(path, body) if isinstance(body, dict) else None
         if tag is None:
             untagged += 1
             continue

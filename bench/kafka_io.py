@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from bench.events import event_tag
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+
+from dev.sample_events import event_tag
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
@@ -125,7 +126,7 @@ def consume_ceiling(bootstrap: str, topic: str, expected: int, batch: int = 500)
                     started = time.perf_counter()
                     cpu0 = time.process_time()
                 event = orjson.loads(m.value())
-                user, seq = event_tag(event)
+                user, seq = event["userId"], event_tag(event)["seq"]
                 if seq < last_seq.get(user, 0):
                     out_of_order += 1
                 else:

@@ -35,9 +35,9 @@ from typing import Any
 import orjson
 
 from bench import analysis, baselines, kafka_io, profile
-from bench.events import expected_requests, generate
 from bench.procs import Broker, Processor, Stub, write_config
 from dev.kafka_local import free_port
+from dev.sample_events import expected_requests, generate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -25,87 +24,14 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dev.sample_events import TYPES, WEIGHTS, generate  # noqa: E402
 from processor.voucherify.destination import Destination  # noqa: E402
 from processor.voucherify.settings import DestinationSettings  # noqa: E402
 
 TARGET = 50_000
-
-
-def _context(rng: random.Random, email: str) -> dict[str, Any]:
-    return {
-        "ip": f"203.0.113.{rng.randint(1, 254)}",
-        "library": {"name": "analytics.js", "version": "next-1.55.0"},
-        "locale": "en-US",
-        "page": {
-            "path": "/checkout/payment",
-            "referrer": "https://www.google.com/",
-            "search": "?utm_source=newsletter",
-            "title": "Checkout - Payment",
-            "url": "https://shop.example/checkout/payment?utm_source=newsletter",
-        },
-        "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
-        "traits": {"email": email},
-        "campaign": {"source": "newsletter", "medium": "email", "name": "spring"},
-    }
-
-
-def _common(rng: random.Random, kind: str, n: int) -> dict[str, Any]:
-    user = f"user-{rng.randint(1, 10**6)}"
-    return {
-        "type": kind,
-        "messageId": f"ajs-next-{n:012d}-{rng.getrandbits(64):016x}",
-        "anonymousId": f"{rng.getrandbits(128):032x}",
-        "userId": user,
-        "timestamp": "2024-05-01T12:34:56.789Z",
-        "sentAt": "2024-05-01T12:34:56.800Z",
-        "receivedAt": "2024-05-01T12:34:57.012Z",
-        "originalTimestamp": "2024-05-01T12:34:56.700Z",
-        "channel": "client",
-        "integrations": {},
-        "context": _context(rng, f"{user}@shop.example"),
-    }
-
-
-def make_event(rng: random.Random, n: int) -> dict[str, Any]:
-    """One realistic Segment event (~1 KB as JSON)."""
-    kind = rng.choices(["track", "page", "screen", "identify", "group", "alias"], [40, 20, 5, 20, 10, 5])[0]
-    event = _common(rng, kind, n)
-    if kind == "track":
-        event["event"] = rng.choice(["Order Completed", "Product Added", "Checkout Started"])
-        event["properties"] = {
-            "order_id": f"ord_{n}",
-            "total": round(rng.uniform(5, 500), 2),
-            "currency": "USD",
-            "coupon": rng.choice([None, "SPRING10"]),
-            "email": event["context"]["traits"]["email"] if rng.random() < 0.5 else None,
-            "referral": {"code": "REF-123", "referrer_id": "cust_9"} if rng.random() < 0.3 else None,
-            "loyalty": {"code": "LOY-1"} if rng.random() < 0.3 else None,
-            "metadata": {"channel": "web", "items": rng.randint(1, 9), "gift": rng.random() < 0.1},
-            "products": [{"product_id": "p1", "sku": "SKU-1", "price": 19.99, "quantity": 2}],
-        }
-    elif kind in ("page", "screen"):
-        event["name"] = rng.choice(["Home", "Pricing", "Checkout"])
-        event["properties"] = {"path": "/pricing", "url": "https://shop.example/pricing", "title": "Pricing", "referrer": ""}
-    elif kind == "identify":
-        event["traits"] = {
-            "name": "Chloé O'Brien",
-            "first_name": "Chloé",
-            "last_name": "O'Brien",
-            "email": f"{event['userId']}@shop.example",
-            "phone": rng.choice(["+1-202-555-0147", 48600100200]),
-            "birthdate": "1990-04-12",
-            "description": "Prefers express shipping",
-            "address": {"city": "Kraków", "state": "małopolskie", "postal_code": "30-001", "street": "Floriańska 1", "country": "PL"},
-            "metadata": {"tier": "gold", "points": rng.randint(0, 5000), "opt_in": True},
-            "plan": "pro",
-        }
-    elif kind == "group":
-        event["groupId"] = f"grp_{rng.randint(1, 500)}"
-        event["email"] = f"{event['userId']}@shop.example"
-        event["traits"] = {"name": "Acme Inc.", "industry": "Retail", "employees": 120, "plan": "enterprise"}
-    else:
-        event["previousId"] = f"anon-{n}"
-    return event
+#: The benchmark's mix plus a share of events no preset takes.
+KINDS = (*TYPES, "alias")
+KIND_WEIGHTS = (*WEIGHTS, 5)
 
 
 def build() -> Destination:
@@ -133,9 +59,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    rng = random.Random(args.seed)
     # Parse from bytes, as the engine does, so the dicts look like orjson's.
-    distinct = [orjson.loads(orjson.dumps(make_event(rng, i))) for i in range(args.distinct)]
+    distinct = [orjson.loads(orjson.dumps(e)) for e in generate(args.distinct, users=1_000_000, seed=args.seed,
+                                                                  types=KINDS, weights=KIND_WEIGHTS)]
     size = sum(len(orjson.dumps(e)) for e in distinct) / len(distinct)
     events = [distinct[i % len(distinct)] for i in range(args.n)]
     destination = build()

@@ -1,83 +1,193 @@
-"""Realistic Segment events of all five types, for the demo and manual testing.
+"""Realistic Segment events of all five types (and alias), for the demo, the benchmarks and the
+reliability suite: the one place that knows what a test event looks like.
 
-Shaped like what Segment's libraries send (messageId, timestamps, context with library/page/ip,
-traits on identify and group, Ecommerce Spec properties on track), so mappings behave as on
-real traffic. Deterministic for a given seed.
+Shaped like what analytics.js sends (~1 KB as JSON: messageId, timestamps, a full context with
+library/page/campaign/userAgent, Ecommerce Spec properties on track, traits on identify and group),
+so mappings behave as on real traffic. Deterministic for a given random generator.
+
+An event can carry a *tag* (a small dict such as ``{"i": 7, "seq": 3}``) in the field Segment's
+preset mappings copy into the request body, so a request the stub recorded names its event:
+
+=========  ===============================  ==================================================
+type       endpoint (preset)                tag in the event -> in the request body
+=========  ===============================  ==================================================
+track      /segmentio/event-processing      ``properties.metadata`` -> ``metadata``
+page       /segmentio/event-processing      ``properties.metadata`` -> ``metadata``
+screen     /segmentio/event-processing      ``properties.metadata`` -> ``metadata``
+identify   /segmentio/customer-processing   ``traits.metadata`` -> ``metadata``
+group      /segmentio/group-processing      ``traits.metadata`` -> ``traits.metadata``
+alias      (no preset triggers)             -
+=========  ===============================  ==================================================
 """
 
 from __future__ import annotations
 
 import random
-import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-TRACK_EVENTS = ("Order Completed", "Product Viewed", "Cart Viewed", "Checkout Started", "Coupon Applied")
-PAGES = ("Home", "Pricing", "Checkout", "Product", "Blog")
-SCREENS = ("Home", "Cart", "Profile", "Offers")
-CITIES = (("Warsaw", "PL"), ("Berlin", "DE"), ("Austin", "US"), ("Lyon", "FR"))
+EVENT_PATH = "/segmentio/event-processing"
+CUSTOMER_PATH = "/segmentio/customer-processing"
+GROUP_PATH = "/segmentio/group-processing"
+
+#: Which endpoint Segment's five presets send each event type to (None: no preset triggers).
+PRESET_PATH: dict[str, str | None] = {
+    "track": EVENT_PATH,
+    "page": EVENT_PATH,
+    "screen": EVENT_PATH,
+    "identify": CUSTOMER_PATH,
+    "group": GROUP_PATH,
+    "alias": None,
+}
+
+#: The five types every preset takes, and a traffic-like mix of them.
+TYPES = ("track", "page", "screen", "identify", "group")
+WEIGHTS = (45, 20, 5, 20, 10)
+
+_BASE_TIME = datetime(2024, 5, 1, 12, 34, 56, 789000, tzinfo=timezone.utc)
 
 
-def sample_event(rnd: random.Random, i: int, users: int = 50, base: datetime | None = None) -> dict[str, Any]:
-    """The i-th event: types rotate track, identify, page, screen, group with a track bias."""
-    base = base or datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-    user_n = rnd.randrange(users)
-    user = f"user-{user_n:05d}"
-    email = f"{user}@example.com"
-    ts = (base + timedelta(seconds=i)).isoformat().replace("+00:00", "Z")
-    common: dict[str, Any] = {
-        "messageId": str(uuid.UUID(int=rnd.getrandbits(128))),
-        "userId": user,
-        "anonymousId": str(uuid.UUID(int=rnd.getrandbits(128))),
-        "timestamp": ts,
-        "sentAt": ts,
-        "context": {
-            "library": {"name": "analytics.js", "version": "5.2.1"},
-            "ip": f"203.0.113.{user_n % 250}",
-            "locale": "en-US",
-            "traits": {"email": email},
-            "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+def _iso(t: datetime) -> str:
+    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _context(rng: random.Random, email: str) -> dict[str, Any]:
+    return {
+        "ip": f"203.0.113.{rng.randint(1, 254)}",
+        "library": {"name": "analytics.js", "version": "next-1.55.0"},
+        "locale": "en-US",
+        "page": {
+            "path": "/checkout/payment",
+            "referrer": "https://www.google.com/",
+            "search": "?utm_source=newsletter",
+            "title": "Checkout - Payment",
+            "url": "https://shop.example/checkout/payment?utm_source=newsletter",
         },
+        "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+        "traits": {"email": email},
+        "campaign": {"source": "newsletter", "medium": "email", "name": "spring"},
     }
-    kind = ("track", "track", "identify", "page", "screen", "group")[i % 6]
+
+
+def make_event(rng: random.Random, kind: str, i: int, user_id: str, tag: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``i``-th event, of type ``kind``, for ``user_id``; ``tag`` goes where the presets copy it."""
+    email = f"{user_id}@shop.example"
+    at = _BASE_TIME + timedelta(seconds=i)
+    event: dict[str, Any] = {
+        "type": kind,
+        "messageId": f"ajs-next-{i:012d}-{rng.getrandbits(64):016x}",
+        "anonymousId": f"{rng.getrandbits(128):032x}",
+        "userId": user_id,
+        "timestamp": _iso(at),
+        "sentAt": _iso(at + timedelta(milliseconds=11)),
+        "receivedAt": _iso(at + timedelta(milliseconds=223)),
+        "originalTimestamp": _iso(at - timedelta(milliseconds=89)),
+        "channel": "client",
+        "integrations": {},
+        "context": _context(rng, email),
+    }
+    tagged = tag or {}
     if kind == "track":
-        name = rnd.choice(TRACK_EVENTS)
-        return {**common, "type": "track", "event": name, "properties": {
-            "order_id": f"o-{i}", "total": round(rnd.uniform(5, 500), 2), "currency": "USD",
-            "coupon": rnd.choice([None, "BLACKFRIDAY", "WELCOME10"]),
-            "products": [{"product_id": f"p-{rnd.randrange(100)}", "price": 19.99, "quantity": 1}],
-            "loyalty": {"code": f"LOY-{user_n}"} if rnd.random() < 0.3 else None,
-            "metadata": {"channel": rnd.choice(["web", "ios", "android"]), "seq": i},
-        }}
-    if kind == "identify":
-        city, country = rnd.choice(CITIES)
-        return {**common, "type": "identify", "traits": {
-            "email": email, "name": f"User {user_n}", "first_name": "User", "last_name": str(user_n),
-            "phone": f"+48 600 {user_n:06d}", "address": {"city": city, "country": country, "street": "Main St 1"},
-            "metadata": {"plan": rnd.choice(["free", "pro"]), "seq": i},
-        }}
-    if kind == "page":
-        page = rnd.choice(PAGES)
-        return {**common, "type": "page", "name": page, "properties": {
-            "path": f"/{page.lower()}", "url": f"https://shop.example.com/{page.lower()}", "title": page,
-            "metadata": {"seq": i}}}
-    if kind == "screen":
-        return {**common, "type": "screen", "name": rnd.choice(SCREENS), "properties": {"metadata": {"seq": i}}}
-    return {**common, "type": "group", "groupId": f"acct-{user_n % 7}", "traits": {
-        "name": f"Account {user_n % 7}", "industry": "Retail", "employees": 50 + user_n % 7}}
+        event["event"] = rng.choice(("Order Completed", "Product Added", "Checkout Started"))
+        event["properties"] = {
+            "order_id": f"ord_{i}",
+            "total": round(rng.uniform(5, 500), 2),
+            "currency": "USD",
+            "coupon": rng.choice((None, "SPRING10")),
+            "email": email if rng.random() < 0.5 else None,
+            "referral": {"code": "REF-123", "referrer_id": "cust_9"} if rng.random() < 0.3 else None,
+            "loyalty": {"code": "LOY-1"} if rng.random() < 0.3 else None,
+            "metadata": {"channel": "web", "items": rng.randint(1, 9), "gift": rng.random() < 0.1, **tagged},
+            "products": [{"product_id": "p1", "sku": "SKU-1", "price": 19.99, "quantity": 2}],
+        }
+    elif kind in ("page", "screen"):
+        event["name"] = rng.choice(("Home", "Pricing", "Checkout"))
+        event["properties"] = {"path": "/pricing", "url": "https://shop.example/pricing", "title": "Pricing",
+                               "referrer": "", "metadata": {"section": "pricing", **tagged}}
+    elif kind == "identify":
+        event["traits"] = {
+            "name": "Chloé O'Brien",
+            "first_name": "Chloé",
+            "last_name": "O'Brien",
+            "email": email,
+            "phone": rng.choice(("+1-202-555-0147", 48600100200)),  # a number too: the mapping coerces it
+            "birthdate": "1990-04-12",
+            "description": "Prefers express shipping",
+            "address": {"city": "Kraków", "state": "małopolskie", "postal_code": "30-001", "street": "Floriańska 1",
+                        "country": "PL"},
+            "metadata": {"tier": "gold", "points": rng.randint(0, 5000), "opt_in": True, **tagged},
+            "plan": "pro",
+        }
+    elif kind == "group":
+        event["groupId"] = f"grp-{rng.randrange(500)}"
+        event["email"] = email
+        event["traits"] = {"name": "Acme Inc.", "industry": "Retail", "employees": 120, "plan": "enterprise",
+                           "metadata": {"segment": "mid-market", **tagged}}
+    elif kind == "alias":
+        event["previousId"] = f"anon-{i}"
+    else:
+        raise ValueError(f"unknown Segment event type {kind!r}")
+    return event
+
+
+def generate(
+    n: int,
+    users: int = 10_000,
+    seed: int = 7,
+    start: int = 0,
+    *,
+    types: Sequence[str] = TYPES,
+    weights: Sequence[int] = WEIGHTS,
+) -> Iterator[dict[str, Any]]:
+    """``n`` events, indices ``start..start+n-1``, users drawn uniformly.
+
+    Each is tagged ``{"i": index, "seq": k}``: ``k`` counts the user's events up from 1 (so
+    per-key order can be checked on the stub's arrival order, and a request traced to its index).
+    """
+    rng = random.Random(seed)
+    seqs: dict[int, int] = defaultdict(int)
+    kinds = rng.choices(types, weights, k=n)
+    for k in range(n):
+        user = rng.randrange(users)
+        seqs[user] += 1
+        i = start + k
+        yield make_event(rng, kinds[k], i, f"user-{user:05d}", {"i": i, "seq": seqs[user]})
 
 
 def sample_events(n: int, *, users: int = 50, seed: int = 42) -> list[dict[str, Any]]:
-    rnd = random.Random(seed)
-    return [sample_event(rnd, i, users) for i in range(n)]
+    """The demo's events: ``n`` of all five types over a few users."""
+    return list(generate(n, users, seed))
 
 
 def expected_path(event: dict[str, Any]) -> str | None:
     """The endpoint Segment's five presets send this event to (None: no preset triggers)."""
-    return {
-        "track": "/segmentio/event-processing",
-        "page": "/segmentio/event-processing",
-        "screen": "/segmentio/event-processing",
-        "identify": "/segmentio/customer-processing",
-        "group": "/segmentio/group-processing",
-    }.get(event.get("type"))
+    return PRESET_PATH.get(event.get("type"))  # type: ignore[arg-type]
+
+
+def expected_requests(events_by_type: dict[str, int]) -> dict[str, int]:
+    """Requests the five presets trigger, per stub path, for these event counts (all events valid)."""
+    out: dict[str, int] = {}
+    for kind, n in events_by_type.items():
+        path = PRESET_PATH.get(kind)
+        if path is not None:
+            out[path] = out.get(path, 0) + n
+    return out
+
+
+def event_tag(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The tag dict a source event carries (see the table above), or None."""
+    holder = event.get("traits") if event.get("type") in ("identify", "group") else event.get("properties")
+    meta = holder.get("metadata") if isinstance(holder, dict) else None
+    return meta if isinstance(meta, dict) else None
+
+
+def body_tag(path: str, body: Any) -> dict[str, Any] | None:
+    """The tag dict a request body the presets built carries (see the table above), or None."""
+    if not isinstance(body, dict):
+        return None
+    holder = body.get("traits") if path == GROUP_PATH else body
+    meta = holder.get("metadata") if isinstance(holder, dict) else None
+    return meta if isinstance(meta, dict) else None
