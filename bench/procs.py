@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from dev.processes import ProcessorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -200,30 +201,11 @@ def write_config(path: Path, bootstrap: str, stub_url: str, topic: str, group: s
     return path
 
 
-@dataclass
-class Processor:
-    """``python -m processor run --config ...`` as a subprocess (one command, N members)."""
+class Processor(ProcessorProcess):
+    """``python -m processor run --config ...`` (one command, N members), with /proc readings of them."""
 
-    config: Path
-    processes: int = 1
-    proc: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
-    env: dict[str, str] = field(default_factory=dict)
-
-    def start(self) -> Processor:
-        cmd = [sys.executable, "-m", "processor", "run", "--config", str(self.config)]
-        if self.processes > 1:
-            cmd += ["--processes", str(self.processes)]
-        self.log_path = self.config.with_suffix(".log")
-        log = open(self.log_path, "wb")  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **self.env})
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
+    def __init__(self, config: Path, processes: int = 1, env: dict[str, str] | None = None) -> None:
+        super().__init__(config, config.with_suffix(".log"), env, processes=processes)
 
     def worker_pids(self) -> list[int]:
         return workers(self.pid) if self.processes > 1 else [self.pid]
@@ -239,20 +221,8 @@ class Processor:
         return [status_kb(p, "VmHWM") for p in self.worker_pids()]
 
     def stop(self, timeout: float = 60.0) -> int:
-        """SIGTERM (drain and commit), then wait; returns the exit code."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-    def log_tail(self, n: int = 20) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        """SIGTERM (drain and commit), then wait (SIGKILL after ``timeout``); returns the exit code."""
+        return self.terminate(timeout, check=False)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:

@@ -49,6 +49,7 @@ def processor_config_doc(
     input: dict[str, Any] | None = None,
     group_id: str | None = None,
     ops_port: int = 0,
+    ops: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "destination": {"application_id": application_id, "secret_key": secret_key, "custom_url": stub_url},
@@ -63,7 +64,7 @@ def processor_config_doc(
         },
         "engine": {"retry_delays_s": [1.0, 2.0], "commit_interval_s": 0.2, "quick_retry_backoff_s": 0.05,
                    "drain_timeout_s": 10.0, **(engine or {})},
-        "ops": {"http_port": ops_port, "http_host": "127.0.0.1", "log_format": "text"},
+        "ops": {"http_port": ops_port, "http_host": "127.0.0.1", "log_format": "text", **(ops or {})},
     }
     if subscriptions is not None:
         doc["subscriptions"] = subscriptions

@@ -1,20 +1,10 @@
 """Helpers for the reliability suite (tests/reliability): processes we can SIGKILL, a stub that
 outlives them, identifiable events, and the loss / duplicate / order accounting.
 
-Every event produced here carries ``eid`` (global id), ``user`` and ``seq`` (the user's sequence
-number, 0, 1, 2, ... in production order) in the field the preset mappings copy into the request
-body, so each request the stub recorded names the event it delivers:
-
-=========  ===========================  =============================
-type       endpoint (preset)            where eid/seq are in the body
-=========  ===========================  =============================
-track      /segmentio/event-processing  ``metadata``  (properties.metadata)
-page       /segmentio/event-processing  ``metadata``
-screen     /segmentio/event-processing  ``metadata``
-identify   /segmentio/customer-processing  ``metadata`` (traits.metadata)
-group      /segmentio/group-processing  ``traits.metadata``
-alias      (no preset triggers)         -
-=========  ===========================  =============================
+Every event produced here is one of ``dev.sample_events``' realistic Segment events, tagged with
+``eid`` (global id), ``user`` and ``seq`` (the user's sequence number, 0, 1, 2, ... in production
+order) in the field the preset mappings copy into the request body (the table in
+``dev/sample_events.py``), so each request the stub recorded names the event it delivers.
 """
 
 from __future__ import annotations
@@ -22,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -34,26 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from confluent_kafka import Producer
 
+from dev.processes import ProcessorProcess  # noqa: F401 - for the tests
+from dev.sample_events import EVENT_PATH, PRESET_PATH, body_tag, make_event  # noqa: F401 - EVENT_PATH for the tests
 from dev.stub import RecordedRequest, StubControl
+from tests.support.processor import processor_config_doc, write_config  # noqa: F401 - write_config for the tests
 
 REPO = Path(__file__).resolve().parents[2]
-
-EVENT_PATH = "/segmentio/event-processing"
-CUSTOMER_PATH = "/segmentio/customer-processing"
-GROUP_PATH = "/segmentio/group-processing"
-
-#: Which endpoint the presets send each event type to (None: no preset triggers).
-PRESET_PATH: dict[str, str | None] = {
-    "track": EVENT_PATH,
-    "page": EVENT_PATH,
-    "screen": EVENT_PATH,
-    "identify": CUSTOMER_PATH,
-    "group": GROUP_PATH,
-    "alias": None,
-}
 
 _TYPE_WEIGHTS = (("track", 40), ("identify", 15), ("page", 12), ("screen", 8), ("group", 15), ("alias", 10))
 
@@ -89,6 +66,9 @@ def make_events(n: int, *, users: int = 200, seed: int = 1, first_eid: int = 0) 
     rnd = random.Random(seed)
     kinds = [k for k, _ in _TYPE_WEIGHTS]
     weights = [w for _, w in _TYPE_WEIGHTS]
+    # Users and types come from ``rnd`` alone, in the same draws as ever, so a seed picks the same
+    # scenario (which events, whose, in what order); the event bodies draw from their own generator.
+    body_rnd = random.Random(f"bodies-{seed}")
     seqs: dict[str, int] = defaultdict(int)
     out: list[Ev] = []
     for i in range(n):
@@ -97,34 +77,18 @@ def make_events(n: int, *, users: int = 200, seed: int = 1, first_eid: int = 0) 
         kind = rnd.choices(kinds, weights)[0]
         seq = seqs[user]
         seqs[user] += 1
-        meta = {"eid": eid, "seq": seq, "user": user}
-        event: dict[str, Any] = {"type": kind, "userId": user, "messageId": f"m-{eid}"}
-        if kind == "track":
-            event |= {"event": rnd.choice(["Order Completed", "Product Viewed", "Signed Up"]),
-                      "properties": {"seq": seq, "eid": eid, "email": f"{user}@example.com", "metadata": meta}}
-        elif kind in ("page", "screen"):
-            event |= {"name": rnd.choice(["Home", "Cart", "Checkout"]),
-                      "properties": {"seq": seq, "eid": eid, "metadata": meta},
-                      "context": {"traits": {"email": f"{user}@example.com"}}}
-        elif kind == "identify":
-            event |= {"traits": {"email": f"{user}@example.com", "name": user, "metadata": meta},
-                      "properties": {"seq": seq, "eid": eid}}
-        elif kind == "group":
-            event |= {"groupId": f"g-{rnd.randrange(5)}", "traits": {"name": "Acme", "metadata": meta},
-                      "properties": {"seq": seq, "eid": eid}}
-        else:  # alias: triggers nothing, must still be consumed and committed
-            event |= {"previousId": f"anon-{eid}", "properties": {"seq": seq, "eid": eid}}
+        event = make_event(body_rnd, kind, eid, user, {"eid": eid, "seq": seq, "user": user})
+        # The Avro case (test_poison) encodes events with schemas/segment-event.avsc, where
+        # ``integrations`` is JSON text, and stringifies only properties, traits and context.
+        del event["integrations"]
         out.append(Ev(eid, user, seq, kind, event))
     return out
 
 
 def request_meta(r: RecordedRequest) -> dict[str, Any] | None:
     """The ``{eid, seq, user}`` a recorded request carries, or None (auth probe, foreign body)."""
-    body = r.json
-    if not isinstance(body, dict):
-        return None
-    meta = body.get("traits", {}).get("metadata") if r.path == GROUP_PATH else body.get("metadata")
-    return meta if isinstance(meta, dict) and "eid" in meta else None
+    meta = body_tag(r.path, r.json)
+    return meta if meta is not None and "eid" in meta else None
 
 
 # ------------------------------------------------------------------------------- accounting
@@ -268,112 +232,24 @@ class PacedProducer(threading.Thread):
 
 
 # ------------------------------------------------------------------------------- processes
-def write_config(path: Path, doc: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
-
-
 def subprocess_config(
     bootstrap: str,
     stub_url: str,
     source: str,
     *,
-    application_id: str = "stub-application-id",
-    secret_key: str = "stub-secret-key",
     engine: dict[str, Any] | None = None,
     kafka: dict[str, Any] | None = None,
-    ops: dict[str, Any] | None = None,
-    input: dict[str, Any] | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
-    """A config document for ``python -m processor run``: own group, own retry/DLQ topics."""
-    doc: dict[str, Any] = {
-        "destination": {"application_id": application_id, "secret_key": secret_key, "custom_url": stub_url},
-        "kafka": {
-            "bootstrap_servers": bootstrap,
-            "source_topic": source,
-            "group_id": f"g-{source}",
-            "retry_topic": f"{source}.retry",
-            "dead_letter_topic": f"{source}.dlq",
-            # the broker's minimum session timeout: a SIGKILLed member is evicted quickly
-            "consumer": {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500},
-            **(kafka or {}),
-        },
-        "engine": {"retry_delays_s": [1.0, 2.0, 4.0], "commit_interval_s": 0.5, "quick_retries": 1,
-                   "quick_retry_backoff_s": 0.05, "drain_timeout_s": 10.0, **(engine or {})},
-        "ops": {"http_port": 0, "log_format": "text", **(ops or {})},
-    }
-    if input is not None:
-        doc["input"] = input
-    return doc
-
-
-class ProcessorProcess:
-    """``python -m processor run --config FILE`` as a real child process (killable with SIGKILL)."""
-
-    def __init__(self, config_path: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
-        self.config_path = config_path
-        self.log_path = log_path
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.started_at = 0.0
-
-    def start(self) -> "ProcessorProcess":
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "processor", "run", "--config", str(self.config_path)],
-                cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            )
-        finally:
-            log.close()
-        self.started_at = time.monotonic()
-        return self
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no drain, no commit, no goodbye to the group."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
-
-    def terminate(self, timeout: float = 60.0) -> int:
-        """SIGTERM: drain, commit, leave the group; returns the exit code."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-            raise AssertionError(f"processor did not stop within {timeout}s after SIGTERM") from None
-
-    def ensure_stopped(self) -> None:
-        if self.alive:
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def wait_for_log(self, pattern: str, timeout: float) -> None:
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if rx.search(self.log_text()):
-                return
-            if not self.alive:
-                raise AssertionError(f"processor exited ({self.proc and self.proc.returncode}):\n"
-                                     f"{self.log_text()[-3000:]}")
-            time.sleep(0.1)
-        raise AssertionError(f"processor log never matched {pattern!r} in {timeout}s:\n{self.log_text()[-3000:]}")
+    """A config document for ``python -m processor run`` (``processor_config_doc``'s, own group,
+    own retry/DLQ topics) tuned for crashes: a SIGKILLed member is evicted quickly, three retry tiers."""
+    return processor_config_doc(
+        bootstrap, stub_url, source,
+        # the broker's minimum session timeout: a SIGKILLed member is evicted quickly
+        kafka={"consumer": {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}, **(kafka or {})},
+        engine={"retry_delays_s": [1.0, 2.0, 4.0], "commit_interval_s": 0.5, "quick_retries": 1, **(engine or {})},
+        **options,
+    )
 
 
 class StubProcess:
