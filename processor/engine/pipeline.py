@@ -47,8 +47,9 @@ from processor.engine.concurrency import AdaptiveLimit
 from processor.engine.handoff import Failure, Handoff, RetryContext
 from processor.engine.offsets import PartitionOffsets
 from processor.engine.ordering import KeyedSerializer, KeyFunc
-from processor.engine.ports import AUTH, DECODE, PERMANENT, RETRYABLE, VALIDATION, Decoder, Planner, Sender
+from processor.engine.ports import AUTH, DECODE, PERMANENT, RETRYABLE, VALIDATION, Planner, Sender
 from processor.kafka.consumer import TP, Inbound
+from processor.kafka.decoders import Decoder
 
 log = logging.getLogger(__name__)
 

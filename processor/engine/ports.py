@@ -49,11 +49,6 @@ class Sender(Protocol):
     async def probe_auth(self) -> bool: ...
 
 
-class Decoder(Protocol):
-    def decode(self, value: bytes | None, topic: str) -> dict[str, Any]:
-        """The event as a dict; raises an exception with a ``reason`` when undecodable."""
-
-
 #: Error classes recorded in retry / dead-letter headers.
 RETRYABLE = "retryable"
 PERMANENT = "permanent"
