@@ -120,12 +120,14 @@ def test_per_key_order_holds_under_concurrency(kafka_bootstrap, make_topic):
     source = make_topic(partitions=2)
     rnd = random.Random(7)
     events = [track(f"u{rnd.randrange(25)}", i) for i in range(600)]
-    with StubServer(latency_ms=3, latency_jitter_ms=3, seed=3) as stub:
+    # Every answer takes 10-30 ms, so a sequential consumer could never start two requests
+    # less than 10 ms apart; jitter lets later requests overtake earlier ones if order were loose.
+    with StubServer(latency_ms=20, latency_jitter_ms=10, seed=3) as stub:
         cfg = processor_config(kafka_bootstrap, stub.url, source,
                                subscriptions=[{"name": "E", "subscribe": 'type = "track"', "action": "addCustomEvent"}])
         produce_events(kafka_bootstrap, source, events)
         with ProcessorRun(cfg):
-            wait_until(lambda: stub.count >= 600, 60)
+            wait_until(lambda: stub.count >= 600, 120)
         seen: dict[str, list[int]] = defaultdict(list)
         for r in stub.requests:
             body = r.json
@@ -133,9 +135,10 @@ def test_per_key_order_holds_under_concurrency(kafka_bootstrap, make_topic):
         assert sum(len(v) for v in seen.values()) == 600
         for user, seqs in seen.items():
             assert seqs == sorted(seqs), f"{user} delivered out of order"
-        # and it really ran in parallel: more than one request was in flight at some point
+        # and it really ran in parallel: requests started while others were still being answered
         arrivals = sorted(r.time for r in stub.requests)
-        assert arrivals[-1] - arrivals[0] < 600 * 0.003
+        overlapping = sum(1 for a, b in zip(arrivals, arrivals[1:]) if b - a < 0.010)
+        assert overlapping > 100
 
 
 def test_a_429_storm_slows_down_without_loss(kafka_bootstrap, make_topic):

@@ -173,10 +173,10 @@ def test_connection_reset_is_retryable(stub: StubServer) -> None:
 
 
 def test_timeout_is_retryable(stub: StubServer) -> None:
-    stub.configure(slow_response_ms=2000)
+    stub.configure(slow_response_ms=5_000)
     t0 = time.monotonic()
     result = run(send_once(stub, read_timeout=0.3))
-    assert time.monotonic() - t0 < 1.9
+    assert time.monotonic() - t0 < 4  # gave up long before the answer (not a speed check)
     assert (result.ok, result.status, result.error_class) == (False, None, "retryable")
     assert "timed out" in result.message
 
