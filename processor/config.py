@@ -176,6 +176,9 @@ class AppConfig(_Section):
     input: InputConfig = Field(default_factory=InputConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
+    #: Owned and validated by ``voucherify-processor webhooks`` (processor.webhooks.settings), so one
+    #: file can configure both commands without the processor depending on the receiver's secret.
+    webhooks: dict[str, Any] | None = Field(None, description="the webhook receiver (see `voucherify-processor webhooks`)")
 
     @field_validator("subscriptions")
     @classmethod
