@@ -8,9 +8,14 @@ comes from (env var, testcontainers, or a local no-Docker broker).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+
+from dev.kafka_local import LocalKafka, free_port
 
 from tests.support.kafka_broker import (
     SaslEndpoint,
@@ -75,3 +80,16 @@ def make_topic(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Iterator
 def unique_topic(make_topic: MakeTopic) -> str:
     """A fresh single-partition topic named after the test."""
     return make_topic()
+
+
+@pytest.fixture
+def own_broker() -> Iterator[LocalKafka]:
+    """A broker only this test uses (it gets stopped and started); same data dir and port throughout."""
+    data_dir = Path(tempfile.mkdtemp(prefix="vp-own-kafka-"))
+    kafka = LocalKafka(free_port(), data_dir, controller_port=free_port(), tie_to_parent=True)
+    try:
+        kafka.start()
+        yield kafka
+    finally:
+        kafka.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)

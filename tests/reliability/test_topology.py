@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
-from dev.kafka_local import LocalKafka, free_port
+from dev.kafka_local import LocalKafka
 from dev.stub import StubServer
 from tests.support.kafka_broker import create_topic, delete_topics, unique_topic_name
 from tests.support.processor import ProcessorRun, committed_offsets, end_offsets, processor_config, wait_until
@@ -26,19 +23,6 @@ from tests.support.reliability import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
-
-
-@pytest.fixture
-def own_broker():
-    """A broker only this test uses (it gets stopped and started); same data dir and port throughout."""
-    data_dir = Path(tempfile.mkdtemp(prefix="vp-reliability-kafka-"))
-    kafka = LocalKafka(free_port(), data_dir, controller_port=free_port(), tie_to_parent=True)
-    try:
-        kafka.start()
-        yield kafka
-    finally:
-        kafka.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _committed_to_end(bootstrap: str, group: str, topic: str, partitions: int) -> bool:

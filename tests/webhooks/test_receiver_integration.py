@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +13,7 @@ import httpx
 import orjson
 import pytest
 
-from dev.kafka_local import LocalKafka, free_port
+from dev.kafka_local import free_port
 from processor.webhooks import signature
 from processor.webhooks.kafka_io import ID_HEADER, TYPE_HEADER
 from tests.support.kafka_broker import create_topic, unique_topic_name
@@ -146,19 +144,6 @@ def test_concurrent_deliveries_of_one_event_produce_it_once(kafka_bootstrap, mak
     assert all(a.status_code == 200 for a in answers)
     assert sorted(a.json()["status"] for a in answers) == ["duplicate"] * 7 + ["produced"]
     assert len(read_topic(kafka_bootstrap, topic, expect=1)) == 1
-
-
-@pytest.fixture
-def own_broker():
-    """A broker only this test uses (it gets stopped and started again on the same port and data)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="vp-webhooks-kafka-"))
-    kafka = LocalKafka(free_port(), data_dir, controller_port=free_port(), tie_to_parent=True)
-    try:
-        kafka.start()
-        yield kafka
-    finally:
-        kafka.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def test_broker_down_gets_503_and_the_retry_is_produced_once(own_broker):
