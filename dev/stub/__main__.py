@@ -1,8 +1,9 @@
 """``python -m dev.stub``: run the Voucherify stub in the foreground.
 
 Every :class:`~dev.stub.faults.FaultConfig` field is a flag (``--latency-ms 20``,
-``--rate-429 0.1 --retry-after 2``, ``--seed 7`` ...); the same settings can be changed
-later through ``POST /_stub/config``.
+``--rate-429 0.1 --retry-after 2``, ``--seed 7``, ``--rate-limit-per-minute 30000`` ...); the
+same settings can be changed later through ``POST /_stub/config``; outages are started with
+``POST /_stub/outage``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         if f.name == "record_bodies":
             p.add_argument("--no-record-bodies", dest="record_bodies", action="store_false", default=True)
+        elif f.name == "rate_limit_retry_after":
+            p.add_argument("--no-rate-limit-retry-after", dest="rate_limit_retry_after", action="store_false",
+                           default=True, help="rate-limit 429s carry only X-Rate-Limit-Retry")
         elif f.name == "seed" or f.name == "error_status":
             p.add_argument(flag, type=int, default=f.default)
         else:

@@ -50,6 +50,17 @@ class StubControl:
     def stats(self) -> dict[str, Any]:
         return self._json("GET", "/_stub/stats")
 
+    def outage(self, mode: str, seconds: float) -> dict[str, Any]:
+        """Start an outage (``refuse`` | ``reset`` | ``503``) that ends by itself after ``seconds``.
+
+        During a ``refuse`` outage this control API is unreachable too (same port).
+        """
+        return self._json("POST", "/_stub/outage", json={"mode": mode, "seconds": seconds})
+
+    def end_outage(self) -> None:
+        """End a ``reset`` / ``503`` outage early (a ``refuse`` one cannot be reached to end)."""
+        self._json("DELETE", "/_stub/outage")
+
     def requests(self, since: int = 0, limit: int = 10_000, path: str | None = None) -> list[RecordedRequest]:
         params: dict[str, Any] = {"since": since, "limit": limit}
         if path is not None:

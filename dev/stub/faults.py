@@ -35,6 +35,10 @@ class FaultConfig:
     reset_rate: float = 0.0  # probability of aborting the TCP connection without a response
     seed: int | None = None  # makes every probabilistic fault reproducible
     record_bodies: bool = True  # False keeps memory flat in very long benchmark runs
+    # A real rate limiter (dev/stub/limits.py): a token bucket per application id. None = off.
+    rate_limit_per_minute: float | None = None
+    rate_limit_burst: float | None = None  # bucket size in requests; None = one second's worth
+    rate_limit_retry_after: bool = True  # its 429s carry Retry-After as well as X-Rate-Limit-Retry
 
     def updated(self, changes: dict[str, Any]) -> FaultConfig:
         """A copy with ``changes`` applied; unknown keys are an error (typos must not pass)."""
@@ -42,7 +46,12 @@ class FaultConfig:
         unknown = set(changes) - known
         if unknown:
             raise ValueError(f"unknown fault setting(s): {sorted(unknown)}")
-        return replace(self, **changes)
+        updated = replace(self, **changes)
+        if updated.rate_limit_per_minute is not None and updated.rate_limit_per_minute <= 0:
+            raise ValueError("rate_limit_per_minute must be positive (or null: no limit)")
+        if updated.rate_limit_burst is not None and updated.rate_limit_burst < 1:
+            raise ValueError("rate_limit_burst must be at least 1 (or null: one second's worth)")
+        return updated
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

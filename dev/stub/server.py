@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from .app import Credentials, StubState, build_app
+from .app import Credentials, Listener, StubState, build_app
 from .faults import FaultConfig
 from .recording import RecordedRequest
 
@@ -22,13 +22,45 @@ DEFAULT_APPLICATION_ID = "stub-application-id"
 DEFAULT_SECRET_KEY = "stub-secret-key"
 
 
-async def _start(state: StubState, host: str, port: int, reuse_port: bool = False) -> web.AppRunner:
+class _SiteListener(Listener):
+    """The runner's TCP site, closed and re-opened on the same port for a ``refuse`` outage.
+
+    Closing the listening socket leaves open keep-alive connections alone; the handler resets
+    requests arriving on them while the outage lasts.
+    """
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, reuse_port: bool) -> None:
+        self._runner = runner
+        self._host = host
+        self.port = port
+        self._reuse_port = reuse_port
+        self._site: web.TCPSite | None = None
+
+    async def open(self) -> None:
+        site = web.TCPSite(self._runner, self._host, self.port, reuse_port=self._reuse_port or None, backlog=1024)
+        await site.start()
+        self._site = site
+        self.port = self._runner.addresses[0][1]  # port 0: keep the one picked, for re-opening
+
+    async def close(self) -> None:
+        if self._site is not None:
+            site, self._site = self._site, None
+            await site.stop()
+
+    async def reopen(self) -> None:
+        if self._site is None:
+            await self.open()
+
+
+async def _start(state: StubState, host: str, port: int, reuse_port: bool = False) -> tuple[web.AppRunner, int]:
+    """Set up the app and start listening; returns the runner and the bound port."""
     # access_log=None: formatting a log line per request would cost more than the handler.
     runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None, backlog=1024)
-    await site.start()
-    return runner
+    listener = _SiteListener(runner, host, port, reuse_port)
+    await listener.open()
+    state.listener = listener
+    return runner, listener.port
 
 
 class StubServer:
@@ -75,9 +107,7 @@ class StubServer:
             loop = asyncio.new_event_loop()
             self._loop = loop
             try:
-                self._runner = loop.run_until_complete(_start(self.state, self.host, self.port))
-                addr = self._runner.addresses[0]
-                self.port = addr[1]
+                self._runner, self.port = loop.run_until_complete(_start(self.state, self.host, self.port))
             except BaseException as exc:  # surfaced to the caller of start()
                 failure.append(exc)
                 ready.set()
@@ -133,6 +163,14 @@ class StubServer:
         """Forget recorded requests, counters and the script (``config=True``: start-up settings)."""
         self._call(lambda: self.state.reset(config=config))
 
+    def outage(self, mode: str, seconds: float) -> dict[str, Any]:
+        """Be unavailable for ``seconds``: ``refuse`` connections, ``reset`` them, or answer ``503``."""
+        return self._call(lambda: self.state.start_outage({"mode": mode, "seconds": seconds})).as_dict()
+
+    def end_outage(self) -> None:
+        """End the outage now (also re-opens the port after ``refuse``)."""
+        self._call(self.state.end_outage)
+
     @property
     def requests(self) -> list[RecordedRequest]:
         records = list(self.state.records)
@@ -175,9 +213,9 @@ def serve(
             pass
 
     async def main() -> None:
-        runner = await _start(state, host, port, reuse_port=reuse_port)
+        runner, bound = await _start(state, host, port, reuse_port=reuse_port)
         if on_ready is not None:
-            on_ready(runner.addresses[0][1])
+            on_ready(bound)
         try:
             await asyncio.Event().wait()
         finally:

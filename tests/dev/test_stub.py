@@ -264,3 +264,101 @@ def test_cli_starts_a_stub_with_flags() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# -- rate limiter and outage switch -----------------------------------------------------
+
+
+def test_rate_limit_answers_429_with_voucherify_headers_per_application_id(stub: StubServer, http: httpx.Client) -> None:
+    stub.configure(rate_limit_per_minute=60, rate_limit_burst=2, credentials=None)  # any app id accepted
+    first = post(http)
+    assert first.status_code == 200
+    assert (first.headers["x-rate-limit-limit"], first.headers["x-rate-limit-remaining"]) == ("60", "1")
+    assert post(http).status_code == 200
+    r = post(http)
+    assert r.status_code == 429
+    assert r.json()["code"] == 429
+    assert r.headers["x-rate-limit-remaining"] == "0"
+    assert r.headers["retry-after"] == "1"
+    assert time.time() <= int(r.headers["x-rate-limit-retry"]) <= time.time() + 2
+    # another application id has its own bucket
+    assert http.post(EVENT, content=b"{}", headers=auth(app_id="other")).status_code == 200
+    assert stub.stats()["by_path"][EVENT] == {"200": 3, "429": 1}
+
+
+def test_rate_limit_can_omit_retry_after_and_be_switched_off(stub: StubServer, http: httpx.Client) -> None:
+    stub.configure(rate_limit_per_minute=60, rate_limit_burst=1, rate_limit_retry_after=False)
+    post(http)
+    r = post(http)
+    assert r.status_code == 429 and "retry-after" not in r.headers and "x-rate-limit-retry" in r.headers
+    stub.configure(rate_limit_per_minute=None)
+    assert post(http).status_code == 200
+
+
+def test_rate_limit_from_the_control_api(stub: StubServer, http: httpx.Client) -> None:
+    with StubControl(stub.url) as ctl:
+        cfg = ctl.configure(rate_limit_per_minute=120, rate_limit_burst=1)
+        assert cfg["rate_limit_per_minute"] == 120
+        assert [post(http).status_code for _ in range(2)] == [200, 429]
+        with pytest.raises(httpx.HTTPStatusError):
+            ctl.configure(rate_limit_burst=0)
+
+
+@pytest.mark.parametrize("mode", ["503", "reset"])
+def test_outage_fails_every_request_then_ends_by_itself(stub: StubServer, http: httpx.Client, mode: str) -> None:
+    with StubControl(stub.url) as ctl:
+        ctl.outage(mode, seconds=0.5)
+        assert ctl.config()["outage"]["mode"] == mode
+        if mode == "503":
+            assert post(http).status_code == 503
+        else:
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                post(http)
+        deadline = time.monotonic() + 5
+        while ctl.config()["outage"] is not None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert post(http).status_code == 200
+    assert [r.status for r in stub.requests] == [503 if mode == "503" else 0, 200]
+
+
+def test_outage_can_be_ended_early(stub: StubServer, http: httpx.Client) -> None:
+    with StubControl(stub.url) as ctl:
+        ctl.outage("503", seconds=60)
+        assert post(http).status_code == 503
+        ctl.end_outage()
+        assert post(http).status_code == 200
+
+
+def test_refuse_outage_closes_the_port_and_reopens_it(stub: StubServer) -> None:
+    with httpx.Client(base_url=stub.url, headers=auth(), timeout=2.0) as kept:
+        assert post(kept).status_code == 200  # a keep-alive connection from before the outage
+        stub.outage("refuse", seconds=1.0)
+        time.sleep(0.3)
+        with pytest.raises(httpx.ConnectError):
+            httpx.post(stub.url + EVENT, content=b"{}", headers=auth(), timeout=2.0)
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError)):
+            post(kept)  # the old connection is reset, not answered
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                r = httpx.post(stub.url + EVENT, content=b"{}", headers=auth(), timeout=2.0)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the port was not re-opened"
+                time.sleep(0.05)
+        assert r.status_code == 200
+
+
+def test_refuse_outage_ended_early_in_process(stub: StubServer) -> None:
+    stub.outage("refuse", seconds=60)
+    time.sleep(0.2)
+    with pytest.raises(httpx.ConnectError):
+        httpx.post(stub.url + EVENT, content=b"{}", headers=auth(), timeout=2.0)
+    stub.end_outage()
+    time.sleep(0.1)
+    assert httpx.post(stub.url + EVENT, content=b"{}", headers=auth(), timeout=2.0).status_code == 200
+
+
+def test_bad_outage_request_is_400(stub: StubServer) -> None:
+    assert httpx.post(stub.url + "/_stub/outage", json={"mode": "gone", "seconds": 1}).status_code == 400
