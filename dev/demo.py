@@ -30,7 +30,7 @@ from dev.kafka_local.broker import LocalKafka
 from dev.kafka_local.net import free_port
 from dev.sample_events import expected_path, sample_events
 from dev.stub.control import StubControl
-from processor.kafka import headers as h
+from processor.engine import headers as h
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID, SECRET = "demo-app-id", "demo-secret-key"

@@ -17,7 +17,7 @@ import orjson
 from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_OK, add_config_argument, err, load_config_or_none
 from processor.cli.replay import parse_datetime
 from processor.config import AppConfig
-from processor.kafka import headers as h
+from processor.engine import headers as h
 from processor.kafka.admin import KafkaUnavailable
 from processor.kafka.dlq import DlqFilter, DlqRecord, LedgerFull, RedriveLedger, load_ledgers, redrive, scan_dlq
 

@@ -5,7 +5,7 @@ returned coroutine before it marks the source offset finished, so a crash betwee
 "handed off" redelivers the event instead of losing it.
 
 Records keep the original value and key bytes unchanged and carry their context in ``vp.*``
-headers (see ``processor.kafka.headers``): where the event came from, which subscriptions are
+headers (see :mod:`processor.engine.headers`): where the event came from, which subscriptions are
 still to deliver, which attempt this is, when it may run again, and why it failed.
 
 Routing of the n-th failure of an event (n = 1 for the first):
@@ -18,17 +18,14 @@ Permanent failures (validation, other 4xx, undecodable input) go straight to the
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from processor.kafka import headers as h
-from processor.kafka.consumer import Inbound
-from processor.kafka.producer import ProduceError
-
-Produce = Callable[..., Awaitable[Any]]
+from processor.engine import headers as h
+from processor.engine.ports import Inbound, Produce, ProduceError
 
 
 @dataclass(frozen=True, slots=True)

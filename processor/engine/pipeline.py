@@ -1,7 +1,8 @@
 """The stream engine: consumed records in, deliveries out, offsets committed only behind finished work.
 
 Everything here runs on one asyncio loop; the Kafka consumer runs on its own thread
-(``processor.kafka.consumer``) and talks to the engine through the listener methods.
+(``processor.kafka.consumer``, implementing the engine's ``Consumer`` port) and talks to the
+engine through the ``ConsumerListener`` methods (see :mod:`processor.engine.ports`).
 
 Life of a source record (the protocol; numbered steps are referred to in comments):
 
@@ -47,9 +48,19 @@ from processor.engine.concurrency import AdaptiveLimit
 from processor.engine.handoff import Failure, Handoff, RetryContext
 from processor.engine.offsets import PartitionOffsets
 from processor.engine.ordering import KeyedSerializer, KeyFunc
-from processor.engine.ports import AUTH, DECODE, PERMANENT, RETRYABLE, VALIDATION, Planner, Sender
-from processor.kafka.consumer import TP, Inbound
-from processor.kafka.decoders import Decoder
+from processor.engine.ports import (
+    AUTH,
+    DECODE,
+    PERMANENT,
+    RETRYABLE,
+    TP,
+    VALIDATION,
+    Decoder,
+    EngineObserver,
+    Inbound,
+    Planner,
+    Sender,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +79,6 @@ class EngineSettings:
     quick_retry_max_wait_s: float = 5.0
     commit_interval_s: float = 1.0
     drain_timeout_s: float = 20.0
-
-
-class EngineObserver:
-    """Hooks for metrics and health; the default does nothing (tests, benchmarks)."""
-
-    def consumed(self, topic: str, n: int) -> None: ...
-    def triggered(self, action: str) -> None: ...
-    def sent(self, action: str, seconds: float) -> None: ...
-    def failed(self, action: str, error_class: str, seconds: float | None) -> None: ...
-    def retried(self, action: str) -> None: ...
-    def dead_lettered(self, error_class: str) -> None: ...
-    def in_flight(self, n: int) -> None: ...
-    def assigned(self, partitions: int) -> None: ...
-    def committed(self, tp: TP, offset: int) -> None: ...
-    def circuit(self, is_open: bool) -> None: ...
 
 
 @dataclass(slots=True, eq=False)

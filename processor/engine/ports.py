@@ -1,14 +1,142 @@
-"""What the engine needs from the destination, as protocols.
+"""What the engine consumes and produces, as types and protocols (its ports).
 
-The engine routes deliveries, never builds them: it does not import the Voucherify package and
-knows no payload field. Anything with these shapes can be plugged in (the Voucherify destination
-in production, fakes in unit tests).
+The engine owns these contracts; the adapters implement them. ``processor.kafka`` implements
+:class:`Consumer` (a consumer-group member that calls a :class:`ConsumerListener`),
+:class:`Produce`, :class:`Decoder` and raises :class:`ProduceError`; the Voucherify destination
+implements :class:`Planner` and :class:`Sender`. The engine imports neither package: it routes
+deliveries, never builds them, and knows no payload field, no HTTP status and no Kafka client.
+Anything with these shapes can be plugged in (fakes in unit tests).
+
+Data flows one way: adapter -> port -> engine -> port -> adapter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+__all__ = [
+    "TP",
+    "Inbound",
+    "ConsumerListener",
+    "Consumer",
+    "DecodeError",
+    "Decoder",
+    "ProduceError",
+    "Produce",
+    "PlannedDelivery",
+    "PlannedRejection",
+    "SendResult",
+    "Planner",
+    "Sender",
+    "EngineObserver",
+    "RETRYABLE",
+    "PERMANENT",
+    "AUTH",
+    "DECODE",
+    "VALIDATION",
+]
+
+#: A topic partition: ``(topic, partition)``.
+TP = tuple[str, int]
+
+
+# -- input: records from a consumer group ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One consumed record, detached from the client library's message object."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]] | None
+    timestamp_ms: int | None
+
+
+class ConsumerListener(Protocol):
+    """What a consumer calls, on its own thread (the engine implements it).
+
+    1. ``on_assigned(partitions)`` after an incremental assign.
+    2. ``on_messages(batch)`` for every non-empty batch; may block briefly (back-pressure).
+    3. ``on_revoked(partitions) -> {tp: offset}`` inside the revoke callback (and on close): the
+       listener stops those partitions, waits (bounded) for their in-flight work, and returns the
+       offsets ("next to read") that are safe to commit; the consumer commits them synchronously
+       before the partitions are released.
+    """
+
+    def on_assigned(self, partitions: list[TP]) -> None: ...
+    def on_messages(self, batch: list[Inbound]) -> None: ...
+    def on_revoked(self, partitions: list[TP]) -> dict[TP, int]: ...
+
+
+class Consumer(Protocol):
+    """What the engine asks of a consumer; every method is safe to call from the engine's thread."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None:
+        """Leave: revoke every partition through the listener (step 3), commit, close."""
+
+    def join(self, timeout: float | None = None) -> None: ...
+    def store_offsets(self, offsets: dict[TP, int]) -> None:
+        """Offsets (next to read) whose prefix is finished; committed by the next (auto-)commit."""
+
+    def set_paused(self, partitions: set[TP]) -> None:
+        """The partitions to keep paused from now on; all others are resumed."""
+
+    @property
+    def fatal_error(self) -> BaseException | None: ...
+
+
+class DecodeError(Exception):
+    """The value is not a usable Segment event; ``reason`` says why (no event data in it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Decoder(Protocol):
+    def decode(self, value: bytes | None, topic: str) -> dict[str, Any]:
+        """The event, or :class:`DecodeError` (any other exception is treated the same way)."""
+        ...
+
+
+# -- output: records to the retry tiers and the dead-letter topic -------------------------------
+
+#: librdkafka's RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE (confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE).
+MSG_SIZE_TOO_LARGE = 10
+
+
+class ProduceError(Exception):
+    """The broker did not acknowledge a record (after the client's own retries).
+
+    ``code`` is the client's error code when known. ``too_large``: the record exceeds
+    ``message.max.bytes`` (client or broker); retrying the same record can never succeed.
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def too_large(self) -> bool:
+        return self.code == MSG_SIZE_TOO_LARGE
+
+
+class Produce(Protocol):
+    """Write one record; returns once the broker acknowledged it, else raises :class:`ProduceError`."""
+
+    async def __call__(
+        self, topic: str, value: bytes | None, *, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> Any: ...
+
+
+# -- the destination ---------------------------------------------------------------------------
 
 
 class PlannedDelivery(Protocol):
@@ -28,11 +156,18 @@ class PlannedRejection(Protocol):
 
 
 class SendResult(Protocol):
+    """The outcome of one request, already classified by the destination.
+
+    ``throttled``: the destination asked us to slow down (for Voucherify, an HTTP 429); the
+    engine halves its concurrency. ``status`` is recorded in dead letters, never interpreted.
+    """
+
     ok: bool
     status: int | None
     error_class: str | None  # "retryable" | "permanent" | "auth" when not ok
     message: str
     retry_after: float | None
+    throttled: bool
 
 
 class Planner(Protocol):
@@ -47,6 +182,24 @@ class Sender(Protocol):
     async def send(self, delivery: Any) -> SendResult: ...
 
     async def probe_auth(self) -> bool: ...
+
+
+# -- observation -------------------------------------------------------------------------------
+
+
+class EngineObserver:
+    """Hooks for metrics and health; the default does nothing (tests, benchmarks)."""
+
+    def consumed(self, topic: str, n: int) -> None: ...
+    def triggered(self, action: str) -> None: ...
+    def sent(self, action: str, seconds: float) -> None: ...
+    def failed(self, action: str, error_class: str, seconds: float | None) -> None: ...
+    def retried(self, action: str) -> None: ...
+    def dead_lettered(self, error_class: str) -> None: ...
+    def in_flight(self, n: int) -> None: ...
+    def assigned(self, partitions: int) -> None: ...
+    def committed(self, tp: TP, offset: int) -> None: ...
+    def circuit(self, is_open: bool) -> None: ...
 
 
 #: Error classes recorded in retry / dead-letter headers.

@@ -4,7 +4,8 @@ Why a thread: rebalance callbacks run inside ``consume()``, and on revoke the en
 for in-flight work of the revoked partitions before their offsets are committed. Waiting there
 needs the event loop to keep running, so ``consume()`` cannot run on the loop's thread.
 
-Protocol between this thread and the engine (the ``ConsumerListener``):
+This implements the engine's :class:`~processor.engine.ports.Consumer` port and drives its
+:class:`~processor.engine.ports.ConsumerListener` (both defined by the engine):
 
 1. ``on_assigned(partitions)``: called (blocking, on this thread) after an incremental assign.
 2. ``on_messages(batch)``: every non-empty batch from ``consume(n)``; the listener may block only
@@ -27,14 +28,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-log = logging.getLogger(__name__)
+from processor.engine.ports import TP, ConsumerListener, Inbound
 
-TP = tuple[str, int]
+log = logging.getLogger(__name__)
 
 #: Settings at-least-once depends on; passthrough cannot override them.
 SAFETY_SETTINGS = {
@@ -42,25 +42,6 @@ SAFETY_SETTINGS = {
     "partition.assignment.strategy": "cooperative-sticky",
     "enable.partition.eof": False,
 }
-
-
-@dataclass(slots=True)
-class Inbound:
-    """One consumed record, detached from librdkafka's Message."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]] | None
-    timestamp_ms: int | None
-
-
-class ConsumerListener(Protocol):
-    def on_assigned(self, partitions: list[TP]) -> None: ...
-    def on_messages(self, batch: list[Inbound]) -> None: ...
-    def on_revoked(self, partitions: list[TP]) -> dict[TP, int]: ...
 
 
 class ConsumerThread:

@@ -1,12 +1,13 @@
 """The input seam: message value bytes -> a Segment event ``dict``.
 
-Every decoder yields the same shape — the event as Segment's JSON would be parsed — so nothing
-downstream knows the wire format. A value that cannot become an event raises ``DecodeError``
-with a short reason; the engine dead-letters it with error class ``decode``.
+Every decoder implements the engine's :class:`~processor.engine.ports.Decoder` port and yields
+the same shape — the event as Segment's JSON would be parsed — so nothing downstream knows the
+wire format. A value that cannot become an event raises ``DecodeError`` with a short reason; the
+engine dead-letters it with error class ``decode``.
 
-Events without a string ``type`` in track/identify/page/screen/group/alias are decode errors
-too. Segment itself would simply not trigger on them, but here they are almost always poison
-input (a wrong topic, a producer bug), and the dead-letter topic is where an operator sees them.
+A parsed value that is not a Segment event (what counts as one is Segment's rule, owned by
+:mod:`processor.segment.events`) is a decode error too: the dead-letter topic is where an
+operator sees such poison input.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from processor.engine.ports import DecodeError, Decoder
+from processor.segment.events import shape_problem
 
 if TYPE_CHECKING:
     from processor.config import InputConfig
@@ -28,41 +32,17 @@ __all__ = [
     "AvroDecoder",
     "ConfluentAvroDecoder",
     "decoder_from_config",
-    "EVENT_TYPES",
     "FREE_FORM_FIELDS",
 ]
-
-EVENT_TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
 
 #: Segment's free-form objects; in Avro they travel as JSON text (see schemas/segment-event.avsc).
 FREE_FORM_FIELDS = ("properties", "traits", "context", "integrations")
 
-_JSON_KIND = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
-
-
-class DecodeError(Exception):
-    """The value is not a usable Segment event; ``reason`` says why (no event data in it)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Decoder(Protocol):
-    def decode(self, value: bytes | None, topic: str) -> dict[str, Any]:
-        """The event, or ``DecodeError``."""
-        ...
-
 
 def _check_event(event: Any) -> dict[str, Any]:
-    if not isinstance(event, dict):
-        kind = "null" if event is None else _JSON_KIND.get(type(event), type(event).__name__)
-        raise DecodeError(f"expected a JSON object, got {kind}")
-    kind = event.get("type")
-    if not isinstance(kind, str):
-        raise DecodeError("missing 'type'" if kind is None else f"'type' must be a string, got {type(kind).__name__}")
-    if kind not in EVENT_TYPES:
-        raise DecodeError(f"unknown type {kind[:64]!r}")
+    problem = shape_problem(event)
+    if problem is not None:
+        raise DecodeError(problem)
     return event
 
 

@@ -26,7 +26,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from processor.config import AppConfig
-from processor.kafka import headers as h
+from processor.engine import headers as h
 from processor.kafka.admin import KafkaUnavailable
 from processor.kafka.topics import retry_topic_names
 

@@ -6,7 +6,9 @@ retry / dead-letter records are useless without their headers. So this wraps the
 small thread calls ``poll()`` so delivery reports flow without the event loop blocking.
 
 The future resolves only when the broker acknowledged the record (``acks=all`` with
-idempotence), which is what "durably handed to the retry topic" means in the engine.
+idempotence), which is what "durably handed to the retry topic" means in the engine. ``send``
+implements the engine's :class:`~processor.engine.ports.Produce` port; failures raise its
+``ProduceError``.
 """
 
 from __future__ import annotations
@@ -17,24 +19,12 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from processor.engine.ports import ProduceError
+
+__all__ = ["AsyncProducer", "ProduceError", "DURABILITY_SETTINGS"]
+
 #: Settings the hand-off guarantee depends on; user passthrough cannot weaken them.
 DURABILITY_SETTINGS = {"acks": "all", "enable.idempotence": True}
-
-
-class ProduceError(Exception):
-    """The broker did not acknowledge a record (after librdkafka's own retries).
-
-    ``too_large``: the record exceeds ``message.max.bytes`` (client or broker); retrying the same
-    record can never succeed.
-    """
-
-    def __init__(self, message: str, code: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-
-    @property
-    def too_large(self) -> bool:
-        return self.code == KafkaError.MSG_SIZE_TOO_LARGE
 
 
 class AsyncProducer:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from processor.engine.pipeline import EngineObserver
+from processor.engine.ports import EngineObserver
 from processor.ops.health import Health
 from processor.ops.metrics import Metrics
 

@@ -20,7 +20,7 @@ import aiohttp
 from processor import __version__
 
 from .delivery import Delivery, DeliveryResult
-from .http_status import classify_status, retry_after_seconds
+from .http_status import THROTTLE_STATUSES, classify_status, retry_after_seconds
 from .ratelimit import RateLimiter
 
 __all__ = ["VoucherifyClient", "ProbeError", "USER_AGENT"]
@@ -175,7 +175,8 @@ class VoucherifyClient:
         error_class = classify_status(status)
         headers = response.headers
         retry_after = retry_after_seconds(headers.get("Retry-After"), headers.get("X-Rate-Limit-Retry"))
-        if status == 429 and retry_after and self._pause_on_429:
+        throttled = status in THROTTLE_STATUSES
+        if throttled and retry_after and self._pause_on_429:
             self._pause(retry_after)
         try:
             text = (await response.read()).decode("utf-8", "replace")[:_ERROR_BODY_CHARS]
@@ -184,7 +185,7 @@ class VoucherifyClient:
         message = f"{delivery.action}: Voucherify answered {status} {response.reason or ''}".rstrip()
         if text:
             message += f": {' '.join(text.split())}"
-        return DeliveryResult(False, status, error_class, self._scrub(message), retry_after)
+        return DeliveryResult(False, status, error_class, self._scrub(message), retry_after, throttled)
 
     def _pause(self, seconds: float) -> None:
         until = asyncio.get_running_loop().time() + min(seconds, _MAX_PAUSE)

@@ -43,7 +43,9 @@ class DeliveryResult:
     ``error_class`` is ``None`` when ``ok``; otherwise ``retryable``, ``permanent`` or
     ``auth``. ``message`` never contains the application id, secret key or auth headers.
     ``retry_after`` is a delay in seconds the server asked for (Retry-After or
-    X-Rate-Limit-Retry), if any.
+    X-Rate-Limit-Retry), if any. ``throttled``: Voucherify asked us to slow down (HTTP 429,
+    see :data:`processor.voucherify.http_status.THROTTLE_STATUSES`); the engine lowers its
+    concurrency on it without knowing HTTP.
     """
 
     ok: bool
@@ -51,3 +53,4 @@ class DeliveryResult:
     error_class: str | None
     message: str
     retry_after: float | None = None
+    throttled: bool = False

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from processor.cli.main import main
-from processor.kafka import headers as h
+from processor.engine import headers as h
 from processor.kafka.dlq import RedriveLedger
 from tests.cli.conftest import WriteConfig
 

@@ -5,8 +5,8 @@ import asyncio
 import orjson
 
 from processor.engine.handoff import Failure, Handoff, RetryContext
-from processor.kafka import headers as h
-from processor.kafka.consumer import Inbound
+from processor.engine import headers as h
+from processor.engine.ports import Inbound
 
 NOW = 1_800_000_000.0
 

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from dev.stub import StubServer
-from processor.kafka import headers as h
+from processor.engine import headers as h
 from tests.support.processor import (
     ProcessorRun,
     committed_offsets,

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processor.config import parse_config
-from processor.kafka.decoders import EVENT_TYPES, DecodeError, JsonDecoder
+from processor.kafka.decoders import DecodeError, JsonDecoder
+from processor.segment.events import EVENT_TYPES
 from processor.voucherify.delivery import Delivery, Rejection
 from processor.voucherify.destination import Destination
 from tests.support.reliability import env_int

@@ -12,7 +12,7 @@ import pytest
 from fastavro import parse_schema, schemaless_writer
 
 from dev.stub import StubServer
-from processor.kafka import headers as h
+from processor.engine import headers as h
 from tests.support.processor import (
     ProcessorRun,
     committed_offsets,
@@ -96,8 +96,7 @@ def test_a_dead_letter_too_large_for_kafka_is_recorded_without_its_value():
     from confluent_kafka import KafkaError
 
     from processor.engine.handoff import Failure, Handoff, RetryContext
-    from processor.kafka.consumer import Inbound
-    from processor.kafka.producer import ProduceError
+    from processor.engine.ports import Inbound, ProduceError
 
     sent = []
 

@@ -18,7 +18,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from processor.config import AppConfig, parse_config
-from processor.kafka import headers as h
+from processor.engine import headers as h
 from processor.ops.metrics import Metrics
 
 

@@ -1,7 +1,9 @@
 """Names and codec of the ``vp.*`` headers on retry and dead-letter records.
 
-The header contract is documented in docs/ARCHITECTURE.md; these constants are the only place
-the names are spelled, so the engine, the ``dlq`` command and the tests cannot drift apart.
+The hand-off (:mod:`processor.engine.handoff`) writes them and the retry tiers read them back,
+so the format lives next to it. The header contract is documented in docs/ARCHITECTURE.md;
+these constants are the only place the names are spelled, so the engine, the ``dlq`` command
+and the tests cannot drift apart.
 All header values are UTF-8 strings on the wire (numbers as decimal text).
 """
 
