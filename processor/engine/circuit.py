@@ -9,6 +9,9 @@ dead-lettering them all would turn a rotated key into a mass replay. So:
    capped at ``max_interval_s``.
 3. When a probe passes the circuit closes: waiting deliveries are retried, consumption resumes.
    Nothing was committed past the waiting events, and nothing went to the dead-letter topic.
+
+Time is injected: ``sleep`` waits between probes (``asyncio.sleep`` by default) and ``rng``
+jitters the interval by +-20 %, so tests drive the backoff without waiting.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +33,12 @@ class AuthCircuit:
         initial_interval_s: float = 0.5,
         max_interval_s: float = 60.0,
         on_change: Callable[[bool], None] | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self._probe = probe
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         self._initial = initial_interval_s
         self._max = max_interval_s
         self._on_change = on_change
@@ -58,7 +66,7 @@ class AuthCircuit:
     async def _probe_until_closed(self) -> None:
         interval = self._initial
         while True:
-            await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+            await self._sleep(interval * self._rng.uniform(0.8, 1.2))
             try:
                 ok = await self._probe()
             except Exception as exc:  # noqa: BLE001 - a failed probe is just "not yet"

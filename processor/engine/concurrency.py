@@ -4,6 +4,9 @@ Voucherify blocks clients that exceed their plan, so hammering after a 429 makes
 The limit is AIMD (as in TCP congestion control): a 429 halves the allowed concurrency (at most
 once per ``cooldown_s``, so one burst of 429s from one window counts once); each success adds
 ``1/limit``, so the limit grows by about one per round trip of the whole window.
+
+Time is injected (``clock``, seconds, monotonic) so the cooldown can be tested without waiting.
+Whether a result counts as throttling is the destination's call (``SendResult.throttled``).
 """
 
 from __future__ import annotations
@@ -11,15 +14,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 
 
 class AdaptiveLimit:
-    def __init__(self, maximum: int, *, minimum: int = 1, cooldown_s: float = 1.0) -> None:
+    def __init__(
+        self, maximum: int, *, minimum: int = 1, cooldown_s: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.maximum = maximum
         self.minimum = minimum
         self._limit = float(maximum)
         self._cooldown = cooldown_s
-        self._last_decrease = 0.0
+        self._clock = clock
+        self._last_decrease = float("-inf")
         self._in_use = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
 
@@ -51,7 +58,7 @@ class AdaptiveLimit:
 
     def release(self, *, throttled: bool = False) -> None:
         if throttled:
-            now = time.monotonic()
+            now = self._clock()
             if now - self._last_decrease >= self._cooldown:
                 self._last_decrease = now
                 self._limit = max(float(self.minimum), self._limit / 2)

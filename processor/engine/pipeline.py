@@ -1,8 +1,8 @@
 """The stream engine: consumed records in, deliveries out, offsets committed only behind finished work.
 
-Everything here runs on one asyncio loop; the Kafka consumer runs on its own thread
-(``processor.kafka.consumer``, implementing the engine's ``Consumer`` port) and talks to the
-engine through the ``ConsumerListener`` methods (see :mod:`processor.engine.ports`).
+Everything here runs on one asyncio loop; the consumer runs on its own thread (the
+:class:`~processor.engine.ports.Consumer` port, implemented by ``processor.kafka.consumer``) and
+talks to the engine through the :class:`~processor.engine.ports.ConsumerListener` methods.
 
 Life of a source record (the protocol; numbered steps are referred to in comments):
 
@@ -17,7 +17,7 @@ Life of a source record (the protocol; numbered steps are referred to in comment
    subscriptions go to the next retry tier (one record listing them), permanent ones and
    rejections to the dead-letter topic, and the engine awaits the producer acks.
 6. Finish: the offset is marked finished; the next waiter of the key is released. Periodically the
-   finished prefix of every partition is stored, and librdkafka commits stored offsets.
+   finished prefix of every partition is stored, and the consumer commits stored offsets.
 
 If step 5's hand-off itself fails (the broker did not acknowledge), the offset is *not* finished
 and the engine stops with :class:`HandoffFailed`: the event is redelivered after restart.
@@ -29,6 +29,23 @@ subscriptions listed in their headers.
 
 Flow control: when in-flight events reach ``max_in_flight`` (or a partition its own limit), or
 while the auth circuit is open, partitions are paused; they resume below 80 % of the limit.
+
+The parts, one job each (as Confluent's Parallel Consumer separates partition state, dispatch
+and offset committing); :class:`Engine` only wires them and bridges the consumer's thread:
+
+==============================  =================================================================
+``partitions.Partitions``       partition state and lifecycle (assign, revoke, drain, release)
+``dispatch.Dispatcher``         steps 1-3: arrival, decode, per-key ordering, one task per record
+``retry_tiers``                 records on a retry tier wait until due
+``work.EventWork``              steps 4-6 for one record: plan, deliver, hand off, finish
+``deliver.Deliverer``           step 5 for one request: concurrency limit, auth circuit, quick retries
+``quick_retry.QuickRetries``    how long to wait before an in-place retry, and when to give up
+``circuit.AuthCircuit``         pause everything while the credentials are rejected
+``concurrency.AdaptiveLimit``   AIMD concurrency limit, halved when the destination throttles
+``flow.FlowControl``            in-flight count, which partitions to pause
+``commits.OffsetCommitter``     only finished prefixes go to the consumer for committing
+``handoff.Handoff``             routing failures to a retry tier or the dead-letter topic
+==============================  =================================================================
 """
 
 from __future__ import annotations
@@ -38,35 +55,25 @@ import logging
 import random
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from processor.engine.circuit import AuthCircuit
+from processor.engine.commits import OffsetCommitter
 from processor.engine.concurrency import AdaptiveLimit
-from processor.engine.handoff import Failure, Handoff, RetryContext
-from processor.engine.offsets import PartitionOffsets
-from processor.engine.ordering import KeyedSerializer, KeyFunc
-from processor.engine.ports import (
-    AUTH,
-    DECODE,
-    PERMANENT,
-    RETRYABLE,
-    TP,
-    VALIDATION,
-    Decoder,
-    EngineObserver,
-    Inbound,
-    Planner,
-    Sender,
-)
+from processor.engine.deliver import Deliverer
+from processor.engine.dispatch import Dispatcher
+from processor.engine.flow import FlowControl
+from processor.engine.handoff import Handoff
+from processor.engine.ordering import KeyFunc
+from processor.engine.partitions import Partitions
+from processor.engine.ports import TP, Consumer, Decoder, EngineObserver, Inbound, Planner, Sender
+from processor.engine.quick_retry import QuickRetries
+from processor.engine.work import EventWork, HandoffFailed
 
 log = logging.getLogger(__name__)
 
-
-class HandoffFailed(RuntimeError):
-    """A failed event could not be handed to the retry or dead-letter topic: stop, redeliver later."""
+__all__ = ["Engine", "EngineSettings", "EngineObserver", "HandoffFailed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +88,8 @@ class EngineSettings:
     drain_timeout_s: float = 20.0
 
 
-@dataclass(slots=True, eq=False)
-class _Partition:
-    tp: TP
-    is_retry_tier: bool
-    offsets: PartitionOffsets = field(default_factory=PartitionOffsets)
-    serializer: KeyedSerializer[Any] = field(default_factory=KeyedSerializer)
-    running: set[asyncio.Task[None]] = field(default_factory=set)
-    delayed: deque[tuple[RetryContext, Inbound]] = field(default_factory=deque)
-    timer: asyncio.TimerHandle | None = None
-    revoking: bool = False  # no new records accepted; what was consumed drains (bounded)
-    released: bool = False  # handed back to the group: nothing about it counts any more
-    stored: int | None = None
-
-
 class Engine:
-    """Consumer listener + dispatcher. Build it, hand it to a ConsumerThread, then ``await run()``."""
+    """Consumer listener + the parts above. Build it, ``bind`` a consumer, then ``await run()``."""
 
     def __init__(
         self,
@@ -111,49 +104,54 @@ class Engine:
         observer: EngineObserver | None = None,
         auth_probe_max_interval_s: float = 60.0,
         clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
     ) -> None:
-        self._planner = planner
-        self._sender = sender
-        self._decoder = decoder
-        self._handoff = handoff
-        self._key_func = key_func
-        self._retry_topics = frozenset(retry_topics)
-        self._s = settings
-        self._obs = observer or EngineObserver()
-        self._clock = clock
+        """``clock``: wall time in seconds (retry records' due times); ``rng``: jitter of backoffs."""
+        s = self._s = settings
+        obs = self._obs = observer or EngineObserver()
+        rng = rng or random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._consumer: Any = None
-        self._partitions: dict[TP, _Partition] = {}
-        self._in_flight = 0
-        self._paused_all = False
-        self._paused: set[TP] = set()
-        self._limit = AdaptiveLimit(settings.max_concurrent_requests)
-        self._circuit: AuthCircuit | None = None
-        self._auth_probe_max = auth_probe_max_interval_s
+        self._consumer: Consumer | None = None
         self._fatal: BaseException | None = None
         self._fatal_event = asyncio.Event()
-        self._resume_below = int(settings.max_in_flight * 0.8)
+        self._partitions = Partitions(retry_topics)
+        self._circuit = AuthCircuit(sender.probe_auth, max_interval_s=auth_probe_max_interval_s,
+                                    on_change=self._on_circuit_change, rng=rng)
+        self._flow = FlowControl(self._partitions, max_in_flight=s.max_in_flight,
+                                 max_in_flight_per_partition=s.max_in_flight_per_partition,
+                                 observer=obs, hold=lambda: self._circuit.is_open)
+        self._commits = OffsetCommitter(self._partitions, observer=obs, interval_s=s.commit_interval_s)
+        deliverer = Deliverer(
+            sender,
+            limit=AdaptiveLimit(s.max_concurrent_requests),
+            circuit=self._circuit,
+            quick_retries=QuickRetries(s.quick_retries, s.quick_retry_backoff_s, s.quick_retry_max_wait_s, rng),
+            observer=obs,
+        )
+        work = EventWork(planner=planner, deliverer=deliverer, handoff=handoff, observer=obs, finish=self._flow.finish)
+        self._dispatcher = Dispatcher(partitions=self._partitions, decoder=decoder, key_func=key_func, work=work,
+                                      flow=self._flow, clock=clock, observer=obs, on_fatal=self._on_fatal)
         # Batches handed over by the consumer thread but not yet dispatched on the loop are not
-        # counted in _in_flight, so pausing cannot see them: without a bound, a backlog let the
+        # counted in flight, so pausing cannot see them: without a bound, a backlog let the
         # consumer thread queue ~50 batches while the loop was busy (bench: 26,000 in flight at
         # max_in_flight=5,000). One slot: the consumer thread still consumes the next batch while
         # the loop dispatches this one (bench: same throughput as two slots, peak 6,400 not 6,900).
         self._undispatched = threading.BoundedSemaphore(1)
-        self._partition_resume_below = int(settings.max_in_flight_per_partition * 0.8)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def bind(self, consumer: Any) -> None:
-        """The ConsumerThread this engine listens to (for pause/resume and stored offsets)."""
+    def bind(self, consumer: Consumer) -> None:
+        """The consumer this engine listens to (for pause/resume and stored offsets)."""
         self._consumer = consumer
+        self._flow.consumer = consumer
+        self._commits.consumer = consumer
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set or a fatal error; then drain, commit and close."""
-        self._loop = asyncio.get_running_loop()
-        self._circuit = AuthCircuit(self._sender.probe_auth, max_interval_s=self._auth_probe_max,
-                                    on_change=self._on_circuit_change)
+        assert self._consumer is not None, "bind() a consumer first"
+        self._loop = self._dispatcher.loop = asyncio.get_running_loop()
         fatal = self._fatal_event
-        store_task = self._loop.create_task(self._store_offsets_periodically(), name="store-offsets")
+        store_task = self._loop.create_task(self._commits.run(), name="store-offsets")
         self._consumer.start()
         try:
             waiters = [self._loop.create_task(stop.wait()), self._loop.create_task(fatal.wait())]
@@ -168,7 +166,7 @@ class Engine:
             await self._circuit.close()
         if self._fatal is not None:
             raise self._fatal
-        consumer_error = getattr(self._consumer, "fatal_error", None)
+        consumer_error = self._consumer.fatal_error
         if consumer_error is not None:
             raise consumer_error
 
@@ -188,11 +186,11 @@ class Engine:
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return self._flow.in_flight
 
     @property
     def circuit_open(self) -> bool:
-        return self._circuit is not None and self._circuit.is_open
+        return self._circuit.is_open
 
     # -- ConsumerListener (called on the consumer thread) -----------------------------------------
 
@@ -218,10 +216,16 @@ class Engine:
     # -- the loop side ------------------------------------------------------------------------
 
     def _assign(self, partitions: list[TP]) -> None:
-        for tp in partitions:
-            self._partitions[tp] = _Partition(tp, tp[0] in self._retry_topics)
+        self._partitions.assign(partitions)
         self._obs.assigned(len(self._partitions))
-        self._update_flow(force=True)
+        self._flow.update(force=True)
+
+    def _dispatch_batch(self, batch: list[Inbound]) -> None:
+        try:
+            self._undispatched.release()
+        except ValueError:  # the consumer thread gave up waiting for this slot
+            pass
+        self._dispatcher.dispatch(batch)
 
     async def _revoke(self, partitions: list[TP]) -> dict[TP, int]:
         """Drain revoked partitions: finish what was consumed (bounded), then report the commit point.
@@ -231,275 +235,26 @@ class Engine:
         Records on a retry tier that are not due yet are dropped (they may be due in an hour);
         the commit stays before them and the next owner waits for them instead.
         """
-        assert self._loop is not None
-        states = [st for tp in partitions if (st := self._partitions.get(tp)) is not None]
+        states = self._partitions.start_revoking(partitions)
         for st in states:
-            st.revoking = True
-            if st.timer is not None:
-                st.timer.cancel()
-            st.delayed.clear()
-        deadline = self._loop.time() + self._s.drain_timeout_s
-        while running := set().union(*(st.running for st in states)):
-            remaining = deadline - self._loop.time()
-            if remaining <= 0:
-                log.warning("%d events still in flight after %.0fs drain; they will be redelivered",
-                            len(running), self._s.drain_timeout_s)
-                for task in running:
-                    task.cancel()
-                await asyncio.wait(running, timeout=5)
-                break
-            await asyncio.wait(running, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-        for st in states:
-            st.serializer.drop_all()  # only left when the drain timed out
+            self._dispatcher.tiers.cancel(st)
+        await self._partitions.drain(states, self._s.drain_timeout_s)
         final: dict[TP, int] = {}
         for st in states:
-            committable = st.offsets.committable()
+            committable = self._commits.final(st)
             if committable is not None:
                 final[st.tp] = committable
-                self._obs.committed(st.tp, committable)
-            st.released = True
-            self._in_flight -= st.offsets.in_flight  # never finished here: redelivered elsewhere
-            self._partitions.pop(st.tp, None)
-            self._paused.discard(st.tp)
+            self._partitions.release(st)
+            self._flow.forget(st)  # never finished here: redelivered elsewhere
         self._obs.assigned(len(self._partitions))
-        self._obs.in_flight(self._in_flight)
+        self._obs.in_flight(self._flow.in_flight)
         return final
 
-    def _dispatch_batch(self, batch: list[Inbound]) -> None:
-        try:
-            self._undispatched.release()
-        except ValueError:  # the consumer thread gave up waiting for this slot
-            pass
-        partitions = self._partitions
-        now_ms = int(self._clock() * 1000)
-        counted: dict[str, int] = {}
-        for msg in batch:
-            st = partitions.get((msg.topic, msg.partition))
-            if st is None or st.revoking:
-                continue  # not ours any more: the next owner reads it from the committed offset
-            st.offsets.track(msg.offset)  # step 1
-            self._in_flight += 1
-            counted[msg.topic] = counted.get(msg.topic, 0) + 1
-            if st.is_retry_tier:
-                self._arrive_retry(st, msg, now_ms)
-            else:
-                self._arrive_source(st, msg)
-        for topic, n in counted.items():
-            self._obs.consumed(topic, n)
-        self._obs.in_flight(self._in_flight)
-        self._update_flow()
-
-    def _arrive_source(self, st: _Partition, msg: Inbound) -> None:
-        try:
-            event = self._decoder.decode(msg.value, msg.topic)  # step 2
-        except Exception as exc:  # noqa: BLE001 - any decoder failure is a decode error
-            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-            self._spawn(st, self._dead_letter_undecodable(st, msg, reason), None)
-            return
-        key = (self._key_func(event, msg.key),)  # step 3 (tuple: never None, hashable)
-        item = (msg, event, key)
-        if st.serializer.admit(key, item):
-            self._spawn(st, self._process(st, msg, event, None, RetryContext.from_source(msg)), key)
-
-    def _arrive_retry(self, st: _Partition, msg: Inbound, now_ms: int) -> None:
-        ctx = RetryContext.from_headers(msg)
-        if st.delayed or ctx.not_before_ms > now_ms:
-            st.delayed.append((ctx, msg))
-            self._schedule_delayed(st)
-            return
-        self._start_retry(st, ctx, msg)
-
-    def _start_retry(self, st: _Partition, ctx: RetryContext, msg: Inbound) -> None:
-        try:
-            event = self._decoder.decode(msg.value, ctx.origin_topic)
-        except Exception as exc:  # noqa: BLE001
-            reason = getattr(exc, "reason", None) or str(exc)
-            self._spawn(st, self._dead_letter_undecodable(st, msg, reason, ctx), None)
-            return
-        # No subscription list (e.g. a re-driven undecodable record): plan every subscription.
-        self._spawn(st, self._process(st, msg, event, ctx.subscriptions or None, ctx), None)
-
-    def _schedule_delayed(self, st: _Partition) -> None:
-        if st.timer is not None or not st.delayed:
-            return
-        assert self._loop is not None
-        delay = max(0.0, st.delayed[0][0].not_before_ms / 1000 - self._clock())
-        st.timer = self._loop.call_later(delay, self._release_delayed, st)
-        self._update_flow(force=True)
-
-    def _release_delayed(self, st: _Partition) -> None:
-        st.timer = None
-        if st.revoking:
-            return
-        now_ms = int(self._clock() * 1000)
-        while st.delayed and st.delayed[0][0].not_before_ms <= now_ms:
-            ctx, msg = st.delayed.popleft()
-            self._start_retry(st, ctx, msg)
-        self._schedule_delayed(st)
-        self._update_flow(force=True)
-
-    def _spawn(self, st: _Partition, coro: Any, key: Hashable | None) -> None:
-        assert self._loop is not None
-        task = self._loop.create_task(coro)
-        st.running.add(task)
-        task.add_done_callback(lambda t: self._done(st, t, key))
-
-    def _done(self, st: _Partition, task: asyncio.Task[None], key: Hashable | None) -> None:
-        st.running.discard(task)
-        if task.cancelled():
-            return  # revoked mid-flight: unfinished, redelivered to the next owner
-        exc = task.exception()
-        if exc is not None:
-            log.error("event processing failed; stopping so it is redelivered", exc_info=exc)
-            if self._fatal is None:
-                self._fatal = exc if isinstance(exc, HandoffFailed) else HandoffFailed(str(exc))
-            self._fatal_event.set()
-            return
-        if key is not None and not st.released:
-            nxt = st.serializer.release(key)
-            if nxt is not None:
-                msg, event, k = nxt
-                self._spawn(st, self._process(st, msg, event, None, RetryContext.from_source(msg)), k)
-
-    def _finish(self, st: _Partition, msg: Inbound) -> None:
-        """Step 6: everything for this record is delivered or durably handed off."""
-        if st.released:
-            return
-        st.offsets.finish(msg.offset)
-        self._in_flight -= 1
-        if (self._paused_all and self._in_flight <= self._resume_below) or (
-            st.tp in self._paused and st.offsets.in_flight <= self._partition_resume_below
-        ):
-            self._update_flow()
-
-    # -- per-event work -------------------------------------------------------------------------
-
-    async def _process(
-        self, st: _Partition, msg: Inbound, event: dict[str, Any], only: Sequence[str] | None, ctx: RetryContext
-    ) -> None:
-        planned = self._planner.plan(event) if only is None else self._planner.plan_only(event, only)  # step 4
-        if not planned:
-            self._finish(st, msg)
-            return
-        obs = self._obs
-        deliveries = []
-        handoffs = []
-        for item in planned:
-            obs.triggered(item.action)
-            if hasattr(item, "message"):  # a rejection: the payload is invalid for this event
-                obs.dead_lettered(VALIDATION)
-                handoffs.append(self._handoff.dead_letter(
-                    msg, ctx, [item.subscription], Failure(VALIDATION, item.status, item.message)))
-            else:
-                deliveries.append(item)
-        if len(deliveries) == 1:  # step 5
-            results = [await self._deliver(deliveries[0])]
-        elif deliveries:
-            results = await asyncio.gather(*(self._deliver(d) for d in deliveries))
-        else:
-            results = []
-        retry_subs: list[str] = []
-        retry_failure: Failure | None = None
-        for delivery, result in zip(deliveries, results):
-            if result.ok:
-                continue
-            failure = Failure(result.error_class or PERMANENT, result.status, result.message)
-            if failure.error_class == RETRYABLE:
-                retry_subs.append(delivery.subscription)
-                retry_failure = retry_failure or failure
-                obs.retried(delivery.action)
-            else:
-                obs.dead_lettered(failure.error_class)
-                handoffs.append(self._handoff.dead_letter(msg, ctx, [delivery.subscription], failure))
-        if retry_failure is not None:
-            handoffs.append(self._handoff.retry(msg, ctx, retry_subs, retry_failure))
-        if handoffs:
-            try:
-                await asyncio.gather(*handoffs)
-            except Exception as exc:  # noqa: BLE001
-                raise HandoffFailed(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}") from exc
-        self._finish(st, msg)  # step 6
-
-    async def _deliver(self, delivery: Any) -> Any:
-        circuit = self._circuit
-        assert circuit is not None
-        s = self._s
-        attempt = 0
-        while True:
-            if circuit.is_open:
-                await circuit.wait_closed()
-            await self._limit.acquire()
-            started = time.perf_counter()
-            result = None
-            try:
-                result = await self._sender.send(delivery)
-            finally:
-                self._limit.release(throttled=result is not None and result.status == 429)
-            elapsed = time.perf_counter() - started
-            if result.ok:
-                self._obs.sent(delivery.action, elapsed)
-                return result
-            self._obs.failed(delivery.action, result.error_class or PERMANENT, elapsed)
-            if result.error_class == AUTH:
-                circuit.trip(result.message)
-                continue
-            if result.error_class != RETRYABLE or attempt >= s.quick_retries:
-                return result
-            wait = result.retry_after
-            if wait is None:
-                wait = s.quick_retry_backoff_s * (2**attempt) * random.uniform(0.5, 1.5)
-            if wait > s.quick_retry_max_wait_s:
-                return result  # the server asked for a long pause: let the retry tier wait
-            attempt += 1
-            await asyncio.sleep(wait)
-
-    async def _dead_letter_undecodable(
-        self, st: _Partition, msg: Inbound, reason: str, ctx: RetryContext | None = None
-    ) -> None:
-        try:
-            await self._handoff.dead_letter(msg, ctx or RetryContext.from_source(msg), [], Failure(DECODE, None, reason))
-        except Exception as exc:  # noqa: BLE001
-            raise HandoffFailed(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}") from exc
-        self._obs.dead_lettered(DECODE)
-        self._finish(st, msg)
-
-    # -- flow control and offsets -----------------------------------------------------------------
+    def _on_fatal(self, exc: BaseException) -> None:
+        if self._fatal is None:
+            self._fatal = exc if isinstance(exc, HandoffFailed) else HandoffFailed(str(exc))
+        self._fatal_event.set()
 
     def _on_circuit_change(self, is_open: bool) -> None:
         self._obs.circuit(is_open)
-        self._update_flow(force=True)
-
-    def _update_flow(self, force: bool = False) -> None:
-        if self._in_flight >= self._s.max_in_flight:
-            self._paused_all = True
-        elif self._in_flight <= self._resume_below:
-            self._paused_all = False
-        pause_all = self._paused_all or self.circuit_open
-        want: set[TP] = set()
-        limit = self._s.max_in_flight_per_partition
-        resume_below = self._partition_resume_below
-        for tp, st in self._partitions.items():
-            n = st.offsets.in_flight
-            if pause_all or st.delayed or n >= limit or (tp in self._paused and n > resume_below):
-                want.add(tp)
-        if force or want != self._paused:
-            self._paused = want
-            if self._consumer is not None:
-                self._consumer.set_paused(want)
-
-    async def _store_offsets_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self._s.commit_interval_s)
-            self.store_finished()
-
-    def store_finished(self) -> None:
-        """Hand every partition's finished prefix to the consumer (committed by auto-commit)."""
-        offsets: dict[TP, int] = {}
-        for tp, st in self._partitions.items():
-            committable = st.offsets.committable()
-            if committable is not None and committable != st.stored and not st.revoking:
-                offsets[tp] = committable
-                st.stored = committable
-                self._obs.committed(tp, committable)
-        if offsets and self._consumer is not None:
-            self._consumer.store_offsets(offsets)
+        self._flow.update(force=True)

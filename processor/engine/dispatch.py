@@ -1,0 +1,129 @@
+"""Dispatch and per-key ordering: arriving records become tasks, one key at a time.
+
+For each record of a batch (steps 1-3 of the engine's protocol):
+
+1. A record of a partition that is not assigned, or is being revoked, is skipped: the next
+   owner reads it from the committed offset. Otherwise its offset is tracked as in flight.
+2. A source record is decoded; an undecodable one becomes a dead-letter task (no key).
+3. Its ordering key is admitted to the partition's serializer: a free key runs now as a task, a
+   busy key waits behind the running record. When a keyed task ends, the next waiter of its key
+   starts (also while its partition drains, so no hole is left below finished offsets).
+
+Records on a retry tier skip 3 (retries are not ordered): they go to the
+:class:`~processor.engine.retry_tiers.RetryTierScheduler`, which starts them when due.
+
+A task that ends with an exception (a failed hand-off) is fatal: ``on_fatal`` stops the engine
+and the record, never finished, is delivered again after the restart. A cancelled task (drain
+timeout) is simply unfinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from processor.engine.flow import FlowControl
+from processor.engine.handoff import RetryContext
+from processor.engine.ordering import KeyFunc
+from processor.engine.partitions import Partitions, PartitionState
+from processor.engine.ports import Decoder, EngineObserver, Inbound
+from processor.engine.retry_tiers import RetryTierScheduler
+from processor.engine.work import EventWork
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Dispatcher"]
+
+
+class Dispatcher:
+    __slots__ = ("tiers", "loop", "_partitions", "_decoder", "_key_func", "_work", "_flow", "_clock", "_obs", "_on_fatal")
+
+    def __init__(
+        self,
+        *,
+        partitions: Partitions,
+        decoder: Decoder,
+        key_func: KeyFunc,
+        work: EventWork,
+        flow: FlowControl,
+        clock: Callable[[], float],
+        observer: EngineObserver,
+        on_fatal: Callable[[BaseException], None],
+    ) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None  # set when the engine runs
+        self._partitions = partitions
+        self._decoder = decoder
+        self._key_func = key_func
+        self._work = work
+        self._flow = flow
+        self._clock = clock
+        self._obs = observer
+        self._on_fatal = on_fatal
+        self.tiers = RetryTierScheduler(self.start_retry, clock=clock, on_change=lambda: flow.update(force=True))
+
+    def dispatch(self, batch: list[Inbound]) -> None:
+        """Steps 1-3 for a batch from the consumer (on the loop's thread)."""
+        by_tp = self._partitions.by_tp
+        now_ms = int(self._clock() * 1000)
+        counted: dict[str, int] = {}
+        admitted = 0
+        for msg in batch:
+            st = by_tp.get((msg.topic, msg.partition))
+            if st is None or st.revoking:
+                continue  # not ours any more: the next owner reads it from the committed offset
+            st.offsets.track(msg.offset)  # step 1
+            admitted += 1
+            counted[msg.topic] = counted.get(msg.topic, 0) + 1
+            if st.is_retry_tier:
+                self.tiers.arrive(st, msg, now_ms)
+            else:
+                self._arrive_source(st, msg)
+        for topic, n in counted.items():
+            self._obs.consumed(topic, n)
+        self._flow.admitted(admitted)
+
+    def _arrive_source(self, st: PartitionState, msg: Inbound) -> None:
+        try:
+            event = self._decoder.decode(msg.value, msg.topic)  # step 2
+        except Exception as exc:  # noqa: BLE001 - any decoder failure is a decode error
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            self._spawn(st, self._work.dead_letter_undecodable(st, msg, reason), None)
+            return
+        key = (self._key_func(event, msg.key),)  # step 3 (tuple: never None, hashable)
+        item = (msg, event, key)
+        if st.serializer.admit(key, item):
+            self._spawn(st, self._work.process(st, msg, event, None, RetryContext.from_source(msg)), key)
+
+    def start_retry(self, st: PartitionState, ctx: RetryContext, msg: Inbound) -> None:
+        """Run a due retry record: only the subscriptions it lists (all when it lists none)."""
+        try:
+            event = self._decoder.decode(msg.value, ctx.origin_topic)
+        except Exception as exc:  # noqa: BLE001
+            reason = getattr(exc, "reason", None) or str(exc)
+            self._spawn(st, self._work.dead_letter_undecodable(st, msg, reason, ctx), None)
+            return
+        # No subscription list (e.g. a re-driven undecodable record): plan every subscription.
+        self._spawn(st, self._work.process(st, msg, event, ctx.subscriptions or None, ctx), None)
+
+    def _spawn(self, st: PartitionState, coro: Any, key: Hashable | None) -> None:
+        assert self.loop is not None
+        task = self.loop.create_task(coro)
+        st.running.add(task)
+        task.add_done_callback(lambda t: self._done(st, t, key))
+
+    def _done(self, st: PartitionState, task: asyncio.Task[None], key: Hashable | None) -> None:
+        st.running.discard(task)
+        if task.cancelled():
+            return  # revoked mid-flight: unfinished, redelivered to the next owner
+        exc = task.exception()
+        if exc is not None:
+            log.error("event processing failed; stopping so it is redelivered", exc_info=exc)
+            self._on_fatal(exc)
+            return
+        if key is not None and not st.released:
+            nxt = st.serializer.release(key)
+            if nxt is not None:
+                msg, event, k = nxt
+                self._spawn(st, self._work.process(st, msg, event, None, RetryContext.from_source(msg)), k)

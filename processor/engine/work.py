@@ -1,0 +1,106 @@
+"""One record's work once it may run: plan (step 4), deliver (5), hand failures off, finish (6).
+
+Routing of the outcomes of one record (all in one hand-off round, awaited together):
+
+- a rejection (the payload is invalid for this event): dead letter, error class ``validation``;
+- a delivery that still fails retryably after quick retries: one record on the next retry tier
+  listing every such subscription;
+- any other failure (permanent): dead letter, one record per subscription;
+- an undecodable value: dead letter, error class ``decode``, nothing planned.
+
+The record finishes only after every hand-off was acknowledged. A hand-off that fails raises
+:class:`HandoffFailed`, which stops the engine with the offset unfinished: the record is
+delivered again after the restart, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from processor.engine.deliver import Deliverer
+from processor.engine.handoff import Failure, Handoff, RetryContext
+from processor.engine.partitions import PartitionState
+from processor.engine.ports import DECODE, PERMANENT, RETRYABLE, VALIDATION, EngineObserver, Inbound, Planner
+
+__all__ = ["EventWork", "HandoffFailed"]
+
+Finish = Callable[[PartitionState, int], None]
+
+
+class HandoffFailed(RuntimeError):
+    """A failed event could not be handed to the retry or dead-letter topic: stop, redeliver later."""
+
+
+class EventWork:
+    __slots__ = ("_planner", "_deliver", "_handoff", "_obs", "_finish")
+
+    def __init__(
+        self, *, planner: Planner, deliverer: Deliverer, handoff: Handoff, observer: EngineObserver, finish: Finish
+    ) -> None:
+        self._planner = planner
+        self._deliver = deliverer.deliver
+        self._handoff = handoff
+        self._obs = observer
+        self._finish = finish
+
+    async def process(
+        self, st: PartitionState, msg: Inbound, event: dict[str, Any], only: Sequence[str] | None, ctx: RetryContext
+    ) -> None:
+        """Steps 4-6 for a decoded record; ``only``: the subscriptions a retry record lists."""
+        planned = self._planner.plan(event) if only is None else self._planner.plan_only(event, only)  # step 4
+        if not planned:
+            self._finish(st, msg.offset)
+            return
+        obs = self._obs
+        handoff = self._handoff
+        deliver = self._deliver
+        deliveries = []
+        handoffs = []
+        for item in planned:
+            obs.triggered(item.action)
+            if hasattr(item, "message"):  # a rejection: the payload is invalid for this event
+                obs.dead_lettered(VALIDATION)
+                handoffs.append(handoff.dead_letter(
+                    msg, ctx, [item.subscription], Failure(VALIDATION, item.status, item.message)))
+            else:
+                deliveries.append(item)
+        if len(deliveries) == 1:  # step 5
+            results = [await deliver(deliveries[0])]
+        elif deliveries:
+            results = await asyncio.gather(*(deliver(d) for d in deliveries))
+        else:
+            results = []
+        retry_subs: list[str] = []
+        retry_failure: Failure | None = None
+        for delivery, result in zip(deliveries, results):
+            if result.ok:
+                continue
+            failure = Failure(result.error_class or PERMANENT, result.status, result.message)
+            if failure.error_class == RETRYABLE:
+                retry_subs.append(delivery.subscription)
+                retry_failure = retry_failure or failure
+                obs.retried(delivery.action)
+            else:
+                obs.dead_lettered(failure.error_class)
+                handoffs.append(handoff.dead_letter(msg, ctx, [delivery.subscription], failure))
+        if retry_failure is not None:
+            handoffs.append(handoff.retry(msg, ctx, retry_subs, retry_failure))
+        if handoffs:
+            try:
+                await asyncio.gather(*handoffs)
+            except Exception as exc:  # noqa: BLE001
+                raise HandoffFailed(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}") from exc
+        self._finish(st, msg.offset)  # step 6
+
+    async def dead_letter_undecodable(
+        self, st: PartitionState, msg: Inbound, reason: str, ctx: RetryContext | None = None
+    ) -> None:
+        """Step 2's failure branch: dead-letter the value as it is, then finish."""
+        try:
+            await self._handoff.dead_letter(msg, ctx or RetryContext.from_source(msg), [], Failure(DECODE, None, reason))
+        except Exception as exc:  # noqa: BLE001
+            raise HandoffFailed(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}") from exc
+        self._obs.dead_lettered(DECODE)
+        self._finish(st, msg.offset)
