@@ -196,39 +196,41 @@ class Engine:
 
     def on_assigned(self, partitions: list[TP]) -> None:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._assign, partitions)
+        self._loop.call_soon_threadsafe(self.assign, partitions)
 
     def on_messages(self, batch: list[Inbound]) -> None:
         """Back-pressure: blocks (bounded) while the previous batch still waits for the loop."""
         assert self._loop is not None
         self._undispatched.acquire(timeout=1.0)  # a stuck loop must not wedge the consumer thread
-        self._loop.call_soon_threadsafe(self._dispatch_batch, batch)
+        self._loop.call_soon_threadsafe(self.dispatch, batch)
 
     def on_revoked(self, partitions: list[TP]) -> dict[TP, int]:
         assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(self._revoke(partitions), self._loop)
+        future = asyncio.run_coroutine_threadsafe(self.revoke(partitions), self._loop)
         try:
             return future.result(timeout=self._s.drain_timeout_s + 10)
         except Exception:  # noqa: BLE001 - committing nothing is always safe
             log.exception("draining revoked partitions failed; their uncommitted events will be redelivered")
             return {}
 
-    # -- the loop side ------------------------------------------------------------------------
+    # -- the loop side of the listener steps (what the methods above schedule; tests call them) --
 
-    def _assign(self, partitions: list[TP]) -> None:
+    def assign(self, partitions: list[TP]) -> None:
+        """Listener step 1, on the loop."""
         self._partitions.assign(partitions)
         self._obs.assigned(len(self._partitions))
         self._flow.update(force=True)
 
-    def _dispatch_batch(self, batch: list[Inbound]) -> None:
+    def dispatch(self, batch: list[Inbound]) -> None:
+        """Listener step 2, on the loop: steps 1-3 of the protocol for every record."""
         try:
             self._undispatched.release()
         except ValueError:  # the consumer thread gave up waiting for this slot
             pass
         self._dispatcher.dispatch(batch)
 
-    async def _revoke(self, partitions: list[TP]) -> dict[TP, int]:
-        """Drain revoked partitions: finish what was consumed (bounded), then report the commit point.
+    async def revoke(self, partitions: list[TP]) -> dict[TP, int]:
+        """Listener step 3, on the loop: drain revoked partitions: finish what was consumed (bounded), then report the commit point.
 
         Events waiting behind a busy key keep flowing while draining: dropping them would leave
         holes below later, finished offsets, and the next owner would deliver those again.
