@@ -3,7 +3,10 @@
 Everything is real: an Apache Kafka broker (no Docker), the stub over HTTP on localhost, and
 ``voucherify-processor run`` as its own process with a config like a user's. The stub fails a
 few requests on purpose (5xx and one 400) so the summary shows the retry tiers and the
-dead-letter topic at work. Everything started here is stopped at the end, also on Ctrl-C.
+dead-letter topic at work. The other direction runs too: ``voucherify-processor webhooks`` receives
+a few signed Voucherify webhooks (plus a forged one and a retried one), produces them to the same
+topic as Segment track events, and the processor delivers them back to the stub. Everything
+started here is stopped at the end, also on Ctrl-C.
 
     ./dev/demo [--events 600]
 """
@@ -22,18 +25,24 @@ from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import orjson
 import yaml
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from dev.kafka_local.broker import LocalKafka
 from dev.kafka_local.net import free_port
-from dev.sample_events import expected_path, sample_events
+from dev.sample_events import EVENT_PATH, expected_path, sample_events
+from dev.sample_webhooks import signed, webhook
 from dev.stub.control import StubControl
 from processor.engine import headers as h
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID, SECRET = "demo-app-id", "demo-secret-key"
+WEBHOOK_SECRET = "demo-webhook-secret"
+#: Voucherify event types the demo posts to the receiver, for one customer each.
+WEBHOOK_TYPES = ("customer.rewarded", "customer.redemption.succeeded", "voucher.published",
+                 "customer.publication.succeeded")
 POISON = [b"this is not JSON", b'{"type": "track", "userId": "u-1"', b'{"event": "no type field"}']
 
 
@@ -67,13 +76,23 @@ def main(argv: list[str] | None = None) -> int:
         control.configure(script=[{"status": 400, "count": 1, "path": "/segmentio/customer-processing"}])
 
         config_path = Path(tmp) / "demo.yaml"
-        ops_port = free_port()
-        config_path.write_text(yaml.safe_dump(_config(kafka.bootstrap, stub_port, ops_port)))
+        ops_port, webhooks_port, webhooks_ops_port = free_port(), free_port(), free_port()
+        config_path.write_text(yaml.safe_dump(_config(kafka.bootstrap, stub_port, ops_port, webhooks_port)))
         cli = [sys.executable, "-m", "processor"]
 
         say("creating topics: voucherify-processor topics create")
         subprocess.run([*cli, "topics", "create", "--config", str(config_path), "--partitions", "3"], check=True,
                        cwd=ROOT)
+
+        say("running: voucherify-processor webhooks --config demo.yaml (Voucherify webhooks in)")
+        receiver = subprocess.Popen([*cli, "webhooks", "--config", str(config_path)], cwd=ROOT,
+                                    env={**os.environ, "VP__OPS__HTTP_PORT": str(webhooks_ops_port)},
+                                    stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "webhooks.log", "wb"))
+        stack.callback(_terminate, receiver)
+        produced_webhooks = _post_webhooks(f"http://127.0.0.1:{webhooks_port}/webhooks/voucherify",
+                                           f"http://127.0.0.1:{webhooks_ops_port}/readyz")
+        receiver.send_signal(signal.SIGTERM)  # drains: every answered delivery is already on the topic
+        receiver.wait(60)
 
         events = sample_events(args.events)
         invalid = {"type": "identify", "traits": {"email": "nobody@example.com"}}  # no userId: invalid
@@ -84,19 +103,21 @@ def main(argv: list[str] | None = None) -> int:
         proc = subprocess.Popen([*cli, "run", "--config", str(config_path)], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "processor.log", "wb"))
         stack.callback(_terminate, proc)
-        total = len(events) + 1 + len(POISON)
+        total = len(events) + 1 + len(POISON) + len(produced_webhooks)
         expected = Counter(expected_path(e) for e in events)
+        expected[EVENT_PATH] += len(produced_webhooks)  # the preset "Track Event" delivers them back
         _wait_done(kafka.bootstrap, control, proc, total, sum(expected.values()))
         metrics = _scrape(ops_port)
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
 
         _summary(kafka.bootstrap, control, expected, metrics, total)
+        _webhooks_summary(control, produced_webhooks)
         say("stopping the processor, the stub and the broker")
     return 0
 
 
-def _config(bootstrap: str, stub_port: int, ops_port: int) -> dict:
+def _config(bootstrap: str, stub_port: int, ops_port: int, webhooks_port: int) -> dict:
     return {
         "destination": {"application_id": APP_ID, "secret_key": SECRET,
                         "custom_url": f"http://127.0.0.1:{stub_port}"},
@@ -105,7 +126,31 @@ def _config(bootstrap: str, stub_port: int, ops_port: int) -> dict:
                   "dead_letter_topic": "segment-events.voucherify.dlq"},
         "engine": {"retry_delays_s": [2, 5], "quick_retries": 1, "commit_interval_s": 0.5},
         "ops": {"http_port": ops_port, "log_level": "INFO", "log_format": "json"},
+        # The receiver writes into the processor's source topic, so the loop closes in one run.
+        "webhooks": {"secret": WEBHOOK_SECRET, "topic": "segment-events", "port": webhooks_port,
+                     "host": "127.0.0.1"},
     }
+
+
+def _post_webhooks(url: str, readyz: str) -> dict[str, str]:
+    """Post one signed webhook per demo type, a retry of the first and a forged one; event id -> name."""
+    _wait_http(readyz, timeout=60)
+    deliveries = [webhook(kind, user_id=f"demo-customer-{i + 1}") for i, kind in enumerate(WEBHOOK_TYPES)]
+    produced: dict[str, str] = {}
+    with httpx.Client(timeout=30) as client:
+        for envelope in deliveries:
+            answer = client.post(url, content=signed(envelope, WEBHOOK_SECRET)[0],
+                                 headers=signed(envelope, WEBHOOK_SECRET)[1]).json()
+            print(f"    {envelope['event']['type']:40} -> {answer['status']} as {answer.get('event')!r} "
+                  f"for {envelope['data']['customer']['source_id']}")
+            produced[answer["messageId"]] = answer["event"]
+        body, headers = signed(deliveries[0], WEBHOOK_SECRET)
+        retry = client.post(url, content=body, headers=headers).json()
+        print(f"    the same {deliveries[0]['type']} again (a Voucherify retry) -> {retry['status']}")
+        forged = client.post(url, content=body.replace(b"demo-customer-1", b"demo-attacker"),
+                             headers=headers)
+        print(f"    a forged delivery (body changed after signing) -> {forged.status_code} {forged.json()['error']}")
+    return produced
 
 
 def _produce(bootstrap: str, events: list[dict], raw: list[bytes]) -> None:
@@ -184,6 +229,18 @@ def _summary(bootstrap: str, control: StubControl, expected: Counter, metrics: d
         print("    metrics: " + ", ".join(f"{k.removeprefix('voucherify_processor_')}={metrics.get(k, 0):.0f}"
                                           for k in keys))
     print("    try it yourself: .venv/bin/voucherify-processor dry-run --config config/local.yaml examples/events.ndjson")
+
+
+def _webhooks_summary(control: StubControl, produced: dict[str, str]) -> None:
+    back = [r.json for r in control.requests(limit=100_000, path=EVENT_PATH)
+            if r.status == 200 and isinstance(r.json, dict) and r.json.get("event") in produced.values()]
+    print(f"    webhooks: {len(produced)} Segment track events produced by the receiver "
+          f"({', '.join(sorted(produced.values()))}); delivered back to the stub by the processor: "
+          f"{len({(b.get('event'), (b.get('customer') or {}).get('source_id')) for b in back})} of {len(produced)}")
+    if back:
+        first = back[0]
+        print(f"      e.g. POST {EVENT_PATH} event={first.get('event')!r} "
+              f"customer.source_id={(first.get('customer') or {}).get('source_id')!r}")
 
 
 def _read(bootstrap: str, topic: str) -> list[dict[str, str]]:

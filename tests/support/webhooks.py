@@ -3,47 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 from confluent_kafka import Consumer, TopicPartition
 
-from processor.webhooks import signature
+from dev import sample_webhooks
+from dev.sample_webhooks import FIXTURES, fixture, fresh  # noqa: F401 - re-exported for the tests
 from processor.webhooks.config import ReceiverConfig, parse_receiver_config
 from processor.webhooks.service import WebhookService
 
-FIXTURES = Path(__file__).resolve().parent.parent / "webhooks" / "fixtures"
 SECRET = "whsec-test-5Jq9vT2xLr"
 
 
-def fixture(voucherify_type: str) -> dict[str, Any]:
-    return orjson.loads((FIXTURES / f"{voucherify_type}.json").read_bytes())
-
-
-def now_iso(offset_s: float = 0.0) -> str:
-    at = datetime.fromtimestamp(time.time() + offset_s, timezone.utc)
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def fresh(envelope: dict[str, Any], *, event_id: str | None = None, age_s: float = 0.0) -> dict[str, Any]:
-    """A copy with "now" (minus ``age_s``) as its times and, unless given, a new unique event id."""
-    out = copy.deepcopy(envelope)
-    out["created_at"] = now_iso(-age_s)
-    out["event"]["created_at"] = now_iso(-age_s)
-    out["event"]["id"] = event_id or f"ev_{uuid.uuid4().hex[:18]}"
-    return out
-
-
 def signed(envelope: dict[str, Any], secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
-    body = orjson.dumps(envelope)
-    return body, {signature.HEADER: signature.sign(body, secret.encode()), "content-type": "application/json"}
+    return sample_webhooks.signed(envelope, secret)
 
 
 def receiver_doc(bootstrap: str, topic: str, **webhooks: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -230,3 +231,39 @@ def test_a_retry_after_a_receiver_restart_is_produced_once_and_no_secret_is_prin
     assert "dedupe window loaded: 1 record(s)" in outputs[5]
     for text in outputs:
         assert SECRET not in text
+
+
+def test_shutdown_drains_in_flight_deliveries_and_refuses_new_ones(kafka_bootstrap, make_topic):
+    topic = make_topic()
+    run = ReceiverRun(receiver_config(kafka_bootstrap, topic)).__enter__()
+    stopped = False
+    try:
+        run.wait_ready()
+        service = run.service
+        real_send = service.sink.send
+
+        async def slow_send(item):  # the broker takes a second to ack
+            await asyncio.sleep(1.0)
+            return await real_send(item)
+
+        service.sink.send = slow_send  # the receiver holds this very sink
+        in_flight = fresh(fixture("customer.rewarded"))
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(run.post, *signed(in_flight))
+            deadline = time.monotonic() + 10
+            while service.receiver.handling == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            stopping = pool.submit(run.__exit__, None, None, None)
+            stopped = True
+            while not service.receiver.draining:
+                time.sleep(0.01)
+            late = run.post(*signed(fresh(fixture("voucher.published"))))
+            assert late.status_code == 503 and late.json()["error"] == "not_ready"
+            answer = first.result(30)
+            stopping.result(30)
+        assert answer.status_code == 200 and answer.json()["status"] == "produced"
+    finally:
+        if not stopped:
+            run.__exit__(None, None, None)
+    records = read_topic(kafka_bootstrap, topic, expect=1)
+    assert [_headers(r)[ID_HEADER] for r in records] == [in_flight["event"]["id"]]
