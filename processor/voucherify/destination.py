@@ -24,7 +24,7 @@ import orjson
 
 from processor.segment.errors import ConfigError, MappingRuntimeError, PayloadValidationError
 from processor.segment.fql import compile_trigger
-from processor.segment.mapping import compile_mapping
+from processor.segment.mapping import compile_mapping, mapping_warnings
 from processor.segment.mapping.jsvalue import json_stringify
 from processor.segment.validation import PayloadSchema, compile_schema
 from processor.voucherify.actions import ACTIONS, default_mapping
@@ -117,8 +117,8 @@ class Destination:
 
         Raises :class:`ConfigError` (or a subclass) whose ``field`` names the subscription by
         its position and name, then the part that is wrong (``subscribe``, ``action``,
-        ``mapping /event/@path``). FQL warnings (triggers Segment reads oddly) are collected in
-        :attr:`warnings` for start-up logging.
+        ``mapping /event/@path``). Warnings (triggers Segment reads oddly, Liquid filters
+        liquidjs does not know) are collected in :attr:`warnings` for start-up logging.
         """
         label = "subscriptions"
         if subscriptions is None:
@@ -144,6 +144,7 @@ class Destination:
             warnings.extend(f"{where} subscribe: {w}" for w in trigger.warnings)
             mapping = sub.mapping if sub.mapping is not None else default_mapping(definition)
             compiled_mapping = compile_mapping(dict(mapping), field_prefix=f"{where} mapping ")
+            warnings.extend(f"{where} mapping {w}" for w in mapping_warnings(mapping))
             run = _runner(sub.name, sub.action, settings.url(definition.path), compiled_mapping, schemas[sub.action])
             compiled.append(_Compiled(sub.name, sub.action, trigger, run))
         return cls(settings, compiled, warnings)

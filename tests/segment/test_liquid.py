@@ -156,3 +156,17 @@ def test_unported_liquidjs_filters_are_refused_at_compile_time(template):
 
     with pytest.raises(MappingConfigError, match=r'filter "\w+" is not supported'):
         compile_mapping({"event": {"@liquid": template}})
+
+
+def test_unknown_filters_are_listed_for_a_warning():
+    """liquidjs passes the value through a filter it does not know (the recorded case above:
+    ``unknownfilter`` gives ``u1``), so the template runs; a start-up warning names the filter."""
+    from processor.segment.mapping import mapping_warnings
+    from processor.segment.mapping.liquid import unknown_filters
+
+    assert unknown_filters("{{ a | upcse | downcase }}{% assign b = c | nope: 1 %}{{ d | upcse }}") == ["upcse", "nope"]
+    assert unknown_filters("{{ a | upcase | concat: b }}") == []  # ported / disabled ones are known
+    assert mapping_warnings({"m": {"x": [{"@liquid": "{{ a | upcse }}"}]}, "e": {"@path": "$.a"}}) == [
+        '/m/x/0/@liquid: filter "upcse" is not a Liquid filter; Segment passes the value through it unchanged'
+    ]
+    assert mapping_warnings({"v": {"@liquid": "{{ unclosed"}}) == []  # compile_mapping refuses it instead

@@ -102,3 +102,15 @@ def test_settings_errors_name_the_field(raw: dict, field: str, message: str | No
     if message:
         assert refused.value.message == message
     assert "k1" not in str(refused.value)
+
+
+def test_unknown_liquid_filter_is_a_start_up_warning_naming_the_field() -> None:
+    mapping = {"customer": {"source_id": {"@path": "$.userId"}}, "event": {"@liquid": "{{ event | upcse }}"}, "type": {"@path": "$.type"}}
+    subs = [Subscription("Coupons", 'type = "track"', "addCustomEvent", mapping)]
+    destination = Destination.build(SETTINGS, subs)
+    assert destination.warnings == [
+        "subscriptions[0] 'Coupons' mapping /event/@liquid: filter \"upcse\" is not a Liquid filter; "
+        "Segment passes the value through it unchanged"
+    ]
+    [planned] = destination.plan(TRACK)
+    assert orjson.loads(planned.body)["event"] == "Order Completed"  # as Segment: the value unchanged

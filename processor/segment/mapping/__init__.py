@@ -19,10 +19,11 @@ from ..errors import MappingConfigError, MappingRuntimeError
 from . import directives as _directives  # noqa: F401  (registers the directives)
 from .compiler import compile_node
 from .directives import root_mapping
+from .notes import mapping_warnings
 from ..js import UNDEFINED, JsBuiltin, real_type_of
 from .validate import validate_mapping
 
-__all__ = ["CompiledMapping", "compile_mapping", "UNDEFINED", "JsBuiltin"]
+__all__ = ["CompiledMapping", "compile_mapping", "mapping_warnings", "UNDEFINED", "JsBuiltin"]
 
 
 class CompiledMapping:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from ...js import UNDEFINED, to_number
 from ..jsvalue import js_keys
 from .errors import LiquidError, LiquidFailure
-from .filters import apply_filter, is_nil, stringify, unsupported_filter
+from .filters import apply_filter, is_nil, known_filter, stringify, unsupported_filter
 
 DISABLED_TAGS = frozenset(["case", "for", "include", "layout", "render", "tablerow"])
 _BLANK = " \t\n\r\x0b\x0c\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -166,9 +166,11 @@ _EMPTY, _BLANK_LIT = _Empty(False), _Empty(True)
 
 
 class _Reader:
-    def __init__(self, src: str, p: int, end: int, full: str, base: int) -> None:
+    def __init__(self, src: str, p: int, end: int, full: str, base: int, unknown: list[str] | None = None) -> None:
         self.s, self.p, self.n, self.full = src, p, end, full
         self.base = base
+        #: names of filters liquidjs does not know (they pass their input through), for warnings
+        self.unknown = unknown if unknown is not None else []
 
     def error(self, msg: str) -> LiquidError:
         return LiquidError(msg, self.full, self.p)
@@ -348,6 +350,8 @@ class _Reader:
                 break
             if unsupported_filter(name):
                 raise self.error(f'filter "{name}" is not supported by voucherify-processor yet')
+            if not known_filter(name):
+                self.unknown.append(name)
             args: list[tuple[str | None, Evaluator]] = []
             self.blank()
             if self.peek() == ":":
@@ -604,11 +608,12 @@ def _output_value(v: Any) -> str:
 class _Parser:
     def __init__(self, src: str, toks: list[_Tok]) -> None:
         self.src, self.toks, self.i = src, toks, 0
+        self.unknown_filters: list[str] = []
 
     def reader(self, tok: _Tok) -> _Reader:
         if tok.kind == "output":
-            return _Reader(self.src, tok.args_at, tok.args_at + len(tok.content), self.src, tok.begin)
-        return _Reader(self.src, tok.args_at, max(tok.args_at, tok.args_end), self.src, tok.begin)
+            return _Reader(self.src, tok.args_at, tok.args_at + len(tok.content), self.src, tok.begin, self.unknown_filters)
+        return _Reader(self.src, tok.args_at, max(tok.args_at, tok.args_end), self.src, tok.begin, self.unknown_filters)
 
     def err(self, msg: str, tok: _Tok) -> LiquidError:
         return LiquidError(msg, self.src, tok.begin)
@@ -814,4 +819,16 @@ def compile_liquid(template: str) -> Callable[[Any], str]:
     return render
 
 
-__all__ = ["compile_liquid", "LiquidError", "js_keys"]
+def unknown_filters(template: str) -> list[str]:
+    """Filters ``template`` uses that liquidjs does not know, in order of use, without repeats.
+
+    liquidjs (``strictFilters`` off, as actions-core runs it) passes the value through such a
+    filter unchanged, so the template works but most likely not as its author meant (a typo
+    such as ``upcse``). Raises :class:`LiquidError` like :func:`compile_liquid`.
+    """
+    parser = _Parser(template, _tokenize(template))
+    parser.parse_until((), None)
+    return list(dict.fromkeys(parser.unknown_filters))
+
+
+__all__ = ["compile_liquid", "unknown_filters", "LiquidError", "js_keys"]

@@ -317,6 +317,11 @@ def unsupported_filter(name: str) -> bool:
     return name in LIQUIDJS_BUILTINS and name not in FILTERS and name not in DISABLED
 
 
+def known_filter(name: str) -> bool:
+    """A filter liquidjs 10.30.1 knows (ported, disabled by actions-core, or a built-in)."""
+    return name in FILTERS or name in DISABLED or name in LIQUIDJS_BUILTINS
+
+
 def apply_filter(name: str, value: Any, args: list[Any]) -> Any:
     if name in DISABLED:
         raise LiquidFailure(f'filter "{name}" is disabled')
@@ -328,4 +333,4 @@ def apply_filter(name: str, value: Any, args: list[Any]) -> Any:
     return fn(value, *args)
 
 
-__all__ = ["apply_filter", "stringify", "num", "number_to_string", "DISABLED", "unsupported_filter"]
+__all__ = ["apply_filter", "stringify", "num", "number_to_string", "DISABLED", "unsupported_filter", "known_filter"]
