@@ -13,7 +13,7 @@ import sys
 from processor import __version__
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = ("run", "dry_run", "check_config", "topics", "replay", "dlq", "webhooks")
+SUBCOMMANDS = ("run", "dry_run", "check_config", "import_segment", "topics", "replay", "dlq", "webhooks")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,233 @@
+"""``voucherify-processor import-segment``: a Segment set-up as this processor's configuration.
+
+::
+
+    voucherify-processor import-segment FILE... [-o OUT | --into my.yaml] [--custom-url URL]
+    voucherify-processor import-segment --destination-id ID [-o OUT | --into my.yaml]
+
+``FILE``: JSON saved from Segment's Public API (``GET /destinations/{id}``, every page of
+``GET /destinations/{id}/subscriptions``, or a list of subscriptions), ``-`` for stdin. With
+``--destination-id`` the two calls are made with the token in ``$SEGMENT_PUBLIC_API_TOKEN``
+(or the variable ``--token-env`` names).
+
+The configuration goes to stdout, to ``-o FILE``, or with ``--into F`` into F itself (its
+other sections and comments kept, its ``subscriptions`` replaced; ``-o`` writes the merged
+result elsewhere). The report goes to stderr: one line per subscription (imported / imported
+with warnings / refused, and why), the environment variables the secrets go in (values masked:
+secrets are never written), and the offline ``check-config`` verdict of the result.
+
+Exit codes: 0 written and every subscription imported (warnings allowed); 1 written, but a
+subscription was refused, an input page is missing, or the result does not pass the check;
+2 nothing written (unreadable input, not a Segment export, the Public API failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, err
+from processor.importer.fetch import DEFAULT_API_URL, TOKEN_ENV, FetchError, fetch_documents
+from processor.importer.segment_export import ExportError, read_export
+from processor.importer.translate import SECRET_ENV, ImportResult, translate
+from processor.ops.logging import RedactingFilter
+
+__all__ = ["register", "run"]
+
+_STATUS = {"imported": "imported", "warnings": "imported with warnings", "refused": "refused"}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "import-segment",
+        help="turn Segment's Public API export of a Voucherify (Actions) destination into a config",
+        description="Translate a Segment Voucherify (Actions) destination and its subscriptions (Public API JSON) into this processor's configuration.",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="JSON saved from Segment's Public API; - = stdin")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("-o", "--output", metavar="OUT", help="write the configuration here (default: stdout, or the --into file)")
+    parser.add_argument("--into", metavar="CONFIG", help="merge into this configuration (keeps its other sections and comments)")
+    parser.add_argument("--custom-url", metavar="URL", help="destination.custom_url when no destination export is given")
+    parser.add_argument("--destination-id", metavar="ID", help="fetch the export from Segment's Public API instead of files")
+    parser.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR", help=f"environment variable holding the Public API token (default {TOKEN_ENV})")
+    parser.add_argument("--api-url", default=DEFAULT_API_URL, metavar="URL", help=f"Public API base URL (default {DEFAULT_API_URL}; EU: https://eu1.api.segmentapis.com)")
+    parser.set_defaults(func=run)
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip: keeps the comments and key order of an --into file
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096  # never fold a trigger or a template over lines
+    return yaml
+
+
+def _read_inputs(files: list[str], stdin: IO[bytes]) -> list[tuple[str, Any]]:
+    documents = []
+    for name in files:
+        source = "stdin" if name == "-" else name
+        try:
+            data = stdin.read() if name == "-" else Path(name).read_bytes()
+        except OSError as exc:
+            raise ExportError(f"{name}: cannot read: {exc.strerror}") from None
+        try:
+            documents.append((source, orjson.loads(data)))
+        except orjson.JSONDecodeError as exc:
+            raise ExportError(f"{source}: not JSON: {exc}") from None
+    return documents
+
+
+def _styled(value: Any, *, top: bool = False) -> Any:
+    """Plain data -> ruamel nodes; directive objects such as ``{"@path": "$.userId"}`` on one line."""
+    if isinstance(value, dict):
+        node = CommentedMap((k, _styled(v)) for k, v in value.items())
+        if not top and value and all(isinstance(k, str) and k.startswith("@") for k in value) and all(
+            not isinstance(v, (dict, list)) for v in value.values()
+        ):
+            node.fa.set_flow_style()
+        return node
+    if isinstance(value, list):
+        return CommentedSeq(_styled(v) for v in value)
+    return value
+
+
+def _header(result: ImportResult) -> str:
+    lines = ["Imported from Segment by `voucherify-processor import-segment`"
+             + (f" (destination {result.destination_label})" if result.destination_label else "") + "."]
+    envs = " and ".join(env for env, _ in SECRET_ENV.values())
+    lines.append(f"Secrets are not in this file: set {envs} (or destination.*_file) where the processor runs.")
+    for report in result.refused:
+        lines.append(f"Not imported: {report.segment_name!r}: {report.messages[0]}")
+    return "\n".join(lines)
+
+
+def _render(result: ImportResult, merged: bool, as_json: bool) -> str:
+    if as_json:
+        return orjson.dumps(result.document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    doc = result.document
+    if not isinstance(doc, CommentedMap):
+        doc = _styled(doc, top=True)
+    else:
+        doc["subscriptions"] = _styled(doc["subscriptions"])
+    header = _header(result)
+    if merged:
+        doc.yaml_set_comment_before_after_key("subscriptions", before=header)
+    else:
+        doc.yaml_set_start_comment(header + "\nAdd your kafka: section (see config/example.yaml), or import with --into my.yaml.")
+    buffer = io.StringIO()
+    _yaml().dump(doc, buffer)
+    return buffer.getvalue()
+
+
+def _write(path: str, text: str) -> None:
+    """Replace ``path`` atomically: a crash never leaves a half-written configuration."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _report(result: ImportResult, say: Any) -> None:
+    width = max((len(repr(r.name)) for r in result.reports), default=10)
+    for r in result.reports:
+        status = _STATUS[r.status] + ("" if r.enabled or r.status == "refused" else " (disabled)")
+        say(f"  {status:<33} {r.name!r:<{width}}  {r.action or '-'}")
+        for message in r.messages:
+            say("\n".join(f"      {line}" for line in message.splitlines()))
+    for note in result.notes:
+        say(f"note: {note}")
+    say("secrets: never written to the file; set them where the processor runs:")
+    for hint in result.secrets:
+        if hint.masked_in_export:
+            origin = f"Segment's export shows it masked: copy the {hint.label} from Voucherify's dashboard"
+        elif hint.in_export:
+            origin = f"the {hint.label}: settings.{hint.setting} of the exported destination"
+        else:
+            origin = f"your {hint.label}; the inputs hold none"
+        done = "; already set here" if hint.set_in_environment else ""
+        say(f"  {hint.env}=********  ({origin}{done})")
+
+
+def run(args: argparse.Namespace, *, stdin: IO[bytes] | None = None, stdout: IO[str] | None = None) -> int:
+    out = stdout if stdout is not None else sys.stdout
+    if not args.files and not args.destination_id:
+        err("import-segment: give the exported JSON files (or - for stdin), or --destination-id to fetch them")
+        return EXIT_CONFIG
+    try:
+        documents = _read_inputs(args.files, stdin if stdin is not None else sys.stdin.buffer)
+        if args.destination_id:
+            token = os.environ.get(args.token_env, "")
+            if not token:
+                err(f"import-segment: --destination-id needs a Segment Public API token in ${args.token_env}")
+                return EXIT_CONFIG
+            documents += fetch_documents(args.destination_id, token, api_url=args.api_url)
+        export = read_export(documents)
+    except (ExportError, FetchError) as exc:
+        err(f"import-segment: {exc}")
+        return EXIT_CONFIG
+
+    base = None
+    if args.into:
+        try:
+            base = _yaml().load(Path(args.into).read_text(encoding="utf-8")) or CommentedMap()
+        except OSError as exc:
+            err(f"import-segment: {args.into}: cannot read: {exc.strerror}")
+            return EXIT_CONFIG
+        except Exception as exc:  # ruamel raises several types for bad YAML
+            err(f"import-segment: {args.into}: not valid YAML: {exc}")
+            return EXIT_CONFIG
+        if not isinstance(base, dict):
+            err(f"import-segment: {args.into}: the top level must be a mapping")
+            return EXIT_CONFIG
+    target = args.output or args.into
+    result = translate(export, base=base, custom_url=args.custom_url, source=target or "imported configuration")
+
+    settings = export.destination.settings if export.destination is not None else {}
+    secrets = [str(settings[k]) for k in SECRET_ENV if settings.get(k)]
+    redactor = RedactingFilter(secrets)
+    text = _render(result, merged=base is not None, as_json=bool(target and target.endswith(".json")))
+    leaked = [s for s in secrets if len(s) >= 4 and s in text]
+    if leaked:  # e.g. a key pasted as a @literal in a mapping: refuse rather than write it
+        err("import-segment: a secret of the destination appears in a subscription's mapping; nothing written")
+        return EXIT_FAILED
+
+    def say(line: str) -> None:
+        err(redactor.redact(line))
+
+    counts = {s: sum(r.status == s for r in result.reports) for s in _STATUS}
+    say(f"import-segment: {len(result.reports)} subscription(s) from Segment"
+        + (f", destination {result.destination_label}" if result.destination_label else ""))
+    _report(result, say)
+    if result.config_problem:
+        say(f"check: FAIL {result.config_problem}")
+    else:
+        say("check: ok (validated and compiled as check-config does offline)")
+    if target:
+        try:
+            _write(target, text)
+        except OSError as exc:
+            err(f"import-segment: {target}: cannot write: {exc.strerror}")
+            return EXIT_FAILED
+    else:
+        out.write(text)
+        out.flush()
+    say(f"{'wrote ' + target if target else 'written to stdout'}: {counts['imported'] + counts['warnings']} of "
+        f"{len(result.reports)} subscription(s) ({counts['imported']} imported, {counts['warnings']} with warnings, "
+        f"{counts['refused']} refused)")
+    incomplete = counts["refused"] or result.config_problem or export.incomplete
+    return EXIT_FAILED if incomplete else EXIT_OK
