@@ -92,6 +92,18 @@ class SubscriptionConfig(_Section):
     mapping: dict[str, Any] | None = Field(None, description="Segment mapping JSON; None = the action's defaults")
     enabled: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_segment_shape(cls, value: Any) -> Any:
+        """A subscription copied from Segment (Public API ``trigger``/``actionSlug``/``settings``, or
+        actions-core's ``partnerAction``) would otherwise fail with three unrelated field errors."""
+        if isinstance(value, dict) and "action" not in value and {"actionSlug", "partnerAction"} & value.keys():
+            raise ValueError(
+                "this is Segment's subscription shape (actionSlug/partnerAction, trigger, settings); "
+                "translate Segment's export with `voucherify-processor import-segment FILE...`"
+            )
+        return value
+
 
 class KafkaConfig(_Section):
     bootstrap_servers: str = "127.0.0.1:9092"
