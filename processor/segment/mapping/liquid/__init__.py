@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .engine import compile_liquid, unknown_filters
+from .engine import CompiledLiquid, compile_liquid, unknown_filters
 from .errors import LiquidError
 
-__all__ = ["compile_liquid", "unknown_filters", "LiquidError"]
+__all__ = ["compile_liquid", "unknown_filters", "CompiledLiquid", "LiquidError"]

@@ -1,11 +1,18 @@
 """A Liquid engine with liquidjs 10.30.1 semantics, configured as actions-core configures it.
 
-Scope: what a Segment ``@liquid`` field can do. Output (``{{ value | filter: arg }}``), the
-tags ``if``/``elsif``/``else``/``unless``/``assign``/``capture``/``comment``/``raw``/``echo``/
-``increment``/``decrement``/``#``, whitespace control (``{{-``/``-%}}``), and the filters in
-:mod:`.filters`. ``case``, ``for``, ``include``, ``layout``, ``render`` and ``tablerow`` are
-disabled by actions-core (``tag "for" is disabled``); any other tag is ``not found``.
-Templates are parsed once (parse errors are config errors); rendering walks the parsed tree.
+Scope: what a Segment ``@liquid`` field can do. Output (``{{ value | filter: arg }}``), whitespace
+control (``{{-``/``-%}}``), every tag liquidjs 10.30.1 has that actions-core 3.170.0 leaves enabled
+(:data:`TAGS`: ``#`` ``assign`` ``block`` ``break`` ``capture`` ``comment`` ``continue`` ``cycle``
+``decrement`` ``echo`` ``if`` ``increment`` ``liquid`` ``raw`` ``unless``) and every filter
+(:mod:`.filters`, :mod:`.dates`). ``case``, ``for``, ``include``, ``layout``, ``render`` and
+``tablerow`` are disabled by actions-core (``tag "for" is disabled``); any other tag is
+``not found``.
+
+Templates are parsed once, at start-up: parse errors, and filters actions-core disables, are
+configuration errors (Segment fails each event with the same message instead). Names that are no
+liquidjs filter pass their input through, as in Segment; :func:`unknown_filters` lists them so
+start-up can warn. Rendering walks the parsed tree with liquidjs's render rules (``break`` and
+``continue`` stop the rest of the template; ``increment`` counts in the event's own variables).
 """
 
 from __future__ import annotations
@@ -13,12 +20,33 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from ...js import UNDEFINED, to_number
+from ...js import UNDEFINED, is_array_index, to_number
 from ..jsvalue import js_keys
+from . import dates as _dates  # noqa: F401  (registers the date filters)
 from .errors import LiquidError, LiquidFailure
-from .filters import apply_filter, is_nil, known_filter, stringify, unsupported_filter
+from .filters import DISABLED, FILTERS, apply_filter, is_known
+from .values import (
+    BLANK,
+    EMPTY,
+    NIL,
+    JS_SPACES,
+    Drop,
+    Memory,
+    is_nil,
+    js_ge,
+    js_gt,
+    js_le,
+    js_lt,
+    js_string,
+    liquid_falsy,
+    stringify,
+    to_array,
+    to_value,
+)
 
 DISABLED_TAGS = frozenset(["case", "for", "include", "layout", "render", "tablerow"])
+#: liquidjs 10.30.1's tags (``Object.keys(new Liquid().tags)``, 21) minus actions-core's disabled 6.
+TAGS = frozenset("# assign block break capture comment continue cycle decrement echo if increment liquid raw unless".split())
 _BLANK = " \t\n\r\x0b\x0c\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
@@ -123,54 +151,68 @@ def _find_close(src: str, p: int, delim: str, quoted: bool) -> int:
 
 
 def _read_raw(src: str, p: int, toks: list[_Tok], raw_begin: int) -> int:
-    import re
-
-    m = re.compile(r"\{%-?\s*endraw\s*-?%\}").search(src, p)
-    if m is None:
-        raise LiquidError(f"raw {json.dumps(_ellipsis(src[raw_begin:]), ensure_ascii=False)} not closed", src, p)
-    if m.start() > p:
-        toks.append(_Tok("html", p, m.start(), src[p : m.start()]))
-    inner = m.group(0)
-    t = _Tok("tag", m.start(), m.end(), "endraw", inner.startswith("{%-"), inner.endswith("-%}"))
-    t.name = "endraw"
-    toks.append(t)
-    return m.end()
+    """liquidjs ``readEndrawOrRawContent``: the text up to a ``{%`` directly followed (after
+    blanks) by the word ``endraw`` (so ``{%- endraw %}`` does not close a raw block)."""
+    n = len(src)
+    begin = p
+    i = src.find("{%", p)
+    p, left = (n, -3) if i < 0 else (i + 2, i)
+    while p < n:
+        q = p
+        while q < n and src[q] in _BLANK:
+            q += 1
+        j = q
+        while j < n and _is_word(src[j]):
+            j += 1
+        p = j
+        if src[q:j] != "endraw":
+            i = src.find("{%", p)
+            p, left = (n, -3) if i < 0 else (i + 2, i)
+            continue
+        while p <= n:
+            if p >= 2 and src[p - 2 : p] == "%}":
+                if left > begin:
+                    toks.append(_Tok("html", begin, left, src[begin:left]))
+                t = _Tok("tag", left, p, "endraw", src[left + 2 : left + 3] == "-", src[p - 3 : p - 2] == "-")
+                t.name = "endraw"
+                toks.append(t)
+                return p
+            if p >= 2 and src[p - 2 : p] == "{%":
+                break
+            p += 1
+    raise LiquidError(f"raw {json.dumps(_ellipsis(src[raw_begin:]), ensure_ascii=False)} not closed", src, begin)
 
 
 def _whitespace_control(toks: list[_Tok]) -> None:
+    """liquidjs ``whiteSpaceCtrl``: ``-`` trims the neighbouring text, except inside ``raw``."""
+    in_raw = False
     for i, t in enumerate(toks):
         if t.kind == "html":
             continue
-        if t.trim_left and i > 0 and toks[i - 1].kind == "html":
+        if not in_raw and t.trim_left and i > 0 and toks[i - 1].kind == "html":
             toks[i - 1].content = toks[i - 1].content.rstrip(_BLANK)
-        if t.trim_right and i + 1 < len(toks) and toks[i + 1].kind == "html":
+        if t.kind == "tag":
+            if t.name == "raw":
+                in_raw = True
+            elif t.name == "endraw":
+                in_raw = False
+        if not in_raw and t.trim_right and i + 1 < len(toks) and toks[i + 1].kind == "html":
             toks[i + 1].content = toks[i + 1].content.lstrip(_BLANK)
 
 
 # --- expressions -------------------------------------------------------------------------------
 
 Evaluator = Callable[["_Ctx"], Any]
-_LITERALS = {"true": True, "false": False, "nil": None, "null": None, "empty": "__empty__", "blank": "__blank__"}
-_OPERATORS = ("==", "!=", "<>", "<=", ">=", "<", ">")
-_PRECEDENCE = {"==": 2, "!=": 2, "<>": 2, "<": 2, ">": 2, "<=": 2, ">=": 2, "contains": 2, "not": 1, "and": 0, "or": 0}
-
-
-class _Empty:
-    """The ``empty`` / ``blank`` literals (compare specially)."""
-
-    def __init__(self, blank: bool) -> None:
-        self.blank = blank
-
-
-_EMPTY, _BLANK_LIT = _Empty(False), _Empty(True)
+_LITERALS = {"true": True, "false": False, "nil": NIL, "null": NIL, "empty": EMPTY, "blank": BLANK}
+_OPERATORS = ("==", "!=", "<=", ">=", "<", ">")  # liquidjs has no "<>"
+_PRECEDENCE = {"==": 2, "!=": 2, "<": 2, ">": 2, "<=": 2, ">=": 2, "contains": 2, "not": 1, "and": 0, "or": 0}
 
 
 class _Reader:
-    def __init__(self, src: str, p: int, end: int, full: str, base: int, unknown: list[str] | None = None) -> None:
+    def __init__(self, src: str, p: int, end: int, full: str, base: int, parser: "_Parser | None" = None) -> None:
         self.s, self.p, self.n, self.full = src, p, end, full
         self.base = base
-        #: names of filters liquidjs does not know (they pass their input through), for warnings
-        self.unknown = unknown if unknown is not None else []
+        self.parser = parser
 
     def error(self, msg: str) -> LiquidError:
         return LiquidError(msg, self.full, self.p)
@@ -205,10 +247,9 @@ class _Reader:
 
     def _literal(self) -> Evaluator | None:
         for word in ("true", "false", "nil", "null", "empty", "blank"):
-            if self.s.startswith(word, self.p) and not _is_word(self.peek(len(word))):
+            if self.s.startswith(word, self.p) and self.p + len(word) <= self.n and not _is_word(self.peek(len(word))):
                 self.p += len(word)
-                lit = _LITERALS[word]
-                val = _EMPTY if lit == "__empty__" else _BLANK_LIT if lit == "__blank__" else lit
+                val = _LITERALS[word]
                 return lambda ctx, v=val: v
         return None
 
@@ -269,10 +310,16 @@ class _Reader:
                 raise self.error("invalid range syntax")
 
             def rng(ctx: _Ctx) -> Any:
-                a, b = to_number(lo(ctx)), to_number(hi(ctx))
+                a, b = to_number(to_value(lo(ctx))), to_number(to_value(hi(ctx)))
+                ctx.memory.use(b - a + 1 if a == a and b == b else 0)
                 if a != a or b != b:
                     return []
-                return list(range(int(a), int(b) + 1))
+                out: list = []
+                i = a
+                while i < b + 1:
+                    out.append(i)
+                    i += 1
+                return out
 
             return rng
         raise self.error("invalid range syntax")
@@ -307,11 +354,11 @@ class _Reader:
     def operator(self) -> str | None:
         self.blank()
         for op in _OPERATORS:
-            if self.s.startswith(op, self.p):
+            if self.s.startswith(op, self.p) and self.p + len(op) <= self.n:
                 self.p += len(op)
                 return op
         for word in ("contains", "and", "or", "not"):
-            if self.s.startswith(word, self.p) and not _is_word(self.peek(len(word))):
+            if self.s.startswith(word, self.p) and self.p + len(word) <= self.n and not _is_word(self.peek(len(word))):
                 self.p += len(word)
                 return word
         return None
@@ -348,10 +395,11 @@ class _Reader:
                 if not self.end():
                     raise self.error("expected filter name")
                 break
-            if unsupported_filter(name):
-                raise self.error(f'filter "{name}" is not supported by voucherify-processor yet')
-            if not known_filter(name):
-                self.unknown.append(name)
+            if name in DISABLED:
+                # Segment fails every event that runs it; we refuse the configuration.
+                raise LiquidError(f'filter "{name}" is disabled', self.full, self.base)
+            if not is_known(name) and self.parser is not None:
+                self.parser.unknown.append(name)
             args: list[tuple[str | None, Evaluator]] = []
             self.blank()
             if self.peek() == ":":
@@ -364,14 +412,14 @@ class _Reader:
                         self.blank()
                         if self.peek() == ":":
                             self.p += 1
-                            kname = self.s[save : self.p - 1].strip()
+                            kname = self.s[save : self.p - 1].strip(_BLANK)
                             val = self.value()
                             args.append((kname, val or (lambda ctx: UNDEFINED)))
                         else:
                             args.append((None, key))
                     self.blank()
                     if not (self.end() or self.peek() in ",|)"):
-                        raise self.error(f"unexpected character {json.dumps(_ellipsis(self.s[self.p:self.n]))}")
+                        raise self.error(f"unexpected character {json.dumps(_ellipsis(self.s[self.p:self.n]), ensure_ascii=False)}")
                     if self.peek() != ",":
                         break
             elif not (self.end() or self.peek() in "|),"):
@@ -381,15 +429,17 @@ class _Reader:
         if not self.end() and self.peek() not in "),":
             self.p += 1
             raise self.error('expected "|" before filter')
-        init = initial or (lambda ctx: UNDEFINED)
+        init = initial
         if not filters:
             return init
+        chain = tuple((name, tuple(args)) for name, args in filters)
 
         def run(ctx: _Ctx) -> Any:
             v = init(ctx)
-            for name, args in filters:
-                argv = [(k, f(ctx)) if k is not None else f(ctx) for k, f in args]
-                v = apply_filter(name, v, argv)
+            for name, args in chain:
+                # a `key: value` argument reaches the filter as the JavaScript array [key, value]
+                argv = [f(ctx) if k is None else [k, f(ctx)] for k, f in args]
+                v = apply_filter(ctx, name, v, argv)
             return v
 
         return run
@@ -402,7 +452,7 @@ def _unescape(raw: str) -> str:
         c = raw[i]
         if c == "\\" and i + 1 < len(raw):
             d = raw[i + 1]
-            if d == "u" and i + 5 < len(raw) + 0 and all(ch in "0123456789abcdefABCDEF" for ch in raw[i + 2 : i + 6]) and len(raw[i + 2 : i + 6]) == 4:
+            if d == "u" and len(raw[i + 2 : i + 6]) == 4 and all(ch in "0123456789abcdefABCDEF" for ch in raw[i + 2 : i + 6]):
                 out.append(chr(int(raw[i + 2 : i + 6], 16)))
                 i += 6
                 continue
@@ -416,12 +466,11 @@ def _unescape(raw: str) -> str:
 
 def _prop_access(variable: Evaluator | None, props: list[Evaluator]) -> Evaluator:
     def get(ctx: _Ctx) -> Any:
-        keys = [p(ctx) for p in props]
+        keys = [to_value(p(ctx)) for p in props]
         if variable is not None:
             obj = variable(ctx)
         else:
-            first = keys[0]
-            obj = ctx.find_scope(first)
+            obj = ctx.find_scope(keys[0])
         for k in keys:
             obj = _read_property(obj, k)
         return obj
@@ -436,45 +485,57 @@ def _has_own(obj: Any, key: str) -> bool:
     if t is list or t is str:
         if key == "length":
             return True
-        return key.isdigit() and (key == "0" or key[0] != "0") and int(key) < len(obj)
+        return is_array_index(key) and int(key) < len(obj)
     return False
 
 
 def _read_property(obj: Any, key: Any) -> Any:
+    """liquidjs ``Context.readProperty`` (``ownPropertyOnly``: prototype members read undefined)."""
+    obj = to_value(obj) if type(obj) is Drop and obj is not NIL else obj
+    if obj is NIL:
+        return None
     if is_nil(obj):
         return obj
-    if type(obj) is list and type(key) in (int, float) and type(key) is not bool:
-        i = int(key) if float(key).is_integer() else None
-        if i is None:
-            return UNDEFINED
+    if type(obj) is list and (type(key) is int or type(key) is float):
+        i = key
         if i < 0:
-            i += len(obj)
+            i = len(obj) + i
+        if type(i) is float:
+            if not i.is_integer():
+                return UNDEFINED
+            i = int(i)
         return obj[i] if 0 <= i < len(obj) else UNDEFINED
-    skey = stringify(key) if type(key) is not str else key
-    value = UNDEFINED
+    skey = key if type(key) is str else js_string(key)
+    value: Any = UNDEFINED
     if _has_own(obj, skey):
         if type(obj) is dict:
             value = obj[skey]
         elif skey == "length":
-            value = len(obj)
-        else:
+            value = len(obj) if type(obj) is list else len(obj.encode("utf-16-le", "surrogatepass")) // 2
+        elif type(obj) is list:
             value = obj[int(skey)]
+        else:
+            from ...js import utf16_unit
+
+            value = utf16_unit(obj, int(skey))
     if skey == "size":
         if type(obj) is dict and "size" in obj:
             return obj["size"]
-        if type(obj) in (list, str):
+        if type(obj) is list:
             return len(obj)
+        if type(obj) is str:
+            return len(obj.encode("utf-16-le", "surrogatepass")) // 2
         if type(obj) is dict:
             return len(obj)
         return UNDEFINED
     if skey == "first":
         if type(obj) is list:
             return obj[0] if obj else UNDEFINED
-        return obj.get("first", UNDEFINED) if type(obj) is dict else UNDEFINED
+        return value
     if skey == "last":
         if type(obj) is list:
             return obj[-1] if obj else UNDEFINED
-        return obj.get("last", UNDEFINED) if type(obj) is dict else UNDEFINED
+        return value
     return value
 
 
@@ -500,7 +561,7 @@ def _build_expression(items: list[Any]) -> Evaluator:
                 op = t[1]
                 r = stack.pop() if stack else UNDEFINED
                 if op == "not":
-                    stack.append(not _truthy(r))
+                    stack.append(liquid_falsy(r))
                     continue
                 l = stack.pop() if stack else UNDEFINED
                 stack.append(_binary(op, l, r))
@@ -508,158 +569,255 @@ def _build_expression(items: list[Any]) -> Evaluator:
                 stack.append(t(ctx))
         return stack[0] if stack else UNDEFINED
 
-    if len(postfix) == 1:
+    if len(postfix) == 1 and type(postfix[0]) is not tuple:
         return postfix[0]
     return evaluate
 
 
 def _truthy(v: Any) -> bool:
-    return not (v is False or is_nil(v))
+    return not liquid_falsy(v)
 
 
-def _is_empty(v: Any, blank: bool) -> bool:
-    if blank:
-        if v is False or is_nil(v):
+def _drop_equals(drop: Drop, value: Any) -> bool:
+    """``NullDrop``/``EmptyDrop``/``BlankDrop`` ``.equals(value)``."""
+    if drop is NIL:
+        return is_nil(to_value(value))
+    if drop is BLANK:
+        if value is False or is_nil(to_value(value)):
             return True
-        if type(v) is str:
-            return v.strip(_BLANK) == ""
-    if type(v) in (str, list, dict):
-        return len(v) == 0
+        if type(value) is str:
+            return JS_SPACES.sub("", value) == ""
+    if type(value) is Drop and value is not NIL:
+        return False
+    value = to_value(value)
+    if type(value) in (str, list, dict):
+        return len(value) == 0
     return False
 
 
 def _equals(l: Any, r: Any) -> bool:
-    if isinstance(l, _Empty):
-        return _is_empty(r, l.blank)
-    if isinstance(r, _Empty):
-        return _is_empty(l, r.blank)
-    if is_nil(l) and is_nil(r):
-        return True
-    if type(l) is list and type(r) is list:
-        return len(l) == len(r) and all(_equals(a, b) for a, b in zip(l, r))
-    if type(l) is bool or type(r) is bool:
+    if type(l) is Drop:
+        return _drop_equals(l, r)
+    if type(r) is Drop:
+        return _drop_equals(r, l)
+    if type(l) is list:
+        return type(r) is list and len(l) == len(r) and all(_equals(a, b) for a, b in zip(l, r))
+    # JavaScript ===
+    tl, tr = type(l), type(r)
+    if tl is bool or tr is bool:
         return l is r
-    if isinstance(l, (int, float)) and isinstance(r, (int, float)):
+    if (tl is int or tl is float) and (tr is int or tr is float):
         return l == r
-    return type(l) is type(r) and l == r if type(l) in (str,) else l is r
-
-
-def _compare(op: str, l: Any, r: Any) -> bool:
-    if isinstance(l, _Empty) or isinstance(r, _Empty) or is_nil(l) or is_nil(r):
-        return False
-    if type(l) is str and type(r) is str:
-        a, b = l, r
-    else:
-        a, b = to_number(l), to_number(r)
-        if a != a or b != b:
-            return False
-    return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
+    if tl is str and tr is str:
+        return l == r
+    if l is None or r is None or l is UNDEFINED or r is UNDEFINED:
+        return l is r
+    return l is r
 
 
 def _binary(op: str, l: Any, r: Any) -> Any:
     if op == "==":
         return _equals(l, r)
-    if op in ("!=", "<>"):
+    if op == "!=":
         return not _equals(l, r)
     if op == "contains":
-        if type(l) is str:
-            return stringify(r) in l if not is_nil(r) else False
+        l = to_value(l)
         if type(l) is list:
             return any(_equals(x, r) for x in l)
-        if type(l) is dict:
-            return type(r) is str and r in l
+        if type(l) is str:
+            return js_string(to_value(r)) in l
         return False
     if op == "and":
         return _truthy(l) and _truthy(r)
     if op == "or":
         return _truthy(l) or _truthy(r)
-    return _compare(op, l, r)
+    if type(l) is Drop or type(r) is Drop:
+        return False  # drops are Comparable: every ordering is false
+    if op == "<":
+        return js_lt(l, r)
+    if op == ">":
+        return js_gt(l, r)
+    if op == "<=":
+        return js_le(l, r)
+    return js_ge(l, r)
 
 
 # --- templates ---------------------------------------------------------------------------------
 
 
 class _Ctx:
-    __slots__ = ("env", "scope", "counters")
+    """One render: scopes (``assign``/``capture``), the event (``environments``), registers,
+    the memory limiter and the ``break``/``continue`` flags."""
+
+    __slots__ = ("env", "scope", "env_writes", "memory", "registers", "stop")
 
     def __init__(self, env: Any) -> None:
         self.env = env
         self.scope: dict[str, Any] = {}
-        self.counters: dict[str, int] = {}
+        self.env_writes: dict[str, Any] = {}  # increment/decrement write into the event in liquidjs
+        self.memory = Memory()
+        self.registers: dict[str, Any] = {}
+        self.stop = False
 
     def find_scope(self, key: Any) -> Any:
-        k = key if type(key) is str else stringify(key)
+        k = key if type(key) is str else js_string(key)
         if k in self.scope:
             return self.scope
+        if k in self.env_writes:
+            return self.env_writes
         if type(self.env) is dict and k in self.env:
             return self.env
         return {}
+
+    def env_get(self, key: str) -> Any:
+        if key in self.env_writes:
+            return self.env_writes[key]
+        if type(self.env) is dict:
+            return self.env.get(key, UNDEFINED)
+        return UNDEFINED
+
+    def get_path(self, item: Any, path: str) -> Any:
+        """``Context._getFromScope(item, path)``: ``path`` split on dots, read from ``item``."""
+        obj = item
+        for k in path.split("."):
+            obj = _read_property(obj, k)
+        return obj
 
 
 Renderer = Callable[[_Ctx, list], None]
 
 
+def _render_all(nodes: tuple, ctx: _Ctx, out: list) -> None:
+    """liquidjs ``renderTemplates``: stop after a ``break``/``continue`` has been rendered."""
+    for node in nodes:
+        node(ctx, out)
+        if ctx.stop:
+            return
+
+
+def _where(ctx: _Ctx, v: Any, args: list) -> list:
+    """liquidjs ``where(arr, property, expected)``: ``property`` is read as a variable path of
+    each item (``a.b``, ``a[0]``); without ``expected`` an item is kept when the value is truthy."""
+    array = to_array(v)
+    ctx.memory.use(len(array))
+    prop = stringify(args[0]) if args else ""
+    expected = args[1] if len(args) > 1 else UNDEFINED
+    reader = _Reader(prop, 0, len(prop), prop, 0)
+    reader.blank()
+    path = reader._props(True)
+    result = []
+    for item in array:
+        value: Any = UNDEFINED
+        if path:
+            sub = _Ctx(item if type(item) is dict else {})
+            sub.memory = ctx.memory
+            if type(item) is not dict:
+                keys = [to_value(p(sub)) for p in path]
+                value = item if False else UNDEFINED
+                obj: Any = UNDEFINED
+                if type(item) in (list, str) and keys and keys[0] in ("length", "size", "first", "last") or (type(item) in (list, str) and type(keys[0]) is str and is_array_index(keys[0])):
+                    obj = item
+                    for k in keys:
+                        obj = _read_property(obj, k)
+                value = obj
+            else:
+                value = _prop_access(None, path)(sub)
+        keep = _truthy(value) if expected is UNDEFINED else _equals(value, expected)
+        if keep:
+            result.append(item)
+    return result
+
+
+FILTERS["where"] = _where  # type: ignore[assignment]
+
+
 def _output_value(v: Any) -> str:
-    if isinstance(v, _Empty):
-        return ""
-    return stringify(v)
+    return stringify(to_value(v))
 
 
 class _Parser:
     def __init__(self, src: str, toks: list[_Tok]) -> None:
         self.src, self.toks, self.i = src, toks, 0
-        self.unknown_filters: list[str] = []
+        self.unknown: list[str] = []
 
     def reader(self, tok: _Tok) -> _Reader:
         if tok.kind == "output":
-            return _Reader(self.src, tok.args_at, tok.args_at + len(tok.content), self.src, tok.begin, self.unknown_filters)
-        return _Reader(self.src, tok.args_at, max(tok.args_at, tok.args_end), self.src, tok.begin, self.unknown_filters)
+            return _Reader(self.src, tok.args_at, tok.args_at + len(tok.content), self.src, tok.begin, self)
+        return _Reader(self.src, tok.args_at, max(tok.args_at, tok.args_end), self.src, tok.begin, self)
 
     def err(self, msg: str, tok: _Tok) -> LiquidError:
         return LiquidError(msg, self.src, tok.begin)
 
-    def parse_until(self, stops: tuple[str, ...], opener: _Tok | None) -> tuple[list[Renderer], _Tok | None]:
-        nodes: list[Renderer] = []
-        while self.i < len(self.toks):
+    def next_token(self) -> _Tok | None:
+        if self.i < len(self.toks):
             tok = self.toks[self.i]
             self.i += 1
-            if tok.kind == "html":
-                text = tok.content
-                if text:
-                    nodes.append(lambda ctx, out, t=text: out.append(t))
-            elif tok.kind == "output":
-                value = self.reader(tok).filtered_value()
-                nodes.append(self._output(value, tok))
-            else:
-                if tok.name in stops:
-                    return nodes, tok
-                nodes.append(self.tag(tok))
-        if opener is not None:
-            raise self.err(f"tag {self.src[opener.begin:opener.end]} not closed", opener)
-        return nodes, None
+            return tok
+        return None
 
-    def _output(self, value: Evaluator, tok: _Tok) -> Renderer:
+    def parse_token(self, tok: _Tok) -> Renderer | None:
+        if tok.kind == "html":
+            text = tok.content
+            return (lambda ctx, out, t=text: out.append(t)) if text else None
+        if tok.kind == "output":
+            return self._output(self.reader(tok).filtered_value(), tok)
+        return self.tag(tok)
+
+    def parse_all(self) -> list[Renderer]:
+        nodes: list[Renderer] = []
+        while (tok := self.next_token()) is not None:
+            node = self.parse_token(tok)
+            if node is not None:
+                nodes.append(node)
+        return nodes
+
+    def _guard(self, tok: _Tok, fn: Callable[[_Ctx], Any]) -> Callable[[_Ctx], Any]:
         src = self.src
 
-        def render(ctx: _Ctx, out: list) -> None:
+        def run(ctx: _Ctx) -> Any:
             try:
-                out.append(_output_value(value(ctx)))
+                return fn(ctx)
             except LiquidFailure as e:
                 raise LiquidError(str(e), src, tok.begin) from None
 
+        return run
+
+    def _output(self, value: Evaluator, tok: _Tok) -> Renderer:
+        guarded = self._guard(tok, value)
+
+        def render(ctx: _Ctx, out: list) -> None:
+            out.append(_output_value(guarded(ctx)))
+
         return render
 
-    def tag(self, tok: _Tok) -> Renderer:
+    def tag(self, tok: _Tok) -> Renderer | None:
         name = tok.name
         if name in DISABLED_TAGS:
             raise self.err(f'tag "{name}" is disabled', tok)
         handler = getattr(self, f"_tag_{name}", None) if name != "#" else self._tag_comment_inline
-        if handler is None:
+        if handler is None or name not in TAGS:
             raise self.err(f'tag "{name}" not found', tok)
         return handler(tok)
 
-    def _tag_comment_inline(self, tok: _Tok) -> Renderer:
-        return lambda ctx, out: None
+    def not_closed(self, tok: _Tok) -> LiquidError:
+        return self.err(f"tag {self.src[tok.begin:tok.end]} not closed", tok)
+
+    def body_until(self, tok: _Tok, end: str) -> tuple:
+        nodes: list[Renderer] = []
+        while (t := self.next_token()) is not None:
+            if t.kind == "tag" and t.name == end:
+                return tuple(nodes)
+            node = self.parse_token(t)
+            if node is not None:
+                nodes.append(node)
+        raise self.not_closed(tok)
+
+    def _tag_comment_inline(self, tok: _Tok) -> Renderer | None:
+        import re
+
+        if re.search(r"\n[" + "".join("\\u%04x" % ord(c) for c in _JS_WS) + r"]*[^#" + "".join("\\u%04x" % ord(c) for c in _JS_WS) + "]", tok.args):
+            raise self.err("every line of an inline comment must start with a '#' character", tok)
+        return None
 
     def _tag_assign(self, tok: _Tok) -> Renderer:
         r = self.reader(tok)
@@ -670,76 +828,78 @@ class _Parser:
         if r.peek() != "=":
             raise r.error('expected "="')
         r.p += 1
-        value = r.filtered_value()
-        src = self.src
+        value = self._guard(tok, r.filtered_value())
 
         def render(ctx: _Ctx, out: list) -> None:
-            try:
-                ctx.scope[key] = value(ctx)
-            except LiquidFailure as e:
-                raise LiquidError(str(e), src, tok.begin) from None
+            ctx.scope[key] = value(ctx)
 
         return render
 
-    def _tag_echo(self, tok: _Tok) -> Renderer:
+    def _tag_echo(self, tok: _Tok) -> Renderer | None:
         r = self.reader(tok)
         r.blank()
-        value = r.filtered_value() if not r.end() else (lambda ctx: UNDEFINED)
-        return self._output(value, tok)
+        if r.end():
+            return None
+        return self._output(r.filtered_value(), tok)
 
     def _tag_capture(self, tok: _Tok) -> Renderer:
         r = self.reader(tok)
-        r.blank()
-        q = r._quoted()
-        key = q(None) if q else r.ident()
+        key = r.ident()
         if not key:
-            raise self.err(f"{tok.args} not valid identifier", tok)
-        body, _ = self.parse_until(("endcapture",), tok)
+            r.blank()
+            q = r._quoted()
+            if q is None:
+                raise r.error("invalid capture name")
+            key = q(None)  # type: ignore[arg-type]
+        body = self.body_until(tok, "endcapture")
 
         def render(ctx: _Ctx, out: list) -> None:
             buf: list[str] = []
-            for node in body:
-                node(ctx, buf)
+            _render_all(body, ctx, buf)
             ctx.scope[key] = "".join(buf)
 
         return render
 
-    def _tag_comment(self, tok: _Tok) -> Renderer:
-        depth = 1
-        while self.i < len(self.toks):
-            t = self.toks[self.i]
-            self.i += 1
-            if t.kind == "tag" and t.name == "comment":
-                depth += 1
-            elif t.kind == "tag" and t.name == "endcomment":
-                depth -= 1
-                if depth == 0:
-                    return lambda ctx, out: None
-        raise self.err(f"tag {self.src[tok.begin:tok.end]} not closed", tok)
+    def _tag_comment(self, tok: _Tok) -> Renderer | None:
+        while (t := self.next_token()) is not None:
+            if t.kind == "tag" and t.name == "endcomment":
+                return None
+        raise self.not_closed(tok)
 
     def _tag_raw(self, tok: _Tok) -> Renderer:
         texts: list[str] = []
-        while self.i < len(self.toks):
-            t = self.toks[self.i]
-            self.i += 1
+        while (t := self.next_token()) is not None:
             if t.kind == "tag" and t.name == "endraw":
                 text = "".join(texts)
                 return lambda ctx, out: out.append(text)
             texts.append(t.content if t.kind == "html" else self.src[t.begin : t.end])
-        raise self.err(f"tag {self.src[tok.begin:tok.end]} not closed", tok)
+        raise self.not_closed(tok)
+
+    def _tag_block(self, tok: _Tok) -> Renderer:
+        body = self.body_until(tok, "endblock")
+        return lambda ctx, out: _render_all(body, ctx, out)
+
+    def _tag_break(self, tok: _Tok) -> Renderer:
+        def render(ctx: _Ctx, out: list) -> None:
+            ctx.stop = True
+
+        return render
+
+    _tag_continue = _tag_break
 
     def _counter(self, tok: _Tok, step: int) -> Renderer:
         key = self.reader(tok).ident()
 
         def render(ctx: _Ctx, out: list) -> None:
-            val = ctx.counters.get(key, 0)
+            val = ctx.env_get(key)
+            if type(val) is not int and type(val) is not float:
+                val = 0
             if step > 0:
-                ctx.counters[key] = val + 1
+                ctx.env_writes[key] = val + 1
                 out.append(stringify(val))
             else:
-                val -= 1
-                ctx.counters[key] = val
-                out.append(stringify(val))
+                ctx.env_writes[key] = val - 1
+                out.append(stringify(val - 1))
 
         return render
 
@@ -749,86 +909,197 @@ class _Parser:
     def _tag_decrement(self, tok: _Tok) -> Renderer:
         return self._counter(tok, -1)
 
-    def _conditional(self, tok: _Tok, negate_first: bool) -> Renderer:
-        end = "endunless" if negate_first else "endif"
-        branches: list[tuple[Evaluator | None, list[Renderer], bool]] = []
-        cond = self.reader(tok).expression()
-        current_tok = tok
-        negate = negate_first
-        while True:
-            body, stop = self.parse_until(("elsif", "else", end), tok)
-            branches.append((cond, body, negate))
-            assert stop is not None
-            if stop.name == end:
-                break
-            if stop.name == "elsif":
-                cond = self.reader(stop).expression()
-                negate = False
+    def _tag_cycle(self, tok: _Tok) -> Renderer:
+        r = self.reader(tok)
+        begin = r.p
+        group: Evaluator | None = None
+        first = r.value()
+        r.blank()
+        if first is not None:
+            if r.peek() == ":":
+                group = first
+                r.p += 1
             else:
-                cond = None
-                negate = False
-                body, stop = self.parse_until((end, "else", "elsif"), tok)
-                # liquidjs ignores branches after else
-                branches.append((None, body, False))
-                while stop is not None and stop.name != end:
-                    _, stop = self.parse_until((end, "else", "elsif"), tok)
-                break
-            current_tok = stop
-        src = self.src
+                r.p = begin
+        candidates: list[tuple[str, Evaluator]] = []
+        while not r.end():
+            start = r.p
+            r.blank()
+            start = r.p
+            value = r.filtered_value()
+            candidates.append((self.src[start : r.p], self._guard(tok, value)))
+            idx = self.src.find(",", r.p, r.n)
+            r.p = r.n if idx < 0 else idx + 1
+        if not candidates:
+            raise r.error(f"empty candidates: {json.dumps(self.src[tok.begin:tok.end], ensure_ascii=False)}")
+        texts = ",".join(t for t, _ in candidates)
+        group_eval = self._guard(tok, group) if group is not None else None
 
         def render(ctx: _Ctx, out: list) -> None:
-            for c, body, neg in branches:
-                if c is not None:
-                    try:
-                        v = c(ctx)
-                    except LiquidFailure as e:
-                        raise LiquidError(str(e), src, tok.begin) from None
-                    ok = _truthy(v) != neg if not isinstance(v, _Empty) else not neg
-                    if not ok:
-                        continue
-                for node in body:
-                    node(ctx, out)
-                return
+            g = group_eval(ctx) if group_eval is not None else UNDEFINED
+            fingerprint = f"cycle:{js_string(g)}:{texts}"
+            groups = ctx.registers.setdefault("cycle", {})
+            idx = groups.get(fingerprint, 0)
+            groups[fingerprint] = (idx + 1) % len(candidates)
+            out.append(stringify(to_value(candidates[idx][1](ctx))))
 
         return render
 
+    def _tag_liquid(self, tok: _Tok) -> Renderer:
+        lines: list[_Tok] = []
+        p, end = tok.args_at, max(tok.args_at, tok.args_end)
+        src = self.src
+        while p < end:
+            while p < end and src[p] in _BLANK:
+                p += 1
+            if p >= end:
+                break
+            begin = p
+            nl = src.find("\n", p, end)
+            stop = end if nl < 0 else nl
+            p = stop
+            line = _Tok("tag", begin, stop, src[begin:stop])
+            body = src[begin:stop]
+            j = 0
+            if body.startswith("#"):
+                line.name, j = "#", 1
+            else:
+                while j < len(body) and _is_word(body[j]):
+                    j += 1
+                line.name = body[:j]
+            if not line.name:
+                raise LiquidError("illegal liquid tag syntax", src, begin)
+            k = j
+            while k < len(body) and body[k] in _BLANK:
+                k += 1
+            line.args = body[k:].rstrip(_BLANK)
+            line.args_at = begin + k
+            line.args_end = begin + len(body.rstrip(_BLANK))
+            lines.append(line)
+        sub = _Parser(src, lines)
+        sub.unknown = self.unknown
+        body_nodes = tuple(sub.parse_all())
+        return lambda ctx, out: _render_all(body_nodes, ctx, out)
+
+    def _branches(self, tok: _Tok, end: str, unless: bool) -> Renderer:
+        r = self.reader(tok)
+        first = self._guard(tok, r.filtered_value())
+        branches: list[tuple[Callable[[_Ctx], Any], bool, list]] = [(first, unless, [])]
+        else_nodes: list | None = None
+        else_count = 0
+        current = branches[0][2]
+        while True:
+            t = self.next_token()
+            if t is None:
+                raise self.not_closed(tok)
+            if t.kind == "tag" and t.name == end:
+                if not unless:
+                    self._assert_empty(t, tok)
+                break
+            if t.kind == "tag" and t.name == "elsif":
+                if unless:
+                    if else_count > 0:
+                        current = []
+                        continue
+                elif else_nodes is not None:
+                    raise self.err("unexpected elsif after else", tok)
+                cond = self._guard(t, self.reader(t).filtered_value())
+                branches.append((cond, False, []))
+                current = branches[-1][2]
+                continue
+            if t.kind == "tag" and t.name == "else":
+                if unless:
+                    else_count += 1
+                    if else_nodes is None:
+                        else_nodes = []
+                    current = else_nodes
+                    continue
+                self._assert_empty(t, tok)
+                if else_nodes is not None:
+                    raise self.err("duplicated else", tok)
+                else_nodes = []
+                current = else_nodes
+                continue
+            node = self.parse_token(t)
+            if node is not None and (not unless or current is not else_nodes or else_count == 1):
+                current.append(node)
+        compiled = tuple((c, neg, tuple(nodes)) for c, neg, nodes in branches)
+        otherwise = tuple(else_nodes or ())
+
+        def render(ctx: _Ctx, out: list) -> None:
+            for cond, neg, nodes in compiled:
+                v = to_value(cond(ctx))
+                if liquid_falsy(v) if neg else not liquid_falsy(v):
+                    _render_all(nodes, ctx, out)
+                    return
+            _render_all(otherwise, ctx, out)
+
+        return render
+
+    def _assert_empty(self, t: _Tok, opener: _Tok) -> None:
+        """liquidjs ``assertEmpty(tag.args)`` (raised while the opening tag parses: its position)."""
+        if t.args:
+            raise self.err(f"unexpected {json.dumps(t.args, ensure_ascii=False)}", opener)
+
     def _tag_if(self, tok: _Tok) -> Renderer:
-        return self._conditional(tok, False)
+        return self._branches(tok, "endif", False)
 
     def _tag_unless(self, tok: _Tok) -> Renderer:
-        return self._conditional(tok, True)
+        return self._branches(tok, "endunless", True)
 
 
-def compile_liquid(template: str) -> Callable[[Any], str]:
+from ...js import JS_WHITESPACE as _JS_WS  # noqa: E402
+
+
+class CompiledLiquid:
+    """A parsed template: call it with the event to render it (``str``), or raise
+    :class:`LiquidError` worded as liquidjs words it. ``unknown_filters`` lists the filter
+    names liquidjs does not have (they pass their input through)."""
+
+    __slots__ = ("_body", "_text", "unknown_filters")
+
+    def __init__(self, body: tuple, text: str | None, unknown: list[str]) -> None:
+        self._body = body
+        self._text = text
+        self.unknown_filters = list(dict.fromkeys(unknown))
+
+    def __call__(self, event: Any) -> str:
+        if self._text is not None:
+            return self._text
+        ctx = _Ctx(event)
+        out: list[str] = []
+        try:
+            _render_all(self._body, ctx, out)
+        except LiquidError:
+            raise
+        except RecursionError:
+            raise LiquidError("Maximum call stack size exceeded", located=False) from None
+        return "".join(out)
+
+
+def compile_liquid(template: str) -> CompiledLiquid:
     """Parse ``template`` now (raising :class:`LiquidError`); return ``event -> str``."""
     toks = _tokenize(template)
     parser = _Parser(template, toks)
-    nodes, _ = parser.parse_until((), None)
-    if len(nodes) == 1 and toks and toks[0].kind == "html" and len(toks) == 1:
-        text = toks[0].content
-        return lambda event: text
-    body = tuple(nodes)
-
-    def render(event: Any) -> str:
-        ctx = _Ctx(event)
-        out: list[str] = []
-        for node in body:
-            node(ctx, out)
-        return "".join(out)
-
-    return render
+    nodes = parser.parse_all()
+    if len(toks) == 1 and toks[0].kind == "html":
+        return CompiledLiquid((), toks[0].content, [])
+    return CompiledLiquid(tuple(nodes), None, parser.unknown)
 
 
 def unknown_filters(template: str) -> list[str]:
-    """Filters ``template`` uses that liquidjs does not know, in order of use, without repeats.
+    """Filters ``template`` uses that liquidjs 10.30.1 does not have, in order of use, without
+    repeats. liquidjs (``strictFilters`` off, as actions-core runs it) passes the value through
+    such a filter unchanged, so the template works but most likely not as its author meant (a
+    typo such as ``upcse``). A template that does not compile gives the names found before the
+    error (:func:`compile_liquid` refuses it anyway)."""
+    parser = _Parser(template, [])
+    try:
+        parser.toks = _tokenize(template)
+        parser.parse_all()
+    except LiquidError:
+        pass
+    return list(dict.fromkeys(parser.unknown))
 
-    liquidjs (``strictFilters`` off, as actions-core runs it) passes the value through such a
-    filter unchanged, so the template works but most likely not as its author meant (a typo
-    such as ``upcse``). Raises :class:`LiquidError` like :func:`compile_liquid`.
-    """
-    parser = _Parser(template, _tokenize(template))
-    parser.parse_until((), None)
-    return list(dict.fromkeys(parser.unknown_filters))
 
-
-__all__ = ["compile_liquid", "unknown_filters", "LiquidError", "js_keys"]
+__all__ = ["compile_liquid", "unknown_filters", "CompiledLiquid", "LiquidError", "js_keys", "TAGS", "DISABLED_TAGS"]

@@ -1,336 +1,920 @@
-"""The liquidjs filters a Segment ``@liquid`` template may use.
+"""The liquidjs 10.30.1 built-in filters, as a Segment ``@liquid`` template runs them.
 
-actions-core disables some filters (``concat``, ``map``, ``where_exp``, ...): they raise
-``filter "<name>" is disabled``. Unknown filters return their input unchanged, as liquidjs
-does when ``strictFilters`` is off.
+Each filter is a port of liquidjs 10.30.1's own function (``src/filters/*.ts``), called the way
+liquidjs calls it: ``fn(ctx, value, args)`` where ``args`` holds every argument written in the
+template, in order (a ``key: value`` argument is the list ``[key, value]``, as liquidjs passes a
+JavaScript array), with JavaScript's loose handling of missing, extra and ill-typed arguments:
+JavaScript ignores extra arguments, a missing one is ``undefined`` (which selects a default
+parameter), and operators such as ``<`` and ``-`` coerce whatever they get. So no argument shape
+can raise a Python error; a filter fails an event only where liquidjs throws (and with its
+message: ``append expect 2 arguments``, ``URI malformed``, ``memory alloc limit exceeded`` ...).
+
+actions-core 3.170.0 registers 20 filters that throw ``filter "<name>" is disabled`` (19 are
+liquidjs built-ins, plus ``type``): :data:`DISABLED`. A name liquidjs does not know returns its
+input unchanged (``strictFilters`` is off); :func:`is_known` lets start-up warn about those.
+
+Where a JavaScript behaviour is emulated rather than taken from a Python library, the function
+says so: no Python library reproduces ``encodeURIComponent``'s exact unreserved set together with
+its ``URIError`` on lone surrogates, liquidjs's own ``strip_html`` scanner, or Node's base64 and
+UTF-8 replacement rules, so those are written out here.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import math
+import random
 import re
-from typing import Any, Callable
-from urllib.parse import quote
+import unicodedata
+from typing import Any, Callable, Final
 
-from ...js import UNDEFINED, js_trim, number_to_string, to_number, to_string
-from ..jsvalue import json_stringify
+from ...js import JS_WHITESPACE, UNDEFINED, from_units, to_string, to_units, utf16_len
 from .errors import LiquidFailure
+from .values import (
+    JS_SPACES,
+    Drop,
+    advance_code_points,
+    code_point_length,
+    is_nil,
+    js_ge,
+    js_le,
+    js_lt,
+    js_num,
+    js_number,
+    js_string,
+    json_gap,
+    json_stringify,
+    liquid_falsy,
+    num,
+    slice_bounds,
+    stringify,
+    to_array,
+    to_integer,
+    to_value,
+    truthy,
+)
 
-DISABLED = frozenset(
+Filter = Callable[[Any, Any, list], Any]
+
+#: actions-core 3.170.0 ``disabledFilters`` (``type`` is not a liquidjs built-in).
+DISABLED: Final = frozenset(
     "array_to_sentence_string concat find find_exp find_index find_index_exp group_by group_by_exp has "
     "has_exp map newline_to_br reject reject_exp reverse sort sort_natural uniq where_exp type".split()
 )
 
+#: ``Object.keys(new Liquid().filters)`` of liquidjs 10.30.1 (88 names).
+LIQUIDJS_FILTERS: Final = frozenset(
+    "abs append array_to_sentence_string at_least at_most base64_decode base64_encode capitalize ceil "
+    "cgi_escape compact concat date date_to_long_string date_to_rfc822 date_to_string date_to_xmlschema "
+    "default divided_by downcase escape escape_once find find_exp find_index find_index_exp first floor "
+    "group_by group_by_exp has has_exp hmac_sha256 inspect join json jsonify last lstrip map minus modulo "
+    "newline_to_br normalize_whitespace number_of_words plus pop prepend push raw reject reject_exp remove "
+    "remove_first remove_last replace replace_first replace_last reverse round rstrip sample sha256 shift "
+    "size slice slugify sort sort_natural split squish strip strip_html strip_newlines sum times to_integer "
+    "truncate truncatewords uniq unshift upcase uri_escape url_decode url_encode where where_exp xml_escape".split()
+)
 
-def is_nil(v: Any) -> bool:
-    return v is None or v is UNDEFINED
-
-
-def stringify(v: Any) -> str:
-    """liquidjs ``stringify``: strings as is, nil empty, arrays joined without separator."""
-    if type(v) is str:
-        return v
-    if is_nil(v):
-        return ""
-    if type(v) is list:
-        return "".join(stringify(x) for x in v)
-    return to_string(v)
-
-
-def num(v: Any) -> float | int:
-    """liquidjs ``toNumber``: ``+value || 0``."""
-    n = to_number(v)
-    return 0 if (n != n or n == 0) else n
+FILTERS: dict[str, Filter] = {}
 
 
-def _js_num(n: float | int) -> float | int:
-    if type(n) is float and n.is_integer() and abs(n) < 2**53:
-        return int(n)
-    return n
+def _filter(*names: str) -> Callable[[Filter], Filter]:
+    def register(fn: Filter) -> Filter:
+        for name in names:
+            FILTERS[name] = fn
+        return fn
+
+    return register
 
 
-def _div(a: Any, b: Any, integer: Any = False) -> Any:
-    a, b = num(a), num(b)
-    if b == 0:
-        q = math.nan if a == 0 else math.copysign(math.inf, a) * (1 if math.copysign(1, b) > 0 else -1)
-    else:
-        q = a / b
-    if integer and integer is not UNDEFINED:
-        q = math.floor(q) if math.isfinite(q) else q
-    return _js_num(q)
+def _arg(args: list, i: int) -> Any:
+    return args[i] if i < len(args) else UNDEFINED
 
 
-def _mod(a: Any, b: Any) -> Any:
-    a, b = num(a), num(b)
-    if b == 0:
+# --- html (liquidjs src/filters/html.ts) ---------------------------------------------------------
+
+_ESCAPE = re.compile("[&<>\"']")
+_ESCAPE_MAP = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
+_UNESCAPE = re.compile("&(amp|lt|gt|#34|#39);")
+_UNESCAPE_MAP = {"amp": "&", "lt": "<", "gt": ">", "#34": '"', "#39": "'"}
+
+
+def _escape_text(s: str) -> str:
+    return _ESCAPE.sub(lambda m: _ESCAPE_MAP[m.group()], s)
+
+
+@_filter("escape", "xml_escape")
+def _escape(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    return _escape_text(s)
+
+
+@_filter("escape_once")
+def _escape_once(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    s = _UNESCAPE.sub(lambda m: _UNESCAPE_MAP[m.group(1)], s)
+    ctx.memory.use(len(s))
+    return _escape_text(s)
+
+
+_RAW_TEXT_BLOCKS = (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"), ("<", ">"))
+
+
+@_filter("strip_html")
+def _strip_html(ctx: Any, v: Any, args: list) -> str:
+    """liquidjs 10.30.1's linear scanner (not a regex, and not an HTML parser: an unclosed
+    ``<script`` stops being looked for, an unclosed ``<`` keeps the rest of the text)."""
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    blocks = list(_RAW_TEXT_BLOCKS)
+    out: list[str] = []
+    i, n = 0, len(s)
+    while i < n:
+        lt = s.find("<", i)
+        if lt < 0:
+            out.append(s[i:])
+            return "".join(out)
+        out.append(s[i:lt])
+        for opener, closer in list(blocks):
+            if not s.startswith(opener, lt):
+                continue
+            e = s.find(closer, lt + len(opener))
+            if e >= 0:
+                i = e + len(closer)
+                break
+            blocks.remove((opener, closer))
+        if i <= lt:
+            out.append(s[lt:])
+            return "".join(out)
+    return "".join(out)
+
+
+# --- math (liquidjs src/filters/math.ts: every argument through toNumber) -------------------------
+
+
+def _js_mod(a: float, b: float) -> float:
+    """JavaScript ``a % b`` (the sign of the dividend; NaN for an infinite dividend or 0 divisor)."""
+    if b == 0 or a != a or b != b or math.isinf(a):
         return math.nan
-    r = math.fmod(math.fmod(a, b) + b, b)
-    return _js_num(r)
+    if math.isinf(b):
+        return a
+    return math.fmod(a, b)
 
 
-def _round(v: Any, arg: Any = 0) -> Any:
-    v, arg = num(v), num(arg)
-    scaled = abs(v) * 10**arg
-    if not scaled <= 2**53 - 1:
-        return v
-    r = math.floor(scaled + 0.5) / 10**arg
-    r = float(f"{r:.15g}")
-    return _js_num(-r if v < 0 else r)
+def _js_div(a: float, b: float) -> float:
+    if b == 0:
+        if a == 0 or a != a:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
 
 
-def _default(v: Any, default: Any = UNDEFINED, *args: Any) -> Any:
-    if type(v) in (list, str):
-        return v if len(v) else default
-    if v is False and any(type(a) is tuple and a[0] == "allow_false" and a[1] for a in args):
-        return False
-    return default if (v is False or is_nil(v)) else v
+def _js_floor(x: float) -> float:
+    return float(math.floor(x)) if math.isfinite(x) else x
 
 
-def _capitalize(v: Any) -> str:
+def _js_ceil(x: float) -> float:
+    if not math.isfinite(x):
+        return x
+    r = float(math.ceil(x))
+    return -0.0 if r == 0 and x < 0 else r
+
+
+def _js_math_round(x: float) -> float:
+    """``Math.round``: halves toward +Infinity, exactly (``x - floor(x)`` is exact)."""
+    if not math.isfinite(x):
+        return x
+    f = math.floor(x)
+    return float(f + 1 if x - f >= 0.5 else f)
+
+
+@_filter("abs")
+def _abs(ctx: Any, v: Any, args: list) -> Any:
+    return js_num(abs(num(v)))
+
+
+@_filter("ceil")
+def _ceil(ctx: Any, v: Any, args: list) -> Any:
+    return js_num(_js_ceil(num(v)))
+
+
+@_filter("floor")
+def _floor(ctx: Any, v: Any, args: list) -> Any:
+    return js_num(_js_floor(num(v)))
+
+
+def _max_min(pick: Callable[..., float]) -> Filter:
+    def f(ctx: Any, v: Any, args: list) -> Any:
+        values = [num(v)] + [num(a) for a in args]
+        if any(x != x for x in values):
+            return math.nan
+        return js_num(pick(values))
+
+    return f
+
+
+FILTERS["at_least"] = _max_min(max)
+FILTERS["at_most"] = _max_min(min)
+
+
+def _binary(op: Callable[[float, float], float]) -> Filter:
+    def f(ctx: Any, v: Any, args: list) -> Any:
+        if not args:  # only the arguments given go through toNumber: `v - undefined` is NaN
+            return math.nan
+        return js_num(op(num(v), num(args[0])))
+
+    return f
+
+
+FILTERS["plus"] = _binary(lambda a, b: a + b)
+FILTERS["minus"] = _binary(lambda a, b: a - b)
+FILTERS["times"] = _binary(lambda a, b: a * b)
+FILTERS["modulo"] = _binary(lambda a, b: _js_mod(_js_mod(a, b) + b, b))
+
+
+@_filter("divided_by")
+def _divided_by(ctx: Any, v: Any, args: list) -> Any:
+    q = _js_div(num(v), num(args[0])) if args else math.nan
+    if len(args) > 1 and num(args[1]) != 0:  # integerArithmetic, after toNumber
+        q = _js_floor(q)
+    return js_num(q)
+
+
+def _shift_decimal(n: float, exponent: float) -> float:
+    """liquidjs ``shiftDecimal``: ``Number(`${mantissa}e${Number(power) + exponent}`)``."""
+    from ...js import number_to_string, string_to_number
+
+    mantissa, _, power = number_to_string(n).partition("e")
+    p = float(power) if power else 0.0
+    return float(string_to_number(f"{mantissa}e{number_to_string(js_num(p + exponent))}"))
+
+
+@_filter("round")
+def _round(ctx: Any, v: Any, args: list) -> Any:
+    x = num(v)
+    arg = num(_arg(args, 0)) if args else 0.0
+    scaled = _shift_decimal(abs(x), arg)
+    if not scaled <= 9007199254740991:
+        return js_num(x)
+    rounded = _shift_decimal(_js_math_round(scaled), -arg)
+    return js_num(-rounded if x < 0 else rounded)
+
+
+# --- url (liquidjs src/filters/url.ts) ------------------------------------------------------------
+
+_URI_COMPONENT_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()")
+_URI_SAFE = _URI_COMPONENT_SAFE | frozenset(";,/?:@&=+$#")
+
+
+def _encode_uri(s: str, safe: frozenset) -> str:
+    """ECMAScript ``Encode``: UTF-8 percent-encoding outside ``safe``; ``URIError`` on a lone
+    surrogate (``urllib.parse.quote`` would encode it or raise a Python error instead)."""
+    out: list[str] = []
+    for c in s:
+        if c in safe:
+            out.append(c)
+            continue
+        if "\ud800" <= c <= "\udfff":
+            raise LiquidFailure("URI malformed")
+        out.append("".join("%%%02X" % b for b in c.encode("utf-8")))
+    return "".join(out)
+
+
+def _decode_uri_component(s: str) -> str:
+    """ECMAScript ``decodeURIComponent``: strict UTF-8 (overlong, surrogate and truncated
+    sequences and malformed escapes raise ``URIError: URI malformed``)."""
+    if "%" not in s:
+        return s
+    out: list[str] = []
+    i, n = 0, len(s)
+    while i < n:
+        c = s[i]
+        if c != "%":
+            out.append(c)
+            i += 1
+            continue
+        b = _hex_byte(s, i)
+        i += 3
+        if b < 0x80:
+            out.append(chr(b))
+            continue
+        if 0xC2 <= b <= 0xDF:
+            extra = 1
+        elif 0xE0 <= b <= 0xEF:
+            extra = 2
+        elif 0xF0 <= b <= 0xF4:
+            extra = 3
+        else:
+            raise LiquidFailure("URI malformed")
+        seq = bytearray([b])
+        for _ in range(extra):
+            if i >= n or s[i] != "%":
+                raise LiquidFailure("URI malformed")
+            seq.append(_hex_byte(s, i))
+            i += 3
+        try:
+            out.append(bytes(seq).decode("utf-8"))
+        except UnicodeDecodeError:
+            raise LiquidFailure("URI malformed") from None
+    return "".join(out)
+
+
+def _hex_byte(s: str, i: int) -> int:
+    h = s[i + 1 : i + 3]
+    if len(h) != 2 or not all(c in "0123456789abcdefABCDEF" for c in h):
+        raise LiquidFailure("URI malformed")
+    return int(h, 16)
+
+
+@_filter("url_decode")
+def _url_decode(ctx: Any, v: Any, args: list) -> str:
+    return _decode_uri_component(stringify(v).replace("+", " "))
+
+
+@_filter("url_encode")
+def _url_encode(ctx: Any, v: Any, args: list) -> str:
+    return _encode_uri(stringify(v), _URI_COMPONENT_SAFE).replace("%20", "+")
+
+
+@_filter("cgi_escape")
+def _cgi_escape(ctx: Any, v: Any, args: list) -> str:
+    s = _encode_uri(stringify(v), _URI_COMPONENT_SAFE).replace("%20", "+")
+    return re.sub("[!'()*]", lambda m: "%%%X" % ord(m.group()), s)
+
+
+@_filter("uri_escape")
+def _uri_escape(ctx: Any, v: Any, args: list) -> str:
+    return _encode_uri(stringify(v), _URI_SAFE).replace("%5B", "[").replace("%5D", "]")
+
+
+def _slug_keep_default(c: str) -> bool:
+    cat = unicodedata.category(c)
+    return cat[0] in "LM" or cat == "Nd"
+
+
+_PRETTY_EXTRA = frozenset("._~!$&'()+,;=@")
+_SLUG_KEEP: dict[str, Callable[[str], bool] | None] = {
+    "default": _slug_keep_default,
+    "latin": _slug_keep_default,
+    "pretty": lambda c: _slug_keep_default(c) or c in _PRETTY_EXTRA,
+    "ascii": lambda c: c.isascii() and c.isalnum(),
+}
+_ACCENTS = (
+    ("àáâãäå", "a"), ("æ", "ae"), ("ç", "c"), ("èéêë", "e"), ("ìíîï", "i"), ("ð", "d"), ("ñ", "n"),
+    ("òóôõöø", "o"), ("ùúûü", "u"), ("ýÿ", "y"), ("ß", "ss"), ("œ", "oe"), ("þ", "th"), ("ẞ", "SS"),
+    ("Œ", "OE"), ("Þ", "TH"),
+)
+_ACCENT_MAP = {c: repl for chars, repl in _ACCENTS for c in chars}
+
+
+@_filter("slugify")
+def _slugify(ctx: Any, v: Any, args: list) -> str:
+    """liquidjs ``slugify(str, mode = 'default', cased = false)``; ``raw`` replaces runs of
+    whitespace, ``none`` nothing; ``\\p{L}\\p{M}\\p{Nd}`` via :mod:`unicodedata` categories."""
     s = stringify(v)
-    return s[:1].upper() + s[1:].lower()
+    mode = _arg(args, 0)
+    key = "default" if mode is UNDEFINED else js_string(to_value(mode)) if type(mode) is not Drop else "null"
+    if key == "raw":
+        s = JS_SPACES.sub("-", s)
+        s = s[1:] if s.startswith("-") else s
+        s = s[:-1] if s.endswith("-") else s
+    elif key in _SLUG_KEEP:
+        if key == "latin":
+            s = "".join(_ACCENT_MAP.get(c, c) for c in s)
+        keep = _SLUG_KEEP[key]
+        out: list[str] = []
+        run = False
+        for c in s:
+            if keep(c):  # type: ignore[misc]
+                out.append(c)
+                run = False
+            elif not run:
+                out.append("-")
+                run = True
+        s = "".join(out)
+        s = s[1:] if s.startswith("-") else s
+        s = s[:-1] if s.endswith("-") else s
+    return s if truthy(_arg(args, 1)) else s.lower()
 
 
-def _split(v: Any, sep: Any = UNDEFINED) -> list:
-    s = stringify(v)
-    sep_s = stringify(sep)
-    arr = list(s) if sep_s == "" else s.split(sep_s)
-    while arr and arr[-1] == "":
-        arr.pop()
-    return arr
+# --- array (liquidjs src/filters/array.ts) --------------------------------------------------------
 
 
-def _cp_advance(s: str, count: int) -> int:
-    return min(count, len(s))
+@_filter("join")
+def _join(ctx: Any, v: Any, args: list) -> str:
+    array = to_array(v)
+    sep_arg = to_value(_arg(args, 0))
+    sep = " " if is_nil(sep_arg) else stringify(sep_arg)
+    parts = ["" if (x is None or x is UNDEFINED) else js_string(x) for x in array]
+    ctx.memory.use(len(sep) * max(len(array) - 1, 0) + sum(len(js_string(x)) for x in array))
+    return sep.join(parts)
 
 
-def _slice(v: Any, begin: Any = UNDEFINED, length: Any = 1) -> Any:
+def _array_like_element(v: Any, last: bool) -> Any:
+    """liquidjs ``first``/``last``: ``isArrayLike(v) ? readArrayElement(v, 0 | -1) : ''``."""
+    v = to_value(v)
+    t = type(v)
+    if t is list:
+        if not v:
+            return UNDEFINED
+        return v[-1] if last else v[0]
+    if t is str:
+        if not v:
+            return ""
+        units = to_units(v)
+        return units[-1] if last else units[0]
+    if t is dict:
+        length = v.get("length", UNDEFINED)
+        if type(length) is not int and type(length) is not float:
+            return ""
+        index = length - 1 if last else 0
+        if last and index < 0:
+            index = length + index
+        return v.get(to_string(js_num(float(index))), UNDEFINED)
+    return ""
+
+
+@_filter("first")
+def _first(ctx: Any, v: Any, args: list) -> Any:
+    return _array_like_element(v, False)
+
+
+@_filter("last")
+def _last(ctx: Any, v: Any, args: list) -> Any:
+    return _array_like_element(v, True)
+
+
+@_filter("size")
+def _size(ctx: Any, v: Any, args: list) -> Any:
+    """``(v && v.length) || 0``: strings in UTF-16 units, an object only through a ``length`` key."""
+    if not truthy(v):
+        return 0
+    t = type(v)
+    if t is str:
+        return utf16_len(v)
+    if t is list:
+        return len(v) or 0
+    if t is dict:
+        length = v.get("length", UNDEFINED)
+        return length if truthy(length) else 0
+    return 0
+
+
+@_filter("sum")
+def _sum(ctx: Any, v: Any, args: list) -> Any:
+    prop = _arg(args, 0)
+    total = 0.0
+    for item in to_array(v):
+        value = ctx.get_path(item, stringify(prop)) if truthy(prop) else item
+        data = js_number(to_value(value) if type(value) is not Drop else value)
+        if data == data:
+            total += data
+    return js_num(total)
+
+
+@_filter("compact")
+def _compact(ctx: Any, v: Any, args: list) -> list:
+    array = to_array(v)
+    ctx.memory.use(len(array))
+    return [x for x in array if not is_nil(x)]
+
+
+@_filter("push")
+def _push(ctx: Any, v: Any, args: list) -> list:
+    array = to_array(v)
+    ctx.memory.use(len(array) + 1)
+    return [*array, _arg(args, 0)]
+
+
+@_filter("unshift")
+def _unshift(ctx: Any, v: Any, args: list) -> list:
+    array = to_array(v)
+    ctx.memory.use(len(array))
+    return [_arg(args, 0), *array]
+
+
+@_filter("pop")
+def _pop(ctx: Any, v: Any, args: list) -> list:
+    array = to_array(v)
+    ctx.memory.use(len(array))
+    return array[:-1]
+
+
+@_filter("shift")
+def _shift(ctx: Any, v: Any, args: list) -> list:
+    array = to_array(v)
+    ctx.memory.use(len(array))
+    return array[1:]
+
+
+def _js_plus(a: Any, b: Any) -> Any:
+    """JavaScript ``a + b`` for the values a filter argument can hold."""
+    from .values import _primitive
+
+    pa, pb = _primitive(a), _primitive(b)
+    if type(pa) is str or type(pb) is str:
+        return js_string(pa) + js_string(pb)
+    return js_num(float(js_number(pa)) + float(js_number(pb)))
+
+
+@_filter("slice")
+def _slice(ctx: Any, v: Any, args: list) -> Any:
+    v = to_value(v)
     if is_nil(v):
         return []
-    is_arr = type(v) is list
-    if not is_arr:
+    begin = _arg(args, 0)
+    length = _arg(args, 1) if len(args) > 1 and args[1] is not UNDEFINED else 1
+    is_array = type(v) is list
+    if not is_array:
         v = stringify(v)
-    b = num(begin) if not isinstance(begin, (int, float)) or type(begin) is bool else begin
-    ln = length
-    if b < 0:
-        b = len(v) + b
-    if b < 0 or (isinstance(ln, (int, float)) and ln < 0):
-        return [] if is_arr else ""
-    b = int(b)
-    ln = int(num(ln))
-    return v[b : b + ln]
+    if js_lt(begin, 0):
+        begin = _js_plus(len(v) if is_array else code_point_length(to_units(v)), begin)
+    if js_lt(begin, 0) or js_lt(length, 0):
+        return [] if is_array else ""
+    ctx.memory.use(length)
+    if is_array:
+        a, b = slice_bounds(len(v), begin, _js_plus(begin, length))
+        return v[a:b]
+    units = to_units(v)
+    start = advance_code_points(units, 0, begin)
+    return from_units(units[start : advance_code_points(units, start, length)])
 
 
-def _truncate(v: Any, n: Any = 50, o: Any = "...") -> Any:
-    s, o = stringify(v), stringify(o)
-    n = int(num(n))
-    if len(s) <= n:
+@_filter("sample")
+def _sample(ctx: Any, v: Any, args: list) -> Any:
+    """Random, as liquidjs's (``[...v].sort(() => Math.random() - 0.5)``): a shuffle."""
+    v = to_value(v)
+    if is_nil(v):
+        return []
+    items = list(v) if type(v) is list else list(from_units(to_units(stringify(v))))
+    if type(v) is not list:
+        items = [c for c in to_units(stringify(v))]
+    ctx.memory.use(len(items))
+    random.shuffle(items)
+    count = _arg(args, 0) if args else 1
+    if count == 1 and type(count) is not bool:
+        return items[0] if items else UNDEFINED
+    a, b = slice_bounds(len(items), 0, count)
+    return items[a:b]
+
+
+# --- date filters live in .dates ------------------------------------------------------------------
+
+# --- string (liquidjs src/filters/string.ts) ------------------------------------------------------
+
+
+def _expect_two(name: str, args: list) -> None:
+    if len(args) != 1:
+        raise LiquidFailure(f"{name} expect 2 arguments")
+
+
+@_filter("append")
+def _append(ctx: Any, v: Any, args: list) -> str:
+    _expect_two("append", args)
+    lhs, rhs = stringify(v), stringify(args[0])
+    ctx.memory.use(len(lhs) + len(rhs))
+    return lhs + rhs
+
+
+@_filter("prepend")
+def _prepend(ctx: Any, v: Any, args: list) -> str:
+    _expect_two("prepend", args)
+    lhs, rhs = stringify(v), stringify(args[0])
+    ctx.memory.use(len(lhs) + len(rhs))
+    return rhs + lhs
+
+
+def _trim_start(s: str, chars: set[str]) -> int:
+    i = 0
+    for c in s:
+        if c not in chars:
+            break
+        i += 1
+    return i
+
+
+def _trim_end(s: str, chars: set[str], start: int = 0) -> int:
+    end = len(s)
+    while end > start and s[end - 1] in chars:
+        end -= 1
+    return end
+
+
+@_filter("lstrip")
+def _lstrip(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    chars = _arg(args, 0)
+    if truthy(chars):
+        cs = stringify(chars)
+        ctx.memory.use(len(cs))
+        return s[_trim_start(s, set(cs)) :]
+    return s.lstrip(JS_WHITESPACE)
+
+
+@_filter("rstrip")
+def _rstrip(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    chars = _arg(args, 0)
+    if truthy(chars):
+        cs = stringify(chars)
+        ctx.memory.use(len(cs))
+        return s[: _trim_end(s, set(cs))]
+    return s.rstrip(JS_WHITESPACE)
+
+
+@_filter("strip")
+def _strip(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    chars = _arg(args, 0)
+    if truthy(chars):
+        cs = set(stringify(chars))
+        ctx.memory.use(len(cs))
+        start = _trim_start(s, cs)
+        return s[start : _trim_end(s, cs, start)]
+    return s.strip(JS_WHITESPACE)
+
+
+@_filter("downcase")
+def _downcase(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    return s.lower()
+
+
+@_filter("upcase")
+def _upcase(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    return s.upper()
+
+
+def _js_split(s: str, sep: str) -> list[str]:
+    """``s.split(sep)``: an empty separator splits into UTF-16 units."""
+    if sep == "":
+        return list(to_units(s))
+    return s.split(sep)
+
+
+@_filter("remove")
+def _remove(ctx: Any, v: Any, args: list) -> str:
+    s, arg = stringify(v), stringify(_arg(args, 0))
+    ctx.memory.use(len(s) + len(arg))
+    return s if arg == "" else s.replace(arg, "")
+
+
+@_filter("remove_first")
+def _remove_first(ctx: Any, v: Any, args: list) -> str:
+    s, arg = stringify(v), stringify(_arg(args, 0))
+    ctx.memory.use(len(s) + len(arg))
+    return s.replace(arg, "", 1)
+
+
+@_filter("remove_last")
+def _remove_last(ctx: Any, v: Any, args: list) -> str:
+    s, pattern = stringify(v), stringify(_arg(args, 0))
+    ctx.memory.use(len(s) + len(pattern))
+    i = s.rfind(pattern)
+    return s if i < 0 else s[:i] + s[i + len(pattern) :]
+
+
+@_filter("split")
+def _split(ctx: Any, v: Any, args: list) -> list[str]:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    arr = _js_split(s, stringify(_arg(args, 0)))
+    while arr and arr[-1] == "":
+        arr.pop()
+    return [from_units(x) for x in arr] if not s.isascii() else arr
+
+
+_NEWLINES = re.compile("\r?\n")
+
+
+@_filter("strip_newlines")
+def _strip_newlines(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    return _NEWLINES.sub("", s)
+
+
+@_filter("squish")
+def _squish(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    return JS_SPACES.sub(" ", s).strip(JS_WHITESPACE)
+
+
+@_filter("capitalize")
+def _capitalize(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    units = to_units(s)
+    return from_units(units[:1].upper() + units[1:].lower())
+
+
+@_filter("replace")
+def _replace(ctx: Any, v: Any, args: list) -> str:
+    s, pattern, replacement = stringify(v), stringify(_arg(args, 0)), stringify(_arg(args, 1))
+    parts = _js_split(s, pattern)
+    ctx.memory.use(len(s) + (len(parts) - 1) * (len(replacement) - len(pattern)))
+    joined = replacement.join(parts)
+    return from_units(joined) if pattern == "" and not s.isascii() else joined
+
+
+@_filter("replace_first")
+def _replace_first(ctx: Any, v: Any, args: list) -> str:
+    s, a1, a2 = stringify(v), stringify(_arg(args, 0)), stringify(_arg(args, 1))
+    ctx.memory.use(len(s) + len(a1) + len(a2))
+    return s.replace(a1, a2, 1)
+
+
+@_filter("replace_last")
+def _replace_last(ctx: Any, v: Any, args: list) -> str:
+    s, pattern, replacement = stringify(v), stringify(_arg(args, 0)), stringify(_arg(args, 1))
+    ctx.memory.use(len(s) + len(pattern) + len(replacement))
+    i = s.rfind(pattern)
+    return s if i < 0 else s[:i] + replacement + s[i + len(pattern) :]
+
+
+@_filter("truncate")
+def _truncate(ctx: Any, v: Any, args: list) -> Any:
+    s = stringify(v)
+    length = _arg(args, 0)
+    if length is UNDEFINED:
+        length = 50
+    o = _arg(args, 1)
+    o = "..." if o is UNDEFINED else stringify(o)
+    ctx.memory.use(len(s) + len(o))
+    units = to_units(s)
+    if js_le(len(units), length) or advance_code_points(units, 0, length) >= len(units):
         return v
-    return s[: max(n - len(o), 0)] + o
+    keep = js_number(length) - code_point_length(to_units(o))
+    keep = math.nan if keep != keep else max(keep, 0)
+    return from_units(units[: advance_code_points(units, 0, keep)]) + o
 
 
-def _truncatewords(v: Any, words: Any = 15, o: Any = "...") -> str:
-    s, o = stringify(v), stringify(o)
-    arr = re.split(r"\s+", s.lstrip())
-    words = int(num(words))
-    if words <= 0:
+_WORD_SPLIT = JS_SPACES
+
+
+@_filter("truncatewords")
+def _truncatewords(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    words = _arg(args, 0)
+    if words is UNDEFINED:
+        words = 15
+    o = _arg(args, 1)
+    o = "..." if o is UNDEFINED else stringify(o)
+    ctx.memory.use(len(s) + len(o))
+    arr = _WORD_SPLIT.split(s.lstrip(JS_WHITESPACE))
+    if js_le(words, 0):
         words = 1
-    ret = " ".join(arr[:words])
-    if len(arr) >= words:
+    _, end = slice_bounds(len(arr), 0, words)
+    ret = " ".join(arr[:end])
+    if js_ge(len(arr), words):
         ret += o
     return ret
 
 
-def _strip(v: Any, chars: Any = UNDEFINED) -> str:
+@_filter("normalize_whitespace")
+def _normalize_whitespace(ctx: Any, v: Any, args: list) -> str:
     s = stringify(v)
-    if chars not in (UNDEFINED, None, "", False, 0):
-        return s.strip(stringify(chars))
-    return js_trim(s)
+    ctx.memory.use(len(s))
+    return JS_SPACES.sub(" ", s)
 
 
-def _lstrip(v: Any, chars: Any = UNDEFINED) -> str:
+_CJK = "\u4e00-\u9fff\uf900-\ufaff\u3400-\u4dbf\u3040-\u309f\u30a0-\u30ff\uac00-\ud7af"
+_CJK_WORD = re.compile(f"[{_CJK}]")
+_NON_CJK_WORD = re.compile(f"[^{_CJK}{''.join(chr(92) + 'u%04x' % ord(c) for c in JS_WHITESPACE)}]+")
+
+
+@_filter("number_of_words")
+def _number_of_words(ctx: Any, v: Any, args: list) -> int:
     s = stringify(v)
-    if chars not in (UNDEFINED, None, "", False, 0):
-        return s.lstrip(stringify(chars))
-    return _js_lstrip(s)
+    ctx.memory.use(len(s))
+    s = s.strip(JS_WHITESPACE)
+    if not s:
+        return 0
+    mode = to_value(_arg(args, 0)) if type(_arg(args, 0)) is not Drop else None
+    if mode == "cjk" or (mode == "auto" and _CJK_WORD.search(s)):
+        return len(_CJK_WORD.findall(s)) + len(_NON_CJK_WORD.findall(s))
+    return len(JS_SPACES.split(s))
 
 
-def _js_lstrip(s: str) -> str:
-    t = js_trim(s + "x")[:-1]
-    return t
+# --- base64 and crypto (liquidjs src/filters/base64.ts, crypto.ts) ------------------------------
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _rstrip(v: Any, chars: Any = UNDEFINED) -> str:
+def _utf8(s: str) -> bytes:
+    """Node's ``Buffer.from(s, 'utf8')``: a lone surrogate becomes U+FFFD."""
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", s).encode("utf-8")
+
+
+@_filter("base64_encode")
+def _base64_encode(ctx: Any, v: Any, args: list) -> str:
     s = stringify(v)
-    if chars not in (UNDEFINED, None, "", False, 0):
-        return s.rstrip(stringify(chars))
-    return js_trim("x" + s)[1:]
+    ctx.memory.use(len(s))
+    return base64.b64encode(_utf8(s)).decode("ascii")
 
 
-def _escape(v: Any) -> str:
+_B64_SPACE = re.compile("[\t\n\f\r ]")
+_B64_BODY = re.compile("[A-Za-z0-9+/]*")
+
+
+@_filter("base64_decode")
+def _base64_decode(ctx: Any, v: Any, args: list) -> str:
+    """liquidjs's ``isBase64`` check, then Node's lenient decoder and UTF-8 with U+FFFD."""
     s = stringify(v)
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace("'", "&#39;")
+    ctx.memory.use(len(s))
+    body = _B64_SPACE.sub("", s)
+    if len(body) % 4 == 0:
+        body = re.sub("==?$", "", body)
+    if len(body) % 4 == 1 or not _B64_BODY.fullmatch(body):
+        raise LiquidFailure("invalid base64 provided to base64_decode")
+    raw = base64.b64decode(body + "=" * (-len(body) % 4))
+    return raw.decode("utf-8", "replace")
 
 
-def _url_encode(v: Any) -> str:
-    return quote(stringify(v), safe="-_.!~*'()").replace("%20", "+")
+@_filter("sha256")
+def _sha256(ctx: Any, v: Any, args: list) -> str:
+    s = stringify(v)
+    ctx.memory.use(len(s))
+    return hashlib.sha256(_utf8(s)).hexdigest()
 
 
-def _first(v: Any) -> Any:
-    if type(v) is list:
-        return v[0] if v else UNDEFINED
-    if type(v) is str:
-        return v[0] if v else UNDEFINED
-    return UNDEFINED
+@_filter("hmac_sha256")
+def _hmac_sha256(ctx: Any, v: Any, args: list) -> str:
+    s, key = stringify(v), stringify(_arg(args, 0))
+    ctx.memory.use(len(s) + len(key))
+    return hmac.new(_utf8(key), _utf8(s), hashlib.sha256).hexdigest()
 
 
-def _last(v: Any) -> Any:
-    if type(v) is list:
-        return v[-1] if v else UNDEFINED
-    if type(v) is str:
-        return v[-1] if v else UNDEFINED
-    return UNDEFINED
+# --- misc (liquidjs src/filters/misc.ts) ----------------------------------------------------------
 
 
-def _size(v: Any) -> Any:
-    if type(v) in (list, str):
-        return len(v)
-    if type(v) is dict:
-        return len(v)
-    return 0
+@_filter("default")
+def _default(ctx: Any, v: Any, args: list) -> Any:
+    value = to_value(v)
+    default = _arg(args, 0)
+    if type(value) is list or type(value) is str:
+        return value if value else default
+    if value is False:
+        allow = UNDEFINED
+        for entry in args[1:]:  # new Map(args): every entry must be an object
+            if type(entry) is list:
+                if (entry[0] if entry else UNDEFINED) == "allow_false":
+                    allow = entry[1] if len(entry) > 1 else UNDEFINED
+            elif type(entry) is dict or type(entry) is Drop:
+                key = entry.get("0", UNDEFINED) if type(entry) is dict else UNDEFINED
+                if key == "allow_false":
+                    allow = entry.get("1", UNDEFINED)  # type: ignore[union-attr]
+            else:
+                raise LiquidFailure(f"Iterator value {js_string(entry)} is not an entry object")
+        if truthy(allow):
+            return False
+    return default if liquid_falsy(value) else value
 
 
-def _join(v: Any, sep: Any = UNDEFINED) -> Any:
-    if type(v) is not list:
-        return v if is_nil(v) else stringify(v) if type(v) is str else v
-    s = " " if sep is UNDEFINED else stringify(sep)
-    return s.join(stringify(x) for x in v)
+@_filter("raw")
+def _raw(ctx: Any, v: Any, args: list) -> Any:
+    return v
 
 
-def _compact(v: Any) -> list:
-    arr = [] if is_nil(v) else v if type(v) is list else [v]
-    return [x for x in arr if not is_nil(x)]
+@_filter("json", "jsonify", "inspect")
+def _json(ctx: Any, v: Any, args: list) -> Any:
+    space = _arg(args, 0)
+    gap = json_gap(space) if space is not UNDEFINED else ""
+    return json_stringify(v, gap, ctx.memory)
 
 
-def _json(v: Any, space: Any = 0) -> Any:
-    return json_stringify(v)
+@_filter("to_integer")
+def _to_integer(ctx: Any, v: Any, args: list) -> Any:
+    """``Number(value)``: despite the name, no rounding (``7.9`` stays ``7.9``)."""
+    return js_num(float(js_number(v))) if type(js_number(v)) is float else js_number(v)
 
 
-def _to_integer(v: Any) -> int:
-    n = to_number(v)
-    return int(round(n)) if n == n and math.isfinite(n) else 0
+def is_known(name: str) -> bool:
+    """A liquidjs 10.30.1 built-in (enabled or disabled) or actions-core's disabled ``type``."""
+    return name in LIQUIDJS_FILTERS or name in DISABLED
 
 
-def _arith(fn: Callable[[float, float], float]) -> Callable[..., Any]:
-    def f(a: Any, b: Any = UNDEFINED) -> Any:
-        return _js_num(fn(num(a), num(b)))
-
-    return f
-
-
-def _math1(fn: Callable[[float], float]) -> Callable[..., Any]:
-    def f(a: Any, *_: Any) -> Any:
-        return _js_num(fn(num(a)))
-
-    return f
-
-
-def _ceil(x: float) -> float:
-    return math.ceil(x) if math.isfinite(x) else x
-
-
-def _floor(x: float) -> float:
-    return math.floor(x) if math.isfinite(x) else x
-
-
-def _at_least(a: Any, b: Any = UNDEFINED) -> Any:
-    return _js_num(max(num(a), num(b)))
-
-
-def _at_most(a: Any, b: Any = UNDEFINED) -> Any:
-    return _js_num(min(num(a), num(b)))
-
-
-FILTERS: dict[str, Callable[..., Any]] = {
-    "default": _default,
-    "downcase": lambda v, *a: stringify(v).lower(),
-    "upcase": lambda v, *a: stringify(v).upper(),
-    "capitalize": lambda v, *a: _capitalize(v),
-    "append": lambda v, a=UNDEFINED, *r: stringify(v) + stringify(a),
-    "prepend": lambda v, a=UNDEFINED, *r: stringify(a) + stringify(v),
-    "replace": lambda v, p=UNDEFINED, r=UNDEFINED, *x: stringify(r).join(stringify(v).split(stringify(p))) if stringify(p) else stringify(r).join(list(stringify(v))),
-    "replace_first": lambda v, p=UNDEFINED, r=UNDEFINED, *x: stringify(v).replace(stringify(p), stringify(r), 1),
-    "remove": lambda v, p=UNDEFINED, *x: "".join(stringify(v).split(stringify(p))) if stringify(p) else stringify(v),
-    "remove_first": lambda v, p=UNDEFINED, *x: stringify(v).replace(stringify(p), "", 1),
-    "split": _split,
-    "slice": _slice,
-    "strip": _strip,
-    "lstrip": _lstrip,
-    "rstrip": _rstrip,
-    "strip_newlines": lambda v, *a: re.sub(r"\r?\n", "", stringify(v)),
-    "truncate": _truncate,
-    "truncatewords": _truncatewords,
-    "escape": lambda v, *a: _escape(v),
-    "url_encode": lambda v, *a: _url_encode(v),
-    "first": lambda v, *a: _first(v),
-    "last": lambda v, *a: _last(v),
-    "size": lambda v, *a: _size(v),
-    "join": _join,
-    "compact": lambda v, *a: _compact(v),
-    "json": _json,
-    "jsonify": _json,
-    "to_integer": lambda v, *a: _to_integer(v),
-    "plus": _arith(lambda a, b: a + b),
-    "minus": _arith(lambda a, b: a - b),
-    "times": _arith(lambda a, b: a * b),
-    "divided_by": _div,
-    "modulo": _mod,
-    "abs": _math1(abs),
-    "ceil": _math1(_ceil),
-    "floor": _math1(_floor),
-    "round": _round,
-    "at_least": _at_least,
-    "at_most": _at_most,
-}
-
-
-#: liquidjs 10.30.1's built-in filters. Those neither ported above nor disabled by actions-core
-#: are refused when the template is compiled: passing their input through unchanged (what an
-#: unknown filter does) would silently send something other than what Segment sends.
-LIQUIDJS_BUILTINS = frozenset(
-    "escape escape_once xml_escape newline_to_br strip_html "
-    "abs at_least at_most ceil divided_by floor minus modulo times round plus "
-    "url_decode url_encode cgi_escape uri_escape slugify "
-    "join last first reverse sort sort_natural size map sum compact concat push pop shift unshift "
-    "slice where where_exp reject reject_exp group_by group_by_exp has has_exp find find_exp "
-    "find_index find_index_exp uniq sample array_to_sentence_string "
-    "date date_to_xmlschema date_to_rfc822 date_to_string date_to_long_string "
-    "append prepend capitalize downcase upcase lstrip rstrip strip strip_newlines remove "
-    "remove_first remove_last replace replace_first replace_last split truncate truncatewords "
-    "normalize_whitespace number_of_words base64_encode base64_decode "
-    "default json jsonify inspect to_integer raw unescape".split()
-)
-
-
-def unsupported_filter(name: str) -> bool:
-    """A liquidjs built-in this port does not reproduce yet (a start-up error, not a silent pass)."""
-    return name in LIQUIDJS_BUILTINS and name not in FILTERS and name not in DISABLED
-
-
-def known_filter(name: str) -> bool:
-    """A filter liquidjs 10.30.1 knows (ported, disabled by actions-core, or a built-in)."""
-    return name in FILTERS or name in DISABLED or name in LIQUIDJS_BUILTINS
-
-
-def apply_filter(name: str, value: Any, args: list[Any]) -> Any:
+def apply_filter(ctx: Any, name: str, value: Any, args: list) -> Any:
+    """Run filter ``name`` as liquidjs does; an unknown name returns ``value`` unchanged."""
     if name in DISABLED:
         raise LiquidFailure(f'filter "{name}" is disabled')
-    if name in ("append", "prepend") and len(args) != 1:
-        raise LiquidFailure(f"{name} expect 2 arguments")
     fn = FILTERS.get(name)
     if fn is None:
         return value
-    return fn(value, *args)
+    return fn(ctx, value, args)
 
 
-__all__ = ["apply_filter", "stringify", "num", "number_to_string", "DISABLED", "unsupported_filter", "known_filter"]
+__all__ = ["apply_filter", "is_known", "stringify", "num", "DISABLED", "FILTERS", "LIQUIDJS_FILTERS"]

@@ -1,0 +1,221 @@
+"""Generate the @liquid differential cases (templates x events), seeded, as JSON lines.
+
+    python -m dev.liquid_differential.gen > /tmp/cases.jsonl
+    node dev/liquid_differential/record.js --env /work/segment-reference < /tmp/cases.jsonl \
+        > tests/segment/data/liquid_differential.jsonl
+
+Every liquidjs 10.30.1 filter (enabled ones and those actions-core disables) with random inputs of
+every JSON type and random argument forms (none, positional, extra, named, missing variables),
+the date filters over many date shapes, strftime directives and timezone arguments, every tag,
+whitespace control, expressions, and numbers at the edges. Cases whose outcome depends on the
+clock or on randomness (``'now'``, ``sample`` of several values) are left out.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+
+# liquidjs 10.30.1 `Object.keys(new Liquid().filters)` (88); actions-core disables 19 of them (+ "type").
+FILTERS = (
+    "abs append array_to_sentence_string at_least at_most base64_decode base64_encode capitalize ceil "
+    "cgi_escape compact concat date date_to_long_string date_to_rfc822 date_to_string date_to_xmlschema "
+    "default divided_by downcase escape escape_once find find_exp find_index find_index_exp first floor "
+    "group_by group_by_exp has has_exp hmac_sha256 inspect join json jsonify last lstrip map minus modulo "
+    "newline_to_br normalize_whitespace number_of_words plus pop prepend push raw reject reject_exp remove "
+    "remove_first remove_last replace replace_first replace_last reverse round rstrip sample sha256 shift "
+    "size slice slugify sort sort_natural split squish strip strip_html strip_newlines sum times to_integer "
+    "truncate truncatewords uniq unshift upcase uri_escape url_decode url_encode where where_exp xml_escape"
+).split()
+
+STRINGS = [
+    "", "abc", "Hello World", "  padded  ", "\t tabs\nand\r\nlines \n", "a,b,,c,,", "ABC def GHI",
+    "<p>Hi <b>there</b></p><script>x()</script><!-- c -->end", "<unclosed", "a <b> c", "&amp; &lt;x&gt; & \"q\" 'a'",
+    "a b+c%20d", "%E4%BD%A0%E5%A5%BD", "%zz", "50%", "https://ex.com/a b?q=[1]&r=é#f", "SGVsbG8gV29ybGQ=", "SGVsbG8",
+    "not*base64", "Zm9v\nYmFy", "Crème Brûlée à la carte", "你好 world 世界", "😀 smile 👍🏽", "ÄÖÜß straße",
+    "12", "3.7", "-0", "1e3", " 42 ", "0x1F", "true", "null", "2024-03-10T23:30:00Z", "x-y_z.w", "one two three four five",
+    "The quick brown fox jumps over the lazy dog", "mississippi", "ss", "i", "İstanbul", "ǅ", "ﬁne", "a\u00a0b\u2028c",
+    "--Hello, World!--", "émoji_😀_test", "UPPER lower", "....", "a.b.c", "[1,2]", "{\"a\":1}",
+]
+NUMBERS = [0, 1, -1, 2, 3, 7, 10, -3.5, 7.9, 0.5, 1.5, 2.5, -2.5, 1.005, 2.675, 0.1, 123.456, 1e21, 1e-7, 1e-6,
+           9007199254740991, 9007199254740993, 1234567890123456789, 12345678901234567890, 1e300, -0.0, 100.0,
+           255, 1700000000, 1710113400, 1710113400.5, -86400, 4.35, 1e16, 0.000001234, 99.99, 5e-324]
+ARRAYS = [[], [1, 2, 3], ["a", "b", "c"], [None, 1, "x", None], [[1, 2], [3]], [{"a": 1}, {"a": 2, "b": "x"}, {"b": 3}],
+          ["x"], [True, False], [1.5, "2", 3], ["b", "a", "C"], [{"name": "n1", "price": 10}, {"name": "n2", "price": "5"}],
+          [" a ", "b\n"], ["😀", "é"], [0, None, False, ""]]
+OBJECTS = [{}, {"a": 1}, {"a": 1, "b": 2}, {"size": 3, "first": "f", "last": "l"}, {"name": "n", "items": [1, 2]},
+           {"nested": {"deep": {"x": 1}}}, {"2": "two", "1": "one", "b": "bee"}, {"length": 5}]
+SCALARS = [True, False, None]
+ALL = STRINGS + NUMBERS + ARRAYS + OBJECTS + SCALARS
+
+LITERAL_ARGS = ["1", "2", "0", "-1", "3.5", "'a'", "'b c'", "''", "' '", "','", "'-'", "'x'", "true", "false", "nil",
+                "empty", "'%Y'", "'pretty'", "'ascii'", "'latin'", "'none'", "'raw'", "'ordinal'", "'US'", "'cjk'",
+                "'auto'", "(1..3)", "10", "50", "100", "-5", "1.5", "'5'", "'abc'", "'key'", "'name'", "'price'", "'a'"]
+DATE_STRINGS = [
+    "2024-03-10T23:30:00-05:00", "2024-03-10T23:30:00Z", "2024-03-10T23:30:00.123Z", "2024-03-10", "2024-03-10T23:30:00",
+    "2024-03-10 23:30:00", "2024-03-10T23:30", "2024-03", "2024", "2024-02-29T12:00:00+0530", "2024-13-01", "2024-02-30",
+    "March 10, 2024", "Mar 10 2024 10:00:00 GMT+0100", "Sun, 10 Mar 2024 23:30:00 GMT", "Sun Mar 10 2024 23:30:00 GMT+0000 (UTC)",
+    "10 March 2024", "2024/03/10", "03/10/2024", "3/10/2024 5:06 PM", "2024-03-10T23:30:00.123456Z", "+002024-03-10T00:00:00Z",
+    "-000001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z", "2000-01-01T00:00:00+14:00", "1999-12-31T23:59:60Z",
+    "2024-W10", "20240310", "1710113400", "1710113400123", "0", "-1", "12", "abc", "", "  2024-03-10  ", "2024-3-5",
+    "Tuesday, 5 November 2024", "Nov 5, 2024 3:04:05 pm", "2024-11-05T15:04:05.000-08:00", "2021-01-04T00:00:00Z",
+    "2020-12-31T00:00:00Z", "2024-12-30T00:00:00Z", "2023-01-01T00:00:00Z", "2038-01-19T03:14:08Z", "1900-02-28T00:00:00Z",
+]
+DATE_NUMBERS = [0, 1, 1710113400, 1710113400.5, -1, 1e10, 8.64e12, 8.65e12, 1700000000, 951782400, -2208988800]
+FORMATS = [
+    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S %z", "%a %A %b %B %h", "%c", "%x", "%X", "%C %y %Y", "%d %e %-d %_d %0e",
+    "%H %I %k %l %p %P", "%j %L %N %3N %6N %12N", "%m %M %S %s", "%u %w %U %W", "%z %:z %Z", "%q", "%t%n%%", "%^a %^B %#b %#p",
+    "%10Y %-m/%-d %_5H", "%E %O %i %J %", "%-I:%M%P", "%D %F %T %R %r %v", "no directives", "%", "%%Y", "%b %-d, %Y",
+    "%A, %B %-e, %Y at %-l:%M %P %z", "%G-W%V", "%^10A|%-10A|%_3d|%03e", "%Y%m%d", "%s%L", "%#Z %^Z",
+]
+TIMEZONES = ["'America/New_York'", "'Asia/Kolkata'", "'UTC'", "'Europe/Warsaw'", "'Australia/Lord_Howe'", "'Etc/GMT+5'",
+             "360", "-480", "0", "'+05:30'", "'-0800'", "'Nope/Zone'", "330", "'asia/tokyo'", "nil", "'EST'"]
+
+DISABLED = {"array_to_sentence_string", "concat", "find", "find_exp", "find_index", "find_index_exp", "group_by",
+            "group_by_exp", "has", "has_exp", "map", "newline_to_br", "reject", "reject_exp", "reverse", "sort",
+            "sort_natural", "uniq", "where_exp"}
+
+
+def rand_arg(rng: random.Random, names: list[str]) -> str:
+    r = rng.random()
+    if r < 0.45:
+        return rng.choice(LITERAL_ARGS)
+    if r < 0.9:
+        return rng.choice(names)
+    return "missing"
+
+
+def filter_case(rng: random.Random, name: str) -> dict:
+    x = rng.choice(ALL)
+    if name.startswith("date") and rng.random() < 0.7:
+        x = rng.choice(DATE_STRINGS + DATE_NUMBERS)
+    data: dict = {"x": x}
+    names = []
+    for key in ("a", "b", "c"):
+        data[key] = rng.choice(ALL)
+        names.append(key)
+    nargs = rng.choice([0, 0, 1, 1, 1, 2, 2, 3])
+    args = [rand_arg(rng, names) for _ in range(nargs)]
+    if args and rng.random() < 0.12:
+        args[-1] = rng.choice(["allow_false", "k", "name"]) + ": " + args[-1]
+    call = name + (": " + ", ".join(args) if args else "")
+    source = "x" if rng.random() < 0.85 else rng.choice(["missing", "x.a", "x[0]", "x.size", "x.first", "'lit'", "12", "nil"])
+    tail = rng.choice(["", "", "", " | json", " | size", " | first", " | append: '!'"])
+    return {"t": "{{ " + source + " | " + call + tail + " }}", "d": data}
+
+
+def date_cases(rng: random.Random, n: int) -> list[dict]:
+    out = []
+    for _ in range(n):
+        x = rng.choice(DATE_STRINGS + DATE_NUMBERS)
+        fmt = rng.choice(FORMATS)
+        r = rng.random()
+        if r < 0.5:
+            t = "{{ x | date: f }}"
+        elif r < 0.85:
+            t = "{{ x | date: f, " + rng.choice(TIMEZONES) + " }}"
+        else:
+            t = "{{ x | " + rng.choice(["date_to_xmlschema", "date_to_rfc822", "date_to_string", "date_to_long_string",
+                                         "date_to_string: 'ordinal'", "date_to_long_string: 'ordinal', 'US'", "date"]) + " }}"
+        out.append({"t": t, "d": {"x": x, "f": fmt}})
+    return out
+
+
+TAG_TEMPLATES = [
+    "{% cycle 'a', 'b' %}", "{% cycle 'a', 'b' %}{% cycle 'a', 'b' %}{% cycle 'a', 'b' %}", "{% cycle x, 'b', 3 %}{% cycle x, 'b', 3 %}",
+    "{% cycle 'g1': 'a', 'b' %}{% cycle 'g2': 'a', 'b' %}{% cycle 'g1': 'a', 'b' %}", "{% cycle %}", "{% cycle x | upcase, 'b' %}",
+    "{% cycle 'a' 'b' %}", "{% cycle g: 'a', 'b' %}{% cycle g: 'a', 'b' %}",
+    "a{% break %}b", "a{% continue %}b", "{% if true %}a{% break %}b{% endif %}c", "{% liquid\nassign y = 3\necho y\n%}",
+    "{% liquid\n  if x\n    echo 'yes'\n  else\n    echo 'no'\n  endif\n%}", "{% liquid echo x %}", "{% liquid\ncycle 'a','b'\ncycle 'a','b'\n%}",
+    "{% liquid\n# comment\necho 'z'\n%}", "{% liquid\nbreak\necho 'n'\n%}x", "{% liquid\nfor i in x\necho i\nendfor\n%}", "{% liquid %}",
+    "{% increment n %}{% increment n %}{{ n }}", "{% decrement n %}{% decrement n %}{{ n }}", "{% increment x %}{{ x }}",
+    "{% decrement x %}{% increment x %}{{ x }}", "{% assign n = 5 %}{% increment n %}{{ n }}", "{% increment n %}{% assign n = 'q' %}{% increment n %}{{ n }}",
+    "{% unless x %}u{% else %}e{% endunless %}", "{% unless x %}u{% elsif a %}ea{% else %}e{% endunless %}", "{% unless x == 1 %}n{% endunless %}",
+    "{% raw %}{{ x }}{% endraw %}", "{% raw %}{% if %}{% endraw %}", "{% raw %}a", "{%- raw -%} a {%- endraw -%}", "x {%- raw %} a {% endraw -%} y",
+    "{% echo x %}", "{% echo %}", "{% echo x | size %}", "{%- echo x -%}", "{% comment %}{{ x }}{% endcomment %}y", "{% comment %}{% comment %}a{% endcomment %}{% endcomment %}b",
+    "{% comment %}{% if %}{% endcomment %}ok", "{% comment %}", "{% # inline %}v", "{%# inline %}v", "{% # a\n # b %}v", "{% # a\n b %}v",
+    "  {{- x -}}  ", "a  {%- if true -%}  b  {%- endif -%}  c", "a\n{{- x }}\nb", "{{ x -}}\n\n z", " \n {%- assign y = 1 -%} \n {{ y }}",
+    "{% block b %}in{% endblock %}", "{% block %}in{% endblock %}", "{% block b %}in", "{% if x %}{% endif %}", "{% if %}{% endif %}",
+    "{% if x %}a{% else %}b{% else %}c{% endif %}", "{% if x %}a{% else %}b{% elsif x %}c{% endif %}", "{% endif %}", "{% else %}",
+    "{% capture c %}{{ x }}-{{ a }}{% endcapture %}{{ c }}", "{% capture 'c' %}v{% endcapture %}{{ c }}", "{% capture %}v{% endcapture %}",
+    "{% assign %}", "{% assign y %}", "{% assign y = %}", "{% assign y = x | size %}{{ y }}", "{% assign x = 'o' %}{{ x }}",
+    "{% for i in x %}{{ i }}{% endfor %}", "{% case x %}{% when 1 %}o{% endcase %}", "{% tablerow i in x %}{% endtablerow %}",
+    "{% include 'f' %}", "{% render 'f' %}", "{% layout 'f' %}", "{% nosuchtag %}", "{% if x %}", "{{ x", "{% if x", "{{ x | }}",
+    "{{ x | upcase: }}", "{{ x | 5 }}", "{{ x || upcase }}", "{{ x | upcase upcase }}", "{{ x, y }}", "{{ 'unterminated }}", "{{ }}", "{{}}",
+    "{{ x | default: 'd' }}", "{{ x.a.b.c }}", "{{ x['a'] }}", "{{ x[a] }}", "{{ x[0] }}", "{{ x[-1] }}", "{{ x.size }}", "{{ x.first }}{{ x.last }}",
+    "{{ x.length }}", "{{ x['size'] }}", "{{ x.toString }}", "{{ x.constructor }}", "{{ x.__proto__ }}", "{{ (1..x) }}", "{{ (x..3) | join: ',' }}",
+    "{{ x | split: '' | join: '|' }}", "{{ x | json: 2 }}", "{{ x | json: 'ab' }}", "{{ x | inspect: 1 }}", "{{ x | jsonify }}",
+]
+EXPRESSIONS = ["x == a", "x != a", "x <> a", "x > a", "x < a", "x >= a", "x <= a", "x contains a", "x and a", "x or a",
+               "not x", "x == empty", "x == blank", "x != empty", "empty == x", "x == nil", "x == null", "x", "a", "x == true",
+               "x contains 'a'", "x and a or b", "x or a and b", "x == 1 or a", "1 < 2 and 2 < 1", "x.size > 2", "'abc' contains 'b'",
+               "x == a == b", "x >", "x == 'a' and", "(x == 1)", "x == 1.0", "x contains nil", "x > 'a'", "x == (1..2)"]
+
+
+def tag_cases(rng: random.Random, n: int) -> list[dict]:
+    out = []
+    for t in TAG_TEMPLATES:
+        for _ in range(3):
+            out.append({"t": t, "d": {"x": rng.choice(ALL), "a": rng.choice(ALL)}})
+    while len(out) < n:
+        e = rng.choice(EXPRESSIONS)
+        kind = rng.choice(["if", "unless", "ifelse", "elsif", "echo", "assign"])
+        if kind == "if":
+            t = "{% if " + e + " %}T{% endif %}"
+        elif kind == "unless":
+            t = "{% unless " + e + " %}T{% endunless %}"
+        elif kind == "ifelse":
+            t = "{% if " + e + " %}T{% else %}F{% endif %}"
+        elif kind == "elsif":
+            t = "{% if false %}A{% elsif " + e + " %}T{% else %}F{% endif %}"
+        elif kind == "echo":
+            t = "{% echo " + e + " %}"
+        else:
+            t = "{% assign r = " + e + " %}{{ r }}"
+        out.append({"t": t, "d": {"x": rng.choice(ALL), "a": rng.choice(ALL), "b": rng.choice(ALL)}})
+    return out
+
+
+NUM_OPS = ["plus", "minus", "times", "divided_by", "modulo", "round", "ceil", "floor", "abs", "at_least", "at_most", "to_integer"]
+
+
+def number_cases(rng: random.Random, n: int) -> list[dict]:
+    out = [{"t": "{{ x }}", "d": {"x": v}} for v in NUMBERS]
+    out += [{"t": "{{ " + lit + " }}", "d": {}} for lit in ["1", "1.0", "-0", "1.50", "007", "-1.5e3", "1e21", ".5", "5.", "9007199254740993", "0.1"]]
+    while len(out) < n:
+        op = rng.choice(NUM_OPS)
+        arg = rng.choice(["a", "b", "0", "-0", "2", "'x'", "nil", "3.7"])
+        extra = rng.choice(["", "", ", true", ", 1"])
+        t = "{{ x | " + op + ": " + arg + extra + " }}"
+        out.append({"t": t, "d": {"x": rng.choice(NUMBERS + STRINGS[:5] + ["12", "3.7", "-0", "1e3", " 42 "]),
+                                  "a": rng.choice(NUMBERS), "b": rng.choice(NUMBERS + [None, True, "5"])}})
+    return out
+
+
+def generate(seed: int = 11) -> list[dict]:
+    rng = random.Random(seed)
+    cases: list[dict] = []
+    for name in FILTERS:
+        per = 12 if name in DISABLED else 70
+        if name in ("sample",):
+            per = 0
+        cases += [filter_case(rng, name) for _ in range(per)]
+    # sample: deterministic only for a single candidate
+    for v in ([], [1], ["x"], "a", "", None, 5, "aa", [2, 2]):
+        for arg in ("", ": 1", ": 0", ": 2", ": 'x'"):
+            cases.append({"t": "{{ x | sample" + arg + " | json }}", "d": {"x": v}})
+    cases += date_cases(rng, 900)
+    cases += tag_cases(rng, 700)
+    cases += number_cases(rng, 500)
+    return cases
+
+
+def main() -> int:
+    for case in generate():
+        sys.stdout.write(json.dumps(case, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
