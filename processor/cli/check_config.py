@@ -52,9 +52,14 @@ class _Report:
     def line(self, check: str, ok: bool, detail: str) -> None:
         print(f"{check:<12} {'ok' if ok else 'FAIL':<5} {self._redactor.redact(detail)}", flush=True)
 
+    def warn(self, check: str, detail: str) -> None:
+        print(f"{check:<12} {'WARN':<5} {self._redactor.redact(detail)}", flush=True)
 
-def check_destination(cfg: AppConfig) -> str | None:
-    """Compile subscriptions exactly as ``run`` would; the error text, or ``None`` if fine."""
+
+def check_destination(cfg: AppConfig, warnings: list[str] | None = None) -> str | None:
+    """Compile subscriptions exactly as ``run`` would; the error text, or ``None`` if fine.
+
+    The start-up warnings ``run`` would log are appended to ``warnings`` when given."""
     try:
         module = importlib.import_module("processor.voucherify.destination")
     except ModuleNotFoundError as exc:
@@ -62,9 +67,11 @@ def check_destination(cfg: AppConfig) -> str | None:
             raise
         return None  # destination not built into this version: nothing more to compile
     try:
-        module.Destination.from_config(cfg)
+        destination = module.Destination.from_config(cfg)
     except (ConfigError, ConfigFileError, ValueError) as exc:
         return str(exc)
+    if warnings is not None:
+        warnings.extend(getattr(destination, "warnings", []))
     return None
 
 
@@ -124,12 +131,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     report = _Report(redactor)
 
-    problem = check_destination(cfg)
+    warnings: list[str] = []
+    problem = check_destination(cfg, warnings)
     if problem is not None:
         report.line("config", False, problem)
         return EXIT_CONFIG
     subs = "Segment presets" if cfg.subscriptions is None else f"{len(cfg.subscriptions)} subscription(s)"
     report.line("config", True, f"{args.config} ({subs}, input {cfg.input.format})")
+    for warning in warnings:
+        report.warn("config", warning)
 
     codes: list[int] = []
     auth_ok, detail = check_auth(cfg, args.timeout)

@@ -17,6 +17,7 @@ context (Segment's runtime throws a TypeError for it once the payload is valid, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -72,11 +73,31 @@ class _Compiled:
         self.run = run
 
 
+#: A float in orjson's output that JavaScript writes differently: an integral float (``100.0``,
+#: ``-0.0``) or exponent notation (orjson writes ``1e+16`` and ``1e-6``, JavaScript
+#: ``10000000000000000`` and ``0.000001``). A superset: text inside strings may match too, which
+#: merely takes the exact path. Only searched when a cheap substring test finds ``.0``/``e+``/``e-``.
+_JS_FLOAT_RISK = re.compile(rb"[:,\[]-?\d+(?:\.0[,}\]]|(?:\.\d+)?e[+-])")
+
+
 def _encode(payload: Any) -> bytes:
+    """The request body as Segment's ``JSON.stringify`` writes it: one rule for every number.
+
+    Every number is written as the double JavaScript holds (integers beyond 2**53 rounded to the
+    nearest one, ``-0`` as ``0``, ``100.0`` as ``100``) in ``Number.prototype.toString``'s
+    notation. orjson writes most bodies exactly so; the rest go through :func:`json_stringify`:
+
+    1. integers beyond 53 bits (``OPT_STRICT_INTEGER`` makes orjson refuse them), and what orjson
+       cannot encode at all (integers beyond 64 bits, lone surrogates);
+    2. bodies with a float orjson writes differently (:data:`_JS_FLOAT_RISK`).
+    """
     try:
-        return orjson.dumps(payload)
-    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: encode as JavaScript would
+        body = orjson.dumps(payload, option=orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:
         return json_stringify(payload).encode("utf-8")  # type: ignore[union-attr]
+    if (b".0" in body or b"e+" in body or b"e-" in body) and _JS_FLOAT_RISK.search(body) is not None:
+        return json_stringify(payload).encode("utf-8")  # type: ignore[union-attr]
+    return body
 
 
 def _runner(name: str, action: str, url: str, mapping: Callable[[dict], Any], schema: PayloadSchema) -> Callable[[dict], Planned]:

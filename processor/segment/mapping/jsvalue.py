@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from ..js import UNDEFINED, JsBuiltin, _Undefined, is_array_index, number_to_string, to_number, to_string
@@ -60,11 +61,22 @@ def loose_not_equal_empty_string(value: Any) -> bool:
 
 # --- JSON.stringify ----------------------------------------------------------------------------
 
-_encode_str = json.JSONEncoder(ensure_ascii=False).encode
+_encode_plain = json.JSONEncoder(ensure_ascii=False).encode
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encode_str(s: str) -> str:
+    """``JSON.stringify(string)``: well-formed, so a lone surrogate is written ``\\udXXX``."""
+    text = _encode_plain(s)
+    if _LONE_SURROGATE.search(text) is None:
+        return text
+    return _LONE_SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
 
 
 def json_stringify(value: Any) -> str | _Undefined:
-    """``JSON.stringify(value)``: compact, JavaScript key order and number formatting."""
+    """``JSON.stringify(value)``: compact, JavaScript key order and number formatting (every
+    number as the double JavaScript holds, in ``Number.prototype.toString``'s notation:
+    ``100.0`` -> ``100``, ``-0.0`` -> ``0``, ``2**63`` -> ``9223372036854776000``)."""
     if value is UNDEFINED or type(value) is JsBuiltin:
         return UNDEFINED
     return _stringify(value)

@@ -1,7 +1,7 @@
 """Generate the @liquid differential cases (templates x events), seeded, as JSON lines.
 
-    python -m dev.liquid_differential.gen > /tmp/cases.jsonl
-    node dev/liquid_differential/record.js --env /work/segment-reference < /tmp/cases.jsonl \
+    python -m dev.differential.liquid_gen > /tmp/cases.jsonl
+    node dev/differential/liquid_record.js --env /work/segment-reference < /tmp/cases.jsonl \
         > tests/segment/data/liquid_differential.jsonl
 
 Every liquidjs 10.30.1 filter (enabled ones and those actions-core disables) with random inputs of

@@ -3,7 +3,7 @@
 // {"t": template, "d": event}, one line out: the input line as written plus "r": rendered or "e": message.
 // It calls actions-core's own evaluateLiquid (the liquidjs 10.30.1 engine with actions-core's
 // options and disabled tags/filters), in a UTC process as Segment's runtime is.
-//   node dev/liquid_differential/record.js --env /work/segment-reference < cases.jsonl > out.jsonl
+//   node dev/differential/liquid_record.js --env /work/segment-reference < cases.jsonl > out.jsonl
 // A test-time aid only: the suite reads the recorded lines, never runs this.
 'use strict';
 process.env.TZ = 'UTC';
