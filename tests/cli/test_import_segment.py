@@ -198,8 +198,8 @@ def test_without_destination_or_url_the_check_names_the_field(capsys: pytest.Cap
 
 def test_what_the_processor_would_refuse_at_start_up_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     subs = [
-        {"name": "Unported filter", "actionSlug": "addCustomEvent", "trigger": 'type = "track"',
-         "settings": {"event": {"@liquid": "{{ timestamp | date: '%Y' }}"}}},
+        {"name": "Disabled filter", "actionSlug": "addCustomEvent", "trigger": 'type = "track"',
+         "settings": {"event": {"@liquid": "{{ properties.items | map: 'sku' }}"}}},
         {"name": "Broken trigger", "actionSlug": "addCustomEvent", "trigger": '(type = "track"', "settings": {}},
         {"name": "No action", "trigger": 'type = "track"', "settings": {}},
         {"name": "Fine", "actionSlug": "upsertCustomer", "trigger": 'type = "identify"', "settings": {}},
@@ -207,9 +207,9 @@ def test_what_the_processor_would_refuse_at_start_up_is_refused(capsys: pytest.C
     code, out, err = run_import(capsys, ["-"], stdin=orjson.dumps(subs), custom_url="https://us1.segmentio.voucherify.io")
     assert code == 1
     assert [s["name"] for s in yaml.safe_load(out)["subscriptions"]] == ["Fine"]
-    assert report_lines(err) == {"Unported filter": "refused", "Broken trigger": "refused",
+    assert report_lines(err) == {"Disabled filter": "refused", "Broken trigger": "refused",
                                  "No action": "refused", "Fine": "imported with warnings"}
-    assert 'mapping /event/@liquid: filter "date" is not supported by voucherify-processor yet' in err
+    assert 'mapping /event/@liquid: filter "map" is disabled, line:1, col:1' in err
     assert "subscribe: unclosed `(`" in err and "it names no action (actionSlug)" in err
     assert "the mapping is empty" in err
 

@@ -33,6 +33,7 @@ from .values import (
     Drop,
     Memory,
     is_nil,
+    js_num,
     js_ge,
     js_gt,
     js_le,
@@ -42,6 +43,7 @@ from .values import (
     stringify,
     to_array,
     to_value,
+    truthy,
 )
 
 DISABLED_TAGS = frozenset(["case", "for", "include", "layout", "render", "tablerow"])
@@ -894,12 +896,9 @@ class _Parser:
             val = ctx.env_get(key)
             if type(val) is not int and type(val) is not float:
                 val = 0
-            if step > 0:
-                ctx.env_writes[key] = val + 1
-                out.append(stringify(val))
-            else:
-                ctx.env_writes[key] = val - 1
-                out.append(stringify(val - 1))
+            after = js_num(float(val) + step)  # a double: 2**53 + 1 is 2**53
+            ctx.env_writes[key] = after
+            out.append(stringify(val if step > 0 else after))
 
         return render
 
@@ -941,7 +940,9 @@ class _Parser:
             groups = ctx.registers.setdefault("cycle", {})
             idx = groups.get(fingerprint, 0)
             groups[fingerprint] = (idx + 1) % len(candidates)
-            out.append(stringify(to_value(candidates[idx][1](ctx))))
+            value = to_value(candidates[idx][1](ctx))
+            if truthy(value):  # renderTemplates writes a tag's returned value only when truthy
+                out.append(stringify(value))
 
         return render
 
@@ -1074,6 +1075,10 @@ class CompiledLiquid:
             raise
         except RecursionError:
             raise LiquidError("Maximum call stack size exceeded", located=False) from None
+        except Exception as exc:  # noqa: BLE001
+            # A defect of this port, not of the event: fail the event (dead letter with the
+            # reason) rather than the process. The differential and fuzz tests keep this unused.
+            raise LiquidError(f"internal error in the Liquid port: {type(exc).__name__}: {exc}", located=False) from exc
         return "".join(out)
 
 
