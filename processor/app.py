@@ -51,6 +51,7 @@ def engine_settings(cfg: AppConfig) -> EngineSettings:
         quick_retry_max_wait_s=e.quick_retry_max_wait_s,
         commit_interval_s=e.commit_interval_s,
         drain_timeout_s=e.drain_timeout_s,
+        requests_per_minute=cfg.destination.requests_per_minute,
     )
 
 
@@ -64,7 +65,6 @@ def build_client(cfg: AppConfig) -> VoucherifyClient:
         connect_timeout=d.connect_timeout_s,
         read_timeout=d.read_timeout_s,
         verify_tls=d.verify_tls,
-        requests_per_minute=d.requests_per_minute,
     )
 
 

@@ -6,9 +6,10 @@ through the tiers into the dead-letter topic turns a one-minute outage into a ma
 14 measured 8,357 dead letters for a 60 s outage, silently). So, modelled on the auth circuit
 (:mod:`processor.engine.circuit`):
 
-**The rule** (:class:`AvailabilityRule`): a delivery's answer is an *outage signal* when it is a
-connection failure (refused, reset, DNS, TLS), a timeout, or a 500/502/503/504; any other answer
-(2xx, 4xx, 429 included: the server is there and talking) is *evidence of life*. The circuit opens
+**The rule** (:class:`AvailabilityRule`): a delivery's answer is an *outage signal* when the
+destination marks it ``unavailable`` (for Voucherify: a connection failure (refused, reset, DNS,
+TLS), a timeout, or a 500/502/503/504, see ``processor.voucherify.http_status.OUTAGE_STATUSES``);
+any other answer (2xx, 4xx, 429 included: the server is there and talking) is *evidence of life*. The circuit opens
 when ``threshold`` (20) answers in a row, in the order they came back, are outage signals. An
 event that fails while its neighbours succeed never gets there: one answer of life resets the run,
 so it keeps going the retry-tier way. With 10 % random 503s, 20 in a row happens once in 10^20.
@@ -27,7 +28,8 @@ so it keeps going the retry-tier way. With 10 % random 503s, 20 in a row happens
 4. A probe that is answered, or a delivery that succeeds, closes the circuit: waiting deliveries
    go again, consumption resumes, and a WARNING says how long it lasted.
 
-:class:`AvailabilityRule` is pure (clock passed in) so the rule is tested without a loop.
+:class:`AvailabilityRule` is pure (clock passed in) so the rule is tested without a loop; the
+circuit's probe backoff takes ``sleep`` and ``rng`` like the auth circuit's.
 """
 
 from __future__ import annotations
@@ -36,13 +38,11 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-__all__ = ["AvailabilityRule", "AvailabilityCircuit", "OUTAGE_STATUSES"]
+__all__ = ["AvailabilityRule", "AvailabilityCircuit"]
 
 log = logging.getLogger(__name__)
-
-#: HTTP statuses that are outage signals (gateway and server failures, not the event's fault).
-OUTAGE_STATUSES = frozenset({500, 502, 503, 504})
 
 
 class AvailabilityRule:
@@ -108,9 +108,13 @@ class AvailabilityCircuit:
         max_interval_s: float = 5.0,
         warn_every_s: float = 30.0,
         on_change: Callable[[bool, str], None] | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self.rule = AvailabilityRule(clock=clock, threshold=threshold, warn_every_s=warn_every_s)
         self._probe = probe
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         self._initial = initial_interval_s
         self._max = max_interval_s
         self._on_change = on_change
@@ -131,13 +135,14 @@ class AvailabilityCircuit:
         if self.rule.run and self.rule.alive():
             self._close("a delivery was answered")
 
-    def failed(self, reason: str) -> None:
-        """A delivery failed with an outage signal."""
+    def failed(self, reason: str, detail: str = "") -> None:
+        """A delivery failed with an outage signal: ``reason`` is short (readiness, metric label),
+        ``detail`` the full secret-free message (logged)."""
         if self.rule.failed(reason):
             log.warning(
-                "Voucherify looks unavailable (%d deliveries in a row failed; last: %s): pausing consumption "
+                "Voucherify looks unavailable (%d deliveries in a row failed; last: %s%s): pausing consumption "
                 "and retry tiers, nothing is dead-lettered; probing until it answers",
-                self.rule.threshold, reason,
+                self.rule.threshold, reason, f": {detail}" if detail else "",
             )
             self._closed.clear()
             if self._on_change:
@@ -156,7 +161,7 @@ class AvailabilityCircuit:
     async def _probe_until_closed(self) -> None:
         interval = self._initial
         while self.rule.is_open:
-            await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+            await self._sleep(interval * self._rng.uniform(0.8, 1.2))
             if not self.rule.is_open:
                 return
             try:

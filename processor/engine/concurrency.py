@@ -6,7 +6,12 @@ once per ``cooldown_s``, so one burst of 429s from one window counts once); each
 ``1/limit``, so the limit grows by about one per round trip of the whole window.
 
 Time is injected (``clock``, seconds, monotonic) so the cooldown can be tested without waiting.
-Whether a result counts as throttling is the destination's call (``SendResult.throttled``).
+
+The engine no longer reports throttling here (``release()`` without ``throttled``): since issue 14
+a 429 adapts the request *rate* (:mod:`processor.engine.rate`), and halving the concurrency on top
+of that can starve the paced rate (the first wiring measured 252/s against a 500/s stub limit
+with both); at a paced rate R and latency T, about R x T requests are in flight anyway. The limit
+caps concurrency and lets retries queue first (``acquire(priority=True)``).
 """
 
 from __future__ import annotations
@@ -38,12 +43,16 @@ class AdaptiveLimit:
     def in_use(self) -> int:
         return self._in_use
 
-    async def acquire(self) -> None:
-        if self._in_use < self._limit and not self._waiters:
+    async def acquire(self, priority: bool = False) -> None:
+        """Wait for a slot; ``priority`` (a retry) queues ahead of fresh work."""
+        if self._in_use < self._limit and (priority or not self._waiters):
             self._in_use += 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
+        if priority:
+            self._waiters.appendleft(future)
+        else:
+            self._waiters.append(future)
         try:
             await future
         except asyncio.CancelledError:

@@ -9,7 +9,7 @@ partitions (the consumer keeps its group membership) and resumes them with hyste
    80 % of that (a slow key cannot make one partition take the whole budget).
 3. A retry-tier partition with records waiting for their due time stays paused: a tier holds
    one delay, so what follows is not due earlier.
-4. All partitions pause while ``hold()`` is true (the auth circuit is open).
+4. All partitions pause while ``hold()`` is true (the auth or the availability circuit is open).
 
 A record is in flight from its arrival (:meth:`admitted`) until :meth:`finish` (step 6 of the
 engine's protocol) or until its partition is released (:meth:`forget`). Decisions go to the

@@ -11,10 +11,12 @@ Life of a source record (the protocol; numbered steps are referred to in comment
 3. Ordering: the ordering key (userId, else anonymousId, else the message key, by default) is
    admitted to the partition's serializer; a record whose key is busy waits behind it.
 4. Plan: the destination says which subscriptions trigger, with a request or a rejection each.
-5. Deliver all requests concurrently (global adaptive concurrency limit). Each request gets a few
-   quick in-process retries for retryable failures; an auth failure trips the circuit and waits
-   for it to close, then tries again (never dead-lettered). Afterwards, still-failing retryable
-   subscriptions go to the next retry tier (one record listing them), permanent ones and
+5. Deliver all requests concurrently, each at a slot of the adaptive request rate and of the
+   concurrency limit (retries first). Each request gets a few quick in-process retries for
+   retryable failures; an auth failure trips the auth circuit and waits for it to close, then
+   tries again (never dead-lettered); a throttled answer waits for its Retry-After and goes again
+   first; an outage opens the availability circuit and waits for it. Afterwards, still-failing
+   retryable subscriptions go to the next retry tier (one record listing them), permanent ones and
    rejections to the dead-letter topic, and the engine awaits the producer acks.
 6. Finish: the offset is marked finished; the next waiter of the key is released. Periodically the
    finished prefix of every partition is stored, and the consumer commits stored offsets.
@@ -28,7 +30,8 @@ due order and a later-due record never blocks an earlier-due one), and deliver o
 subscriptions listed in their headers.
 
 Flow control: when in-flight events reach ``max_in_flight`` (or a partition its own limit), or
-while the auth circuit is open, partitions are paused; they resume below 80 % of the limit.
+while the auth or the availability circuit is open, partitions are paused (retry tiers too);
+they resume below 80 % of the limit.
 
 The parts, one job each (as Confluent's Parallel Consumer separates partition state, dispatch
 and offset committing); :class:`Engine` only wires them and bridges the consumer's thread:
@@ -38,10 +41,13 @@ and offset committing); :class:`Engine` only wires them and bridges the consumer
 ``dispatch.Dispatcher``         steps 1-3: arrival, decode, per-key ordering, one task per record
 ``retry_tiers``                 records on a retry tier wait until due
 ``work.EventWork``              steps 4-6 for one record: plan, deliver, hand off, finish
-``deliver.Deliverer``           step 5 for one request: concurrency limit, auth circuit, quick retries
+``deliver.Deliverer``           step 5 for one request: rate, concurrency, circuits, quick retries
 ``quick_retry.QuickRetries``    how long to wait before an in-place retry, and when to give up
 ``circuit.AuthCircuit``         pause everything while the credentials are rejected
-``concurrency.AdaptiveLimit``   AIMD concurrency limit, halved when the destination throttles
+``availability.Availability..`` pause everything while the destination is down (outage signals)
+``rate.AdaptiveRate``           request rate: AIMD on throttling, Retry-After, the configured ceiling
+``rate_gate.RateGate``          slots at that rate; retries go ahead of fresh work
+``concurrency.AdaptiveLimit``   concurrency cap, retries ahead of fresh work
 ``flow.FlowControl``            in-flight count, which partitions to pause
 ``commits.OffsetCommitter``     only finished prefixes go to the consumer for committing
 ``handoff.Handoff``             routing failures to a retry tier or the dead-letter topic
@@ -58,6 +64,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from processor.engine.availability import AvailabilityCircuit
 from processor.engine.circuit import AuthCircuit
 from processor.engine.commits import OffsetCommitter
 from processor.engine.concurrency import AdaptiveLimit
@@ -69,6 +76,7 @@ from processor.engine.ordering import KeyFunc
 from processor.engine.partitions import Partitions
 from processor.engine.ports import TP, Consumer, Decoder, EngineObserver, Inbound, Planner, Sender
 from processor.engine.quick_retry import QuickRetries
+from processor.engine.rate import AdaptiveRate
 from processor.engine.work import EventWork, HandoffFailed
 
 log = logging.getLogger(__name__)
@@ -86,6 +94,10 @@ class EngineSettings:
     quick_retry_max_wait_s: float = 5.0
     commit_interval_s: float = 1.0
     drain_timeout_s: float = 20.0
+    requests_per_minute: float | None = None  # ceiling of the adaptive request rate; None = none
+    availability_threshold: int = 20  # outage signals in a row that open the availability circuit
+    availability_probe_max_interval_s: float = 5.0
+    availability_warn_every_s: float = 30.0
 
 
 class Engine:
@@ -117,16 +129,25 @@ class Engine:
         self._partitions = Partitions(retry_topics)
         self._circuit = AuthCircuit(sender.probe_auth, max_interval_s=auth_probe_max_interval_s,
                                     on_change=self._on_circuit_change, rng=rng)
+        self._availability = AvailabilityCircuit(
+            sender.probe_auth, clock=_loop_time, threshold=s.availability_threshold,
+            max_interval_s=s.availability_probe_max_interval_s, warn_every_s=s.availability_warn_every_s,
+            on_change=self._on_availability_change, rng=rng)
+        ceiling = s.requests_per_minute / 60.0 if s.requests_per_minute else None
+        self._rate = AdaptiveRate(clock=_loop_time, ceiling_per_s=ceiling)
         self._flow = FlowControl(self._partitions, max_in_flight=s.max_in_flight,
                                  max_in_flight_per_partition=s.max_in_flight_per_partition,
-                                 observer=obs, hold=lambda: self._circuit.is_open)
+                                 observer=obs, hold=lambda: self.circuit_open)
         self._commits = OffsetCommitter(self._partitions, observer=obs, interval_s=s.commit_interval_s)
         deliverer = Deliverer(
             sender,
             limit=AdaptiveLimit(s.max_concurrent_requests),
             circuit=self._circuit,
+            availability=self._availability,
+            rate=self._rate,
             quick_retries=QuickRetries(s.quick_retries, s.quick_retry_backoff_s, s.quick_retry_max_wait_s, rng),
             observer=obs,
+            rng=rng,
         )
         work = EventWork(planner=planner, deliverer=deliverer, handoff=handoff, observer=obs, finish=self._flow.finish)
         self._dispatcher = Dispatcher(partitions=self._partitions, decoder=decoder, key_func=key_func, work=work,
@@ -152,6 +173,7 @@ class Engine:
         self._loop = self._dispatcher.loop = asyncio.get_running_loop()
         fatal = self._fatal_event
         store_task = self._loop.create_task(self._commits.run(), name="store-offsets")
+        rate_task = self._loop.create_task(self._report_rate(), name="report-rate")
         self._consumer.start()
         try:
             waiters = [self._loop.create_task(stop.wait()), self._loop.create_task(fatal.wait())]
@@ -163,7 +185,9 @@ class Engine:
             self._consumer.stop()
             await self._loop.run_in_executor(None, self._consumer.join)
             store_task.cancel()
+            rate_task.cancel()
             await self._circuit.close()
+            await self._availability.close()
         if self._fatal is not None:
             raise self._fatal
         consumer_error = self._consumer.fatal_error
@@ -190,7 +214,19 @@ class Engine:
 
     @property
     def circuit_open(self) -> bool:
-        return self._circuit.is_open
+        """True while the auth or the availability circuit is open (consumption paused)."""
+        return self._circuit.is_open or self._availability.is_open
+
+    @property
+    def allowed_rate(self) -> float | None:
+        """Requests/s the adaptive rate allows now (None: not paced)."""
+        return self._rate.rate
+
+    async def _report_rate(self) -> None:
+        """The allowed rate for the metrics, once per commit interval (not per request)."""
+        while True:
+            self._obs.allowed_rate(self._rate.rate)
+            await asyncio.sleep(self._s.commit_interval_s)
 
     # -- ConsumerListener (called on the consumer thread) -----------------------------------------
 
@@ -260,3 +296,15 @@ class Engine:
     def _on_circuit_change(self, is_open: bool) -> None:
         self._obs.circuit(is_open)
         self._flow.update(force=True)
+
+    def _on_availability_change(self, is_open: bool, reason: str) -> None:
+        self._obs.availability(is_open, reason)
+        self._flow.update(force=True)
+
+
+def _loop_time() -> float:
+    """The running loop's clock (fake in the engine's unit tests), else the monotonic clock."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()

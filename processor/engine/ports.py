@@ -159,7 +159,11 @@ class SendResult(Protocol):
     """The outcome of one request, already classified by the destination.
 
     ``throttled``: the destination asked us to slow down (for Voucherify, an HTTP 429); the
-    engine halves its concurrency. ``status`` is recorded in dead letters, never interpreted.
+    engine adapts its request rate and retries the request after ``retry_after``, first.
+    ``unavailable``: the failure says the destination may be down, not that this event is bad
+    (for Voucherify: connection failures, timeouts, 500/502/503/504); many in a row open the
+    availability circuit. ``status`` is recorded in dead letters and named in the circuit's
+    reason, never interpreted.
     """
 
     ok: bool
@@ -168,6 +172,7 @@ class SendResult(Protocol):
     message: str
     retry_after: float | None
     throttled: bool
+    unavailable: bool
 
 
 class Planner(Protocol):
@@ -181,7 +186,9 @@ class Planner(Protocol):
 class Sender(Protocol):
     async def send(self, delivery: Any) -> SendResult: ...
 
-    async def probe_auth(self) -> bool: ...
+    async def probe_auth(self) -> bool:
+        """True/False when the destination answered (credentials accepted or not); raises when it
+        could not tell (unreachable, 5xx). Also the availability circuit's probe."""
 
 
 # -- observation -------------------------------------------------------------------------------
@@ -200,6 +207,9 @@ class EngineObserver:
     def assigned(self, partitions: int) -> None: ...
     def committed(self, tp: TP, offset: int) -> None: ...
     def circuit(self, is_open: bool) -> None: ...
+    def throttled(self, action: str) -> None: ...
+    def allowed_rate(self, per_s: float | None) -> None: ...
+    def availability(self, is_open: bool, reason: str) -> None: ...
 
 
 #: Error classes recorded in retry / dead-letter headers.

@@ -10,14 +10,26 @@ The rules (each one a sentence of the README's delivery section):
 
 1. No ceiling and never throttled: no pacing at all.
 2. A throttled answer to a request *sent after the last decrease* multiplies the rate by
-   ``decrease`` (0.85), starting from the lower of the current rate and the rate actually sent
+   ``decrease`` (0.85), or by the share of answers that were not 429s when that is lower (a
+   deep overshoot is cut in few steps, as DCTCP does; never by more than half), starting from the lower of the current rate and the rate actually sent
    over the last second (when that second saw at least 20 requests; the first cut from
-   "unlimited" always starts from the rate sent). Answers to requests sent before the last decrease say nothing new
-   (they were sent at the old rate), so one burst of 429s counts once (as TCP: one cut per window).
+   "unlimited" always starts from the rate sent), provided throttling is more than noise: at
+   least ``cut_share`` (5 %) of the answers of the last second (or of the last 20 answers, when
+   fewer came back; and at least 20 answers and two 429s in all) were 429s. A server's rate limiter answers 429 in proportion to how far the
+   rate is over it, so its 429s pass that bar as soon as the overshoot matters; a few random
+   429s (2 % in issue 14's test) do not, and must not drag the rate down (AIMD under random loss
+   settles near ``increase / (decrease share x loss)``: a handful of requests per second).
+   Answers to requests sent before the last decrease say nothing new (they were sent at the old
+   rate), so one burst of 429s counts once (as TCP: one cut per window); and there is at most
+   one cut per 100 ms, so a fast-answering server does not get ten cuts before any goodput is
+   measured.
 3. Each success adds ``increase / rate`` requests/s, i.e. about ``increase`` requests/s per second
    while the rate is in use; ``increase`` is 2 % of the rate at the last cut (at least 0.1/s), so
    climbing back from a cut takes ~7.5 s whatever the limit, and the average is ~92 % of it.
-4. The rate never exceeds the ceiling and never falls below ``min_rate_per_s``.
+4. The rate never exceeds the ceiling, and a cut never takes it below 90 % of the most successes
+   the server accepted in one second over the last 30 s (it has just shown it takes that much:
+   this is what keeps random 429s, which do not fall when the rate falls, from collapsing the
+   rate), nor below ``min_rate_per_s``. A cut may thus raise a rate that fell below that floor.
 5. ``Retry-After`` (or ``X-Rate-Limit-Retry``) is the earliest time for *that* request (the caller
    waits for it, then goes first: :class:`processor.engine.rate_gate.RateGate`). It holds *new*
    requests too only when throttling is across the board: at least ``hold_share`` (half) of the
@@ -36,6 +48,8 @@ from collections.abc import Callable
 __all__ = ["AdaptiveRate"]
 
 _MAX_HOLD_S = 300.0  # never trust a server-requested global hold longer than this
+_GOOD_BUCKET_S = 0.25  # goodput is counted per quarter second
+_MIN_CUT_INTERVAL_S = 0.1  # at most one cut per 100 ms, whatever the round-trip time
 _MIN_MEASURED = 20  # requests in the measuring window before the measured rate is trusted over the pace
 
 
@@ -53,6 +67,9 @@ class AdaptiveRate:
         min_rate_per_s: float = 0.5,
         hold_window: int = 20,
         hold_share: float = 0.5,
+        cut_share: float = 0.05,
+        floor_share: float = 0.9,
+        floor_window_s: int = 30,
     ) -> None:
         if ceiling_per_s is not None and ceiling_per_s <= 0:
             raise ValueError("ceiling_per_s must be positive")
@@ -75,6 +92,16 @@ class AdaptiveRate:
         self._hold_share = hold_share
         self._recent: deque[bool] = deque(maxlen=hold_window)  # True = throttled
         self._recent_throttled = 0
+        self._cut_share = cut_share
+        self._floor_share = floor_share
+        # successes per one-second bucket over the last floor_window_s seconds (peak goodput)
+        self._good: deque[int] = deque(maxlen=int(floor_window_s / _GOOD_BUCKET_S))
+        self._good_start = clock()
+        self._good_cur = 0
+        # answers and 429s per half-second bucket (current and previous): the share over ~1 s
+        self._ans_start = clock()
+        self._ans = [0, 0]  # previous, current
+        self._thr = [0, 0]
         # sent-rate measure: starts counted per one-second window
         self._win_start = clock()
         self._win_count = 0
@@ -123,7 +150,7 @@ class AdaptiveRate:
         full one-second window, or the current one when it shows more)."""
         now = self._clock()
         elapsed = now - self._win_start
-        current = self._win_count / max(elapsed, 0.1)
+        current = self._win_count / max(elapsed, 0.01)
         last = self._last_win_rate if elapsed < 2.0 else 0.0
         if current > last:
             return current, self._win_count
@@ -131,8 +158,57 @@ class AdaptiveRate:
 
     # -- answers -------------------------------------------------------------------------------
 
+    def throttled_share(self) -> tuple[float, int]:
+        """Share of 429s among the answers of the last second (or the last 20, if fewer came back
+        in that second), and the number of 429s it rests on."""
+        self._roll()
+        answers = self._ans[0] + self._ans[1]
+        if answers >= self._hold_window:
+            throttled = self._thr[0] + self._thr[1]
+            return throttled / answers, throttled
+        if len(self._recent) < self._hold_window:
+            return 0.0, 0  # too few answers yet to tell a limit from noise
+        return self._recent_throttled / len(self._recent), self._recent_throttled
+
+    def _roll(self) -> None:
+        now = self._clock()
+        elapsed = now - self._ans_start
+        if elapsed >= 0.5:
+            if elapsed >= 1.0:
+                self._ans = [0, 0]
+                self._thr = [0, 0]
+            else:
+                self._ans = [self._ans[1], 0]
+                self._thr = [self._thr[1], 0]
+            self._ans_start = now
+
+    def _answered(self, throttled: bool) -> None:
+        self._roll()
+        self._ans[1] += 1
+        if throttled:
+            self._thr[1] += 1
+
+    def peak_goodput(self) -> float:
+        """The most successes/s seen in a quarter second over the last ``floor_window_s`` seconds."""
+        self._roll_good()
+        elapsed = self._clock() - self._good_start
+        current = self._good_cur / elapsed if elapsed >= 0.05 else 0.0
+        return max(max(self._good, default=0) / _GOOD_BUCKET_S, current)
+
+    def _roll_good(self) -> None:
+        elapsed = self._clock() - self._good_start
+        if elapsed >= _GOOD_BUCKET_S:
+            self._good.append(self._good_cur)
+            for _ in range(min(int(elapsed / _GOOD_BUCKET_S) - 1, self._good.maxlen or 0)):
+                self._good.append(0)  # idle quarters
+            self._good_start += int(elapsed / _GOOD_BUCKET_S) * _GOOD_BUCKET_S
+            self._good_cur = 0
+
     def on_success(self) -> None:
         """Rule 3: additive increase (while paced below the ceiling)."""
+        self._roll_good()
+        self._good_cur += 1
+        self._answered(False)
         self._remember(False)
         rate = self.rate
         if rate is None:
@@ -146,7 +222,11 @@ class AdaptiveRate:
         """Rules 2 and 5: a 429 for a request sent at ``sent_at`` (a :meth:`try_take` result)."""
         self.throttled_total += 1
         now = self._clock()
-        if sent_at >= self._last_cut:
+        self._answered(True)
+        self._remember(True)
+        share, evidence = self.throttled_share()
+        if (sent_at >= self._last_cut and now - self._last_cut >= _MIN_CUT_INTERVAL_S and evidence >= 2
+                and share >= self._cut_share):
             measured, samples = self.sent_rate()
             if self.rate is None:
                 base = measured
@@ -154,13 +234,16 @@ class AdaptiveRate:
                 base = min(self.rate, measured)
             else:
                 base = self.rate
-            new = max(self.min_rate, base * self._decrease)
+            # never below what the server has just shown it accepts (rule 4)
+            # the deeper the share of 429s, the deeper the cut (as DCTCP): from 3,000/s against a
+            # 500/s limit (83 % 429s) one cut lands near the limit instead of ten
+            factor = max(0.5, min(self._decrease, 1.0 - share))  # at most halved, as TCP
+            new = max(self.min_rate, base * factor, self._floor_share * self.peak_goodput())
             self._increase = max(0.1, self._increase_share * new / self._decrease)
             self.rate = new if self.ceiling is None else min(new, self.ceiling)
             self._last_cut = now
             self.decreases += 1
             self._tat = min(self._tat, now + 1.0 / self.rate)  # the new pace applies from now
-        self._remember(True)
         if (
             retry_after
             and now >= self.hold_until

@@ -66,10 +66,11 @@ class EventWork:
                     msg, ctx, [item.subscription], Failure(VALIDATION, item.status, item.message)))
             else:
                 deliveries.append(item)
+        retry = st.is_retry_tier  # a retry-tier record's requests go ahead of fresh work
         if len(deliveries) == 1:  # step 5
-            results = [await deliver(deliveries[0])]
+            results = [await deliver(deliveries[0], retry)]
         elif deliveries:
-            results = await asyncio.gather(*(deliver(d) for d in deliveries))
+            results = await asyncio.gather(*(deliver(d, retry) for d in deliveries))
         else:
             results = []
         retry_subs: list[str] = []

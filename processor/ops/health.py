@@ -1,9 +1,10 @@
 """Liveness and readiness, as facts the engine reports and the HTTP probes read.
 
 Live: the process is doing its job (the engine clears it when its loop is stuck or dead, so
-Kubernetes restarts the pod). Ready: partitions are assigned and the circuit breaker is
-closed — a pod that holds no partitions, or is pausing deliveries because Voucherify rejects
-the credentials, should not count as serving. Reasons are kept as text for the 503 body.
+Kubernetes restarts the pod). Ready: partitions are assigned and both circuits are closed — a
+pod that holds no partitions, or is pausing deliveries because Voucherify rejects the
+credentials or is unavailable, should not count as serving (it stays live: restarting it would
+not bring Voucherify back). Reasons are kept as text for the 503 body.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Health:
         self._ready_override: str | None = None  # a reason set via set_ready(False, reason)
         self._assigned = False
         self._circuit_open = False
+        self._unavailable: str | None = None
 
     def set_live(self, live: bool, reason: str = "") -> None:
         """Mark the process dead (with why) or alive again."""
@@ -50,6 +52,11 @@ class Health:
         with self._lock:
             self._circuit_open = is_open
 
+    def set_destination_unavailable(self, reason: str | None) -> None:
+        """The availability circuit opened (with its cause) or closed (``None``)."""
+        with self._lock:
+            self._unavailable = reason
+
     def liveness(self) -> HealthStatus:
         with self._lock:
             return HealthStatus(self._live, () if self._live else (self._live_reason,))
@@ -65,4 +72,6 @@ class Health:
                 reasons.append("no partitions assigned")
             if self._circuit_open:
                 reasons.append("circuit open: deliveries paused")
+            if self._unavailable is not None:
+                reasons.append(f"destination unavailable: {self._unavailable}")
             return HealthStatus(not reasons, tuple(reasons))

@@ -58,6 +58,26 @@ class Metrics:
         self.circuit_open = Gauge(
             f"{p}circuit_open", "1 while deliveries are paused (e.g. auth failing), else 0.", registry=r
         )
+        self.throttled = Counter(
+            f"{p}throttled", "Requests Voucherify answered 429 (rate-limited), by action.", ["action"], registry=r
+        )
+        self.allowed_rate = Gauge(
+            f"{p}allowed_rate",
+            "Requests/s the adaptive rate allows now (+Inf: not paced).",
+            registry=r,
+        )
+        self.allowed_rate.set(float("inf"))
+        self.availability_circuit_open = Gauge(
+            f"{p}availability_circuit_open",
+            "1 while Voucherify counts as unavailable (consumption and retry tiers paused), else 0.",
+            registry=r,
+        )
+        self.availability_circuit_info = Gauge(
+            f"{p}availability_circuit_info",
+            "1 for the cause of the open availability circuit (HTTP <status>, timeout, connection error).",
+            ["reason"],
+            registry=r,
+        )
         self.assigned_partitions = Gauge(
             f"{p}assigned_partitions", "Partitions currently assigned to this consumer.", registry=r
         )

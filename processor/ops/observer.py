@@ -28,6 +28,7 @@ class MetricsObserver(EngineObserver):
         self._dead = lru_cache(maxsize=None)(lambda cls: m.dead_lettered.labels(cls))
         self._committed = lru_cache(maxsize=None)(lambda t, p: m.committed_offset.labels(t, str(p)))
         self._lag = lru_cache(maxsize=None)(lambda t, p: m.consumer_lag.labels(t, str(p)))
+        self._throttled = lru_cache(maxsize=None)(lambda action: m.throttled.labels(action))
 
     def consumed(self, topic: str, n: int) -> None:
         self._consumed(topic).inc(n)
@@ -63,6 +64,20 @@ class MetricsObserver(EngineObserver):
     def circuit(self, is_open: bool) -> None:
         self.metrics.circuit_open.set(1 if is_open else 0)
         self.health.set_circuit_open(is_open)
+
+    def throttled(self, action: str) -> None:
+        self._throttled(action).inc()
+
+    def allowed_rate(self, per_s: float | None) -> None:
+        self.metrics.allowed_rate.set(float("inf") if per_s is None else per_s)
+
+    def availability(self, is_open: bool, reason: str) -> None:
+        m = self.metrics
+        m.availability_circuit_open.set(1 if is_open else 0)
+        m.availability_circuit_info.clear()
+        if is_open:
+            m.availability_circuit_info.labels(reason or "unknown").set(1)
+        self.health.set_destination_unavailable(reason if is_open else None)
 
     def lag(self, tp: Any, lag: int) -> None:
         """Called from the consumer thread (prometheus_client is thread-safe)."""

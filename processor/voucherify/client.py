@@ -20,8 +20,7 @@ import aiohttp
 from processor import __version__
 
 from .delivery import Delivery, DeliveryResult
-from .http_status import THROTTLE_STATUSES, classify_status, retry_after_seconds
-from .ratelimit import RateLimiter
+from .http_status import OUTAGE_STATUSES, THROTTLE_STATUSES, classify_status, retry_after_seconds
 
 __all__ = ["VoucherifyClient", "ProbeError", "USER_AGENT"]
 
@@ -30,7 +29,6 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"voucherify-processor/{__version__}"
 TEST_AUTHENTICATION_PATH = "/segmentio/test-authentication"
 _ERROR_BODY_CHARS = 300  # enough to show Voucherify's error key/message, bounded for Kafka headers
-_MAX_PAUSE = 300.0  # never trust a server-requested global pause longer than this
 
 
 class ProbeError(Exception):
@@ -53,9 +51,9 @@ class VoucherifyClient:
     free pooled connection is not a timeout: the engine bounds in-flight requests, so
     keep its concurrency <= ``max_connections``.
 
-    ``requests_per_minute`` paces requests evenly (see :class:`RateLimiter`);
-    ``pause_on_429`` makes a 429 that names a delay hold *all* new requests for that
-    long, since Voucherify's limit is per project, not per connection.
+    Pacing is not done here: the engine's adaptive rate (``processor.engine.rate``) decides when
+    each request may go, from what the results say: ``throttled`` (a 429) and ``unavailable``
+    (a connection failure, a timeout, or 500/502/503/504: see ``http_status.OUTAGE_STATUSES``).
 
     Create and use it inside one running event loop; call :meth:`close` when done
     (or ``async with VoucherifyClient(...)``).
@@ -72,9 +70,6 @@ class VoucherifyClient:
         read_timeout: float = 10.0,
         keepalive_timeout: float = 30.0,
         verify_tls: bool = True,
-        requests_per_minute: float | None = None,
-        burst: int = 1,
-        pause_on_429: bool = True,
     ) -> None:
         self.base_url = custom_url.rstrip("/")
         self.max_connections = max_connections
@@ -93,9 +88,6 @@ class VoucherifyClient:
         self._verify_tls = verify_tls
         if not verify_tls:
             log.warning("TLS certificate verification is DISABLED for %s (verify_tls=False)", self.base_url)
-        self._limiter = RateLimiter(requests_per_minute, burst) if requests_per_minute else None
-        self._pause_on_429 = pause_on_429
-        self._paused_until = 0.0
         self._session: aiohttp.ClientSession | None = None
         self._ok: dict[int, DeliveryResult] = {}
 
@@ -131,21 +123,8 @@ class VoucherifyClient:
 
     # -- hot path ------------------------------------------------------------------------
 
-    async def _wait_turn(self) -> None:
-        loop_time = asyncio.get_running_loop().time
-        while True:
-            wait = self._paused_until - loop_time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if self._limiter is not None:
-                await self._limiter.acquire()
-            if self._paused_until <= loop_time():
-                return
-
     async def send(self, delivery: Delivery) -> DeliveryResult:
         """POST ``delivery.body`` to ``delivery.url``; never raises for HTTP or network errors."""
-        if self._limiter is not None or self._paused_until:
-            await self._wait_turn()
         session = self._session or self._open()
         try:
             async with session.post(delivery.url, data=delivery.body, allow_redirects=False) as response:
@@ -158,17 +137,18 @@ class VoucherifyClient:
                     return result
                 return await self._failure(delivery, response)
         except asyncio.TimeoutError:
-            return DeliveryResult(
-                False, None, "retryable", f"{delivery.action}: timed out waiting for Voucherify", None
-            )
+            return DeliveryResult(False, None, "retryable", f"{delivery.action}: timed out waiting for Voucherify",
+                                  None, unavailable=True)
         except aiohttp.InvalidURL:
             return DeliveryResult(False, None, "permanent", f"{delivery.action}: invalid URL", None)
         except aiohttp.ClientError as exc:
             reason = self._scrub(f"{type(exc).__name__}: {exc}")
-            return DeliveryResult(False, None, "retryable", f"{delivery.action}: connection error ({reason})", None)
+            return DeliveryResult(False, None, "retryable", f"{delivery.action}: connection error ({reason})",
+                                  None, unavailable=True)
         except OSError as exc:
             reason = self._scrub(f"{type(exc).__name__}: {exc}")
-            return DeliveryResult(False, None, "retryable", f"{delivery.action}: connection error ({reason})", None)
+            return DeliveryResult(False, None, "retryable", f"{delivery.action}: connection error ({reason})",
+                                  None, unavailable=True)
 
     async def _failure(self, delivery: Delivery, response: aiohttp.ClientResponse) -> DeliveryResult:
         status = response.status
@@ -176,8 +156,6 @@ class VoucherifyClient:
         headers = response.headers
         retry_after = retry_after_seconds(headers.get("Retry-After"), headers.get("X-Rate-Limit-Retry"))
         throttled = status in THROTTLE_STATUSES
-        if throttled and retry_after and self._pause_on_429:
-            self._pause(retry_after)
         try:
             text = (await response.read()).decode("utf-8", "replace")[:_ERROR_BODY_CHARS]
         except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -185,12 +163,8 @@ class VoucherifyClient:
         message = f"{delivery.action}: Voucherify answered {status} {response.reason or ''}".rstrip()
         if text:
             message += f": {' '.join(text.split())}"
-        return DeliveryResult(False, status, error_class, self._scrub(message), retry_after, throttled)
-
-    def _pause(self, seconds: float) -> None:
-        until = asyncio.get_running_loop().time() + min(seconds, _MAX_PAUSE)
-        if until > self._paused_until:
-            self._paused_until = until
+        return DeliveryResult(False, status, error_class, self._scrub(message), retry_after, throttled,
+                              status in OUTAGE_STATUSES)
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:

@@ -44,8 +44,11 @@ class DeliveryResult:
     ``auth``. ``message`` never contains the application id, secret key or auth headers.
     ``retry_after`` is a delay in seconds the server asked for (Retry-After or
     X-Rate-Limit-Retry), if any. ``throttled``: Voucherify asked us to slow down (HTTP 429,
-    see :data:`processor.voucherify.http_status.THROTTLE_STATUSES`); the engine lowers its
-    concurrency on it without knowing HTTP.
+    see :data:`processor.voucherify.http_status.THROTTLE_STATUSES`); the engine adapts its
+    request rate to it without knowing HTTP. ``unavailable``: the failure says Voucherify may be
+    down rather than anything about this event (connection failure, timeout, 500/502/503/504,
+    see :data:`~processor.voucherify.http_status.OUTAGE_STATUSES`); many in a row open the
+    engine's availability circuit.
     """
 
     ok: bool
@@ -54,3 +57,4 @@ class DeliveryResult:
     message: str
     retry_after: float | None = None
     throttled: bool = False
+    unavailable: bool = False

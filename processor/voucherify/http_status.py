@@ -6,7 +6,8 @@ the non-standard 598/599 network-timeout codes) are worth retrying; 401/403 mean
 credentials are wrong (the engine pauses instead of burning events); everything else
 that is not 2xx is permanent. 501 Not Implemented is permanent on purpose: retrying a
 method the server does not implement never helps. 429 is also "throttled": the server asks
-for fewer requests, which the engine's adaptive concurrency limit acts on.
+for fewer requests, which the engine's adaptive rate acts on; 500/502/503/504 (and connection
+failures and timeouts, in the client) are "unavailable": one event's failure unless many in a row.
 """
 
 from __future__ import annotations
@@ -15,11 +16,20 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Final
 
-__all__ = ["RETRYABLE_STATUSES", "AUTH_STATUSES", "THROTTLE_STATUSES", "classify_status", "retry_after_seconds"]
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "AUTH_STATUSES",
+    "THROTTLE_STATUSES",
+    "OUTAGE_STATUSES",
+    "classify_status",
+    "retry_after_seconds",
+]
 
 RETRYABLE_STATUSES: Final = frozenset({408, 423, 429, 500, *range(502, 512), 598, 599})
 AUTH_STATUSES: Final = frozenset({401, 403})
 THROTTLE_STATUSES: Final = frozenset({429})
+#: Server and gateway failures that, many in a row, mean Voucherify is down (availability circuit).
+OUTAGE_STATUSES: Final = frozenset({500, 502, 503, 504})
 
 # X-Rate-Limit-Retry below this is taken as a delay in seconds, above it as an epoch time.
 _EPOCH_THRESHOLD: Final = 1_000_000_000

@@ -91,14 +91,15 @@ class Result:
     message: str = ""
     retry_after: float | None = None
     throttled: bool = False
+    unavailable: bool = False
 
 
 OK = Result()
 
 
 def failed(error_class: str, status: int | None = 503, *, retry_after: float | None = None,
-           throttled: bool = False) -> Result:
-    return Result(False, status, error_class, f"answered {status}", retry_after, throttled)
+           throttled: bool = False, unavailable: bool = False) -> Result:
+    return Result(False, status, error_class, f"answered {status}", retry_after, throttled, unavailable)
 
 
 @dataclass
@@ -235,6 +236,7 @@ class RecordingObserver(EngineObserver):
         self.dead: list[str] = []
         self.retried_n = 0
         self.circuit_changes: list[bool] = []
+        self.availability_changes: list[tuple[bool, str]] = []
         self.failures: list[str] = []
 
     def dead_lettered(self, error_class: str) -> None:
@@ -245,6 +247,9 @@ class RecordingObserver(EngineObserver):
 
     def circuit(self, is_open: bool) -> None:
         self.circuit_changes.append(is_open)
+
+    def availability(self, is_open: bool, reason: str) -> None:
+        self.availability_changes.append((is_open, reason))
 
     def failed(self, action: str, error_class: str, seconds: float | None) -> None:
         self.failures.append(error_class)

@@ -63,6 +63,29 @@ def test_ceiling_paces_evenly() -> None:
     assert rate.rate == 10  # never above the ceiling
 
 
+def evidence(rate: AdaptiveRate, clock: Clock) -> float:
+    """Answers that show a limit (20 answers, 2 of them 429s for requests sent before now, so
+    they do not cut by themselves); returns the rate they leave."""
+    before = rate.rate
+    for i in range(20):
+        if i < 2:
+            rate.on_throttled(float("-inf"), None)
+        else:
+            rate._answered(False)  # an answer that does not move the rate
+            rate._remember(False)
+    assert rate.rate == before
+    return before
+
+
+def test_one_throttle_among_few_answers_is_not_yet_a_limit() -> None:
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock, ceiling_per_s=100)
+    sent = rate.try_take()
+    assert sent is not None
+    rate.on_throttled(sent, None)
+    assert rate.rate == 100 and rate.decreases == 0
+
+
 def test_first_throttle_cuts_from_the_rate_actually_sent() -> None:
     clock = Clock()
     rate = AdaptiveRate(clock=clock)
@@ -70,6 +93,7 @@ def test_first_throttle_cuts_from_the_rate_actually_sent() -> None:
     for _ in range(2000):  # 2,000/s for one second
         sent = rate.try_take() or sent
         clock.t += 0.0005
+    evidence(rate, clock)
     rate.on_throttled(sent, None)
     assert rate.rate == pytest.approx(2000 * 0.85, rel=0.05)
 
@@ -79,17 +103,35 @@ def test_one_cut_per_window_of_requests() -> None:
     rate = AdaptiveRate(clock=clock, ceiling_per_s=100)
     old = rate.try_take()
     assert old is not None
+    evidence(rate, clock)
     clock.t += 0.01
     rate.on_throttled(old, None)
     assert rate.rate == pytest.approx(85)
     rate.on_throttled(old, None)  # sent before the cut: says nothing new
     assert rate.rate == pytest.approx(85)
-    clock.t += 1
+    clock.t += 0.3
     new = rate.try_take()
     assert new is not None
     rate.on_throttled(new, None)
-    assert rate.rate == pytest.approx(85 * 0.85)
-    assert rate.decreases == 2 and rate.throttled_total == 3
+    # 5 of the last 23 answers were 429s: the cut is by that share when deeper than 0.85
+    assert rate.rate == pytest.approx(85 * min(0.85, 1 - 5 / 23))
+    assert rate.decreases == 2 and rate.throttled_total == 5
+
+
+def test_a_deep_overshoot_is_cut_deeper() -> None:
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock, ceiling_per_s=3000)
+    sent = 0.0
+    for i in range(300):  # 3,000/s for 0.1 s against a 500/s limit: 5 of 6 answers are 429s
+        clock.t += 1 / 3000
+        sent = rate.try_take() or sent
+        if i % 6:
+            rate._answered(True)
+            rate._remember(True)
+        else:
+            rate.on_success()
+    rate.on_throttled(sent, None)
+    assert rate.rate is not None and 1000 <= rate.rate <= 1600  # halved at most, not 0.85
 
 
 def test_additive_increase_back_to_the_ceiling() -> None:
@@ -97,7 +139,9 @@ def test_additive_increase_back_to_the_ceiling() -> None:
     rate = AdaptiveRate(clock=clock, ceiling_per_s=100)
     sent = rate.try_take()
     assert sent is not None
+    evidence(rate, clock)
     rate.on_throttled(sent, None)
+    assert rate.rate == pytest.approx(85)
     for _ in range(85):  # about one second's successes at 85/s
         rate.on_success()
     assert rate.rate == pytest.approx(87, abs=0.2)  # +2 % of the limit per second
@@ -109,6 +153,7 @@ def test_additive_increase_back_to_the_ceiling() -> None:
 def test_never_below_the_minimum() -> None:
     clock = Clock()
     rate = AdaptiveRate(clock=clock, ceiling_per_s=1, min_rate_per_s=0.5)
+    evidence(rate, clock)
     for _ in range(20):
         clock.t += 10
         sent = rate.try_take()
@@ -125,8 +170,44 @@ def test_converges_just_under_the_server_limit(limit: float) -> None:
     send_for(rate, clock, 20, limit_per_s=limit)  # converge
     ok, throttled = send_for(rate, clock, 60, limit_per_s=limit)
     assert ok / 60 >= 0.85 * limit
-    assert throttled / (ok + throttled) <= 0.02
-    assert rate.rate is not None and rate.rate <= limit * 1.05
+    assert throttled / (ok + throttled) <= 0.05  # issue 14: 429s <= 5 % of requests
+    assert rate.rate is not None and rate.rate <= limit * 1.3  # at most a little over, while probing
+
+
+def test_random_429s_do_not_drag_the_rate_down() -> None:
+    """2 % of answers 429 whatever the rate (issue 14's test): not a rate limit, no cut."""
+    import random
+
+    rng = random.Random(3)
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock)
+    ok = 0
+    for _ in range(30_000):  # 3,000/s for 10 s
+        sent = rate.try_take()
+        assert sent is not None
+        if rng.random() < 0.02:
+            rate.on_throttled(sent, 1.0)
+        else:
+            rate.on_success()
+            ok += 1
+        clock.t += 1 / 3000
+    assert rate.rate is None and rate.decreases == 0 and rate.hold_until == 0.0
+    assert rate.throttled_total == 30_000 - ok
+
+
+def test_a_429_storm_cuts_the_rate() -> None:
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock)
+    for i in range(300):  # offered at 3,000/s, one in ten throttled: a limit is being hit
+        clock.t += 1 / 3000
+        sent = rate.try_take()
+        if sent is None:
+            continue
+        if i % 10 == 0:
+            rate.on_throttled(sent, None)
+        else:
+            rate.on_success()
+    assert rate.rate is not None and rate.decreases >= 1
 
 
 def test_retry_after_holds_new_requests_only_when_throttling_is_across_the_board() -> None:
@@ -235,3 +316,31 @@ def test_gate_cancelled_waiter_leaves_the_queue() -> None:
         return gate.waiting
 
     assert asyncio.run(main()) == 0
+
+
+def test_a_storm_of_random_429s_does_not_collapse_the_rate() -> None:
+    """40 % of answers 429 whatever the rate: cuts stop at 90 % of the goodput the server showed."""
+    import random
+
+    rng = random.Random(5)
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock)
+    first_cut = None
+    at_10s = None
+    for step in range(200_000):  # offered at 10,000/s for 20 s
+        if step == 100_000:
+            at_10s = rate.rate
+        clock.t += 0.0001
+        sent = rate.try_take()
+        if sent is None:
+            continue
+        if rng.random() < 0.4:
+            rate.on_throttled(sent, None)
+            if first_cut is None and rate.rate is not None:
+                first_cut = rate.rate
+        else:
+            rate.on_success()
+    assert first_cut is not None and at_10s is not None and rate.decreases >= 2
+    # AIMD alone would be at a few requests/s by now; the goodput floor holds it where it settled
+    assert rate.rate is not None and rate.rate >= 0.25 * first_cut
+    assert rate.rate >= 0.9 * at_10s

@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from processor.config import AppConfig, parse_config
 from processor.engine import headers as h
+from processor.ops.health import Health
 from processor.ops.metrics import Metrics
 
 
@@ -79,6 +80,7 @@ class ProcessorRun:
     def __init__(self, cfg: AppConfig) -> None:
         self.cfg = cfg
         self.metrics = Metrics()
+        self.health = Health()
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.error: BaseException | None = None
@@ -92,7 +94,7 @@ class ProcessorRun:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             self._started.set()
-            await run_processor(self.cfg, self._stop, metrics=self.metrics)
+            await run_processor(self.cfg, self._stop, metrics=self.metrics, health=self.health)
 
         try:
             asyncio.run(main())

@@ -17,7 +17,6 @@ from processor import __version__
 from processor.voucherify.client import ProbeError, VoucherifyClient
 from processor.voucherify.delivery import Delivery, DeliveryResult
 from processor.voucherify.http_status import classify_status, retry_after_seconds
-from processor.voucherify.ratelimit import RateLimiter
 
 T = TypeVar("T")
 EVENT = "/segmentio/event-processing"
@@ -138,36 +137,45 @@ def test_real_401_from_wrong_credentials(stub: StubServer) -> None:
 
 def test_429_with_retry_after_seconds(stub: StubServer) -> None:
     stub.configure(script=[{"status": 429, "retry_after": 3}])
-    result = run(send_once(stub, pause_on_429=False))
+    result = run(send_once(stub))
     assert (result.status, result.error_class, result.retry_after) == (429, "retryable", 3.0)
+    assert result.throttled and not result.unavailable
 
 
 def test_429_with_x_rate_limit_retry_epoch(stub: StubServer) -> None:
     stub.configure(script=[{"status": 429, "rate_limit_retry_in": 20}])
-    result = run(send_once(stub, pause_on_429=False))
+    result = run(send_once(stub))
     assert result.error_class == "retryable"
     assert result.retry_after is not None and 17 <= result.retry_after <= 21
 
 
-def test_429_pauses_every_sender_for_the_requested_time(stub: StubServer) -> None:
-    stub.configure(script=[{"status": 429, "retry_after": 0.5}])
+def test_a_429_does_not_hold_other_requests(stub: StubServer) -> None:
+    """Issue 14: the client no longer pauses everything on a 429 (the engine's adaptive rate decides)."""
+    stub.configure(script=[{"status": 429, "retry_after": 30}])
 
-    async def go() -> tuple[DeliveryResult, float]:
+    async def go() -> tuple[DeliveryResult, DeliveryResult]:
         async with VoucherifyClient(stub.url, APP_ID, SECRET) as client:
             first = await client.send(delivery(stub))
-            t0 = time.monotonic()
-            await client.send(delivery(stub))
-            return first, time.monotonic() - t0
+            second = await asyncio.wait_for(client.send(delivery(stub)), 10)  # not 30 s later
+            return first, second
 
-    first, waited = run(go())
-    assert first.status == 429
-    assert waited >= 0.4
+    first, second = run(go())
+    assert (first.status, first.throttled, second.status) == (429, True, 200)
+
+
+@pytest.mark.parametrize("status,unavailable", [(500, True), (502, True), (503, True), (504, True),
+                                                (400, False), (408, False), (401, False), (429, False)])
+def test_unavailable_marks_server_failures_not_the_events(stub: StubServer, status: int, unavailable: bool) -> None:
+    stub.configure(script=[{"status": status}])
+    result = run(send_once(stub))
+    assert (result.unavailable, result.throttled) == (unavailable, status == 429)
 
 
 def test_connection_reset_is_retryable(stub: StubServer) -> None:
     stub.configure(reset_rate=1.0)
     result = run(send_once(stub))
     assert (result.ok, result.status, result.error_class) == (False, None, "retryable")
+    assert result.unavailable
     assert "connection" in result.message
     assert_no_secrets(result.message)
 
@@ -229,42 +237,6 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds("2", str(int(now + 9)), now) == pytest.approx(9, abs=1)  # longer wins
     assert retry_after_seconds("soon", None, now) is None
     assert retry_after_seconds(formatdate(now - 30, usegmt=True), None, now) == 0.0
-
-
-# -- rate limiting ---------------------------------------------------------------------
-
-
-def test_rate_limiter_spaces_requests_evenly(stub: StubServer) -> None:
-    # 600/min = one request per 100 ms; 30 concurrent sends must not burst.
-    async def go() -> None:
-        async with VoucherifyClient(stub.url, APP_ID, SECRET, requests_per_minute=600) as client:
-            await asyncio.gather(*(client.send(delivery(stub)) for _ in range(30)))
-
-    run(go())
-    times = sorted(r.time for r in stub.requests)
-    assert len(times) == 30
-    # In any 0.5 s window at most ~5 (+ slack for scheduling noise on a shared machine).
-    worst = max(sum(1 for t in times if start <= t < start + 0.5) for start in times)
-    assert worst <= 8
-    assert times[-1] - times[0] >= 2.0  # 29 gaps of 0.1 s, generously
-
-
-def test_rate_limiter_burst_lets_the_first_requests_through() -> None:
-    async def go() -> float:
-        limiter = RateLimiter(60, burst=3)  # one per second after the burst
-        t0 = time.monotonic()
-        for _ in range(3):
-            await limiter.acquire()
-        return time.monotonic() - t0
-
-    assert run(go()) < 0.5
-
-
-def test_rate_limiter_rejects_nonsense() -> None:
-    with pytest.raises(ValueError):
-        RateLimiter(0)
-    with pytest.raises(ValueError):
-        RateLimiter(10, burst=0)
 
 
 @pytest.fixture(autouse=True)
