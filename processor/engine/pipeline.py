@@ -44,7 +44,7 @@ and offset committing); :class:`Engine` only wires them and bridges the consumer
 ``deliver.Deliverer``           step 5 for one request: rate, concurrency, circuits, quick retries
 ``quick_retry.QuickRetries``    how long to wait before an in-place retry, and when to give up
 ``circuit.AuthCircuit``         pause everything while the credentials are rejected
-``availability.Availability..`` pause everything while the destination is down (outage signals)
+``availability.*``              pause everything while the destination is down (outage signals)
 ``rate.AdaptiveRate``           request rate: AIMD on throttling, Retry-After, the configured ceiling
 ``rate_gate.RateGate``          slots at that rate; retries go ahead of fresh work
 ``concurrency.AdaptiveLimit``   concurrency cap, retries ahead of fresh work
