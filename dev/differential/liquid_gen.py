@@ -146,6 +146,7 @@ TAG_TEMPLATES = [
     "{{ x | default: 'd' }}", "{{ x.a.b.c }}", "{{ x['a'] }}", "{{ x[a] }}", "{{ x[0] }}", "{{ x[-1] }}", "{{ x.size }}", "{{ x.first }}{{ x.last }}",
     "{{ x.length }}", "{{ x['size'] }}", "{{ x.toString }}", "{{ x.constructor }}", "{{ x.__proto__ }}", "{{ (1..x) }}", "{{ (x..3) | join: ',' }}",
     "{{ x | split: '' | join: '|' }}", "{{ x | json: 2 }}", "{{ x | json: 'ab' }}", "{{ x | inspect: 1 }}", "{{ x | jsonify }}",
+    "{{ x | json: 0.5 }}", "{{ x | json: '' }}", "{{ x | json: -0.5 }}", "{{ x | inspect: 10.9 }}", "{{ x | json: 11 }}",
 ]
 EXPRESSIONS = ["x == a", "x != a", "x <> a", "x > a", "x < a", "x >= a", "x <= a", "x contains a", "x and a", "x or a",
                "not x", "x == empty", "x == blank", "x != empty", "empty == x", "x == nil", "x == null", "x", "a", "x == true",
@@ -175,6 +176,64 @@ def tag_cases(rng: random.Random, n: int) -> list[dict]:
             t = "{% assign r = " + e + " %}{{ r }}"
         out.append({"t": t, "d": {"x": rng.choice(ALL), "a": rng.choice(ALL), "b": rng.choice(ALL)}})
     return out
+
+
+MORE_TAG_TEMPLATES = [
+ "{% liquid\nassign y = x | size\nif y > 2\necho 'big'\nelsif y == 0\necho 'zero'\nelse\necho y\nendif\n%}",
+ "{% liquid\ncapture c\necho x\nendcapture\necho c | size\n%}",
+ "{% liquid\ncomment\necho 'no'\nendcomment\necho 'yes'\n%}",
+ "{% liquid\nunless x\necho 'u'\nendunless\n%}",
+ "{%- liquid echo x -%}  \n  ",
+ "a\n  {%- liquid\n  echo 'b'\n  -%}\n  c",
+ "{% if x | size > 1 %}m{% endif %}",
+ "{% if x == empty %}E{% elsif x == blank %}B{% elsif x == nil %}N{% else %}O{% endif %}",
+ "{{ x == a }}", "{{ x > a }}", "{{ x contains a }}", "{{ x and a }}", "{{ not x }}",
+ "{% assign z = x == a %}{{ z }}", "{% assign z = x | json %}{{ z }}",
+ "{{ nil }}|{{ empty }}|{{ blank }}|{{ nil | json }}|{{ empty | size }}|{{ blank | append: 'x' }}",
+ "{{ x['1'] }}{{ x[1] }}{{ x.1 }}", "{{ x.a.size }}", "{{ x[a] }}", "{{ x[x] }}",
+ "{{ 'a\\nb' }}", '{{ "\\u00e9\\t" | json }}', "{{ 'it\\'s' }}", "{{ 1.5e3 }}", "{{ -1.5 | abs }}", "{{ +5 }}",
+ "{{ x | default: 'd', allow_false: true }}", "{{ x | default: a, allow_false: b }}",
+ "{% capture x %}cap{% endcapture %}{{ x }}", "{% assign x = 1 %}{% increment x %}{{ x }}",
+ "{% increment a %}{% increment a %}{% decrement a %}{{ a }}",
+ "{% cycle a, b %}{% cycle a, b %}{% cycle a, b %}", "{% cycle 'x': a, b %}{% cycle 'y': a, b %}{% cycle 'x': a, b %}",
+ "{% echo x | json: 1 %}", "{{- x -}}", "  {%- comment -%} c {%- endcomment -%}  z  ",
+ "{% raw %} {{- x -}} {% endraw -%}   y", "{% raw %}{% endraw %}", "{% raw %}{%endraw%}", "{% raw %}{% endraw x %}",
+ "{% if x %}{% break %}{% endif %}after", "{% capture c %}a{% break %}b{% endcapture %}[{{ c }}]",
+ "{% unless x %}a{% else %}b{% else %}c{% endunless %}", "{% unless x %}a{% elsif a %}b{% endunless %}",
+ "{% if x %}a{% endif x %}", "{% if x %}a{% else x %}b{% endif %}",
+ "{{ x | where: 'a' }}", "{{ x | where: 'a', 1 | json }}", "{{ x | where: 'b' | size }}", "{{ x | where: 'price', '5' | json }}",
+ "{{ x | sum: 'price' }}", "{{ x | sum: 'a' }}", "{{ x | sum }}",
+]
+EXTRA_DATES = ["2024-03-10T23:30:00.5Z", "2024-03-10T24:00:00Z", "2024-03-10T24:00:01Z", "Sat, 1 Jun 2024 1:02:03 PM EST",
+               "June 1 2024 13:00 +0200", "1 Jun 2024 10:00 pm", "2024-06-01T10:00:00 GMT+0200 (CEST)", "Jun 2024",
+               "2024 Jun 1", "12:00 2024-01-01", "2024-01-01 12:00 PM", "2024-01-01T12:00:00+05", "2024-01-01T12:00:00.1234567Z",
+               "1/2/3", "99-01-01", "0001-01-01T00:00:00Z", "275760-09-13T00:00:00Z", "+275760-09-13T00:00:00.001Z",
+               "-271821-04-20T00:00:00Z"]
+CHAIN_ARGS = LITERAL_ARGS + ["a", "b", "a.a", "a[0]", "a.size", "a.first", "b[-1]", "missing.x", "'\\n'", '"\\u00e9"',
+                             "'a\\'b'", "1e3", "-0", "(a..3)", "x: 1", "a: b"]
+CHAIN_SOURCES = ["x", "x", "a", "b", "x.a", "x[1]", "x.size", "'lit'", "3.5", "nil", "empty", "blank", "(1..3)", "x.first",
+                 "x.last", "x.length"]
+
+
+def chain_cases(rng: random.Random, n: int) -> list[dict]:
+    """Chains of 1-3 enabled filters with mixed argument forms (property paths, ranges, keys)."""
+    enabled = [f for f in FILTERS if f not in DISABLED and f != "sample"]
+    out = []
+    for _ in range(n):
+        chain = []
+        for _ in range(rng.choice([1, 2, 2, 3])):
+            args = ", ".join(rng.choice(CHAIN_ARGS) for _ in range(rng.choice([0, 1, 1, 2, 2, 3])))
+            chain.append(rng.choice(enabled) + (": " + args if args else ""))
+        t = "{{ " + rng.choice(CHAIN_SOURCES) + " | " + " | ".join(chain) + " }}"
+        out.append({"t": t, "d": {"x": rng.choice(ALL), "a": rng.choice(ALL), "b": rng.choice(ALL)}})
+    return out
+
+
+def more_date_cases(rng: random.Random, n: int) -> list[dict]:
+    zones = ["", "", ", 'America/New_York'", ", 'Asia/Kathmandu'", ", -330", ", 'Pacific/Kiritimati'", ", 'America/Caracas'",
+             ", 'Europe/London'"]
+    return [{"t": "{{ x | date: f" + rng.choice(zones) + " }}",
+             "d": {"x": rng.choice(DATE_STRINGS + EXTRA_DATES), "f": rng.choice(FORMATS)}} for _ in range(n)]
 
 
 NUM_OPS = ["plus", "minus", "times", "divided_by", "modulo", "round", "ceil", "floor", "abs", "at_least", "at_most", "to_integer"]
@@ -208,6 +267,10 @@ def generate(seed: int = 11) -> list[dict]:
     cases += date_cases(rng, 900)
     cases += tag_cases(rng, 700)
     cases += number_cases(rng, 500)
+    for t in MORE_TAG_TEMPLATES:
+        cases += [{"t": t, "d": {"x": rng.choice(ALL), "a": rng.choice(ALL), "b": rng.choice(ALL)}} for _ in range(12)]
+    cases += chain_cases(rng, 3000)
+    cases += more_date_cases(rng, 800)
     return cases
 
 

@@ -42,6 +42,9 @@ _PAD_WIDTHS: Final = {"C": 2, "d": 2, "e": 2, "H": 2, "I": 2, "j": 3, "k": 2, "l
 _PAD_SPACE: Final = frozenset("aAbBceklpP")
 
 
+_GREGORIAN_CYCLE_S: Final = 146097 * 86400.0  # 400 years: weekdays (and DST rules) repeat
+
+
 @lru_cache(maxsize=None)
 def _zones() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones()}
@@ -60,7 +63,10 @@ def _zone_offset_minutes(name: str, t: float) -> float:
         raise LiquidFailure(f"Invalid time zone specified: {_as_icu_message(name)}")
     from datetime import datetime, timezone
 
-    seconds = min(max(t / 1000.0, -62135596800.0), 253402300799.0)  # datetime's year range
+    seconds = t / 1000.0
+    if seconds > 4102444800.0:  # after 2100: the zone's rules repeat with the 400-year calendar
+        seconds = 946684800.0 + (seconds - 946684800.0) % _GREGORIAN_CYCLE_S
+    seconds = max(seconds, -62135596800.0)  # before year 1: the zone's first (LMT) offset
     instant = datetime.fromtimestamp(math.floor(seconds), tz=timezone.utc)
     offset = ZoneInfo(key).utcoffset(instant)
     offset_ms = offset.total_seconds() * 1000.0 if offset is not None else 0.0

@@ -892,7 +892,7 @@ def _raw(ctx: Any, v: Any, args: list) -> Any:
 @_filter("json", "jsonify", "inspect")
 def _json(ctx: Any, v: Any, args: list) -> Any:
     space = _arg(args, 0)
-    gap = json_gap(space) if space is not UNDEFINED else ""
+    gap = json_gap(space)
     return json_stringify(v, gap, ctx.memory)
 
 

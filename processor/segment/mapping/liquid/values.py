@@ -266,18 +266,22 @@ def json_quote(s: str) -> str:
     return '"' + _NEEDS_ESCAPE.sub(_quote_char, s) + '"'
 
 
-def json_gap(space: Any) -> str:
-    """The indentation ``JSON.stringify(v, r, space)`` uses."""
+def json_gap(space: Any) -> str | None:
+    """The indentation ``JSON.stringify(v, r, space)`` uses; None for compact output.
+
+    As V8 computes it: a number is ``min(space, 10)`` spaces when positive, so a positive
+    fraction (``0.5``, ``5e-324``) gives newlines with no indentation; a string its first 10
+    characters when not empty."""
     t = type(space)
     if t is int or t is float:
-        n = min(10.0, to_integer(space))
-        return " " * int(n) if n >= 1 else ""
-    if t is str:
+        n = min(float(space), 10.0)
+        return " " * int(n) if n > 0 else None
+    if t is str and space:
         return space[:10]
-    return ""
+    return None
 
 
-def json_stringify(value: Any, gap: str = "", memory: Memory | None = None) -> str | Any:
+def json_stringify(value: Any, gap: str | None = None, memory: Memory | None = None) -> str | Any:
     """``JSON.stringify(value, replacer, gap)``; UNDEFINED when JavaScript returns undefined.
 
     ``memory`` is charged as liquidjs's ``json`` replacer charges it.
@@ -287,7 +291,7 @@ def json_stringify(value: Any, gap: str = "", memory: Memory | None = None) -> s
     return _json(value, gap, "", memory)
 
 
-def _json(v: Any, gap: str, indent: str, memory: Memory | None) -> str:
+def _json(v: Any, gap: str | None, indent: str, memory: Memory | None) -> str:
     t = type(v)
     if t is str:
         if memory is not None:
@@ -310,20 +314,20 @@ def _json(v: Any, gap: str, indent: str, memory: Memory | None) -> str:
         if memory is not None:
             memory.use(2)
         return "{}"
-    inner = indent + gap
+    inner = indent + (gap or "")
     if t is list:
         if memory is not None:
             memory.use(len(v) + 1)
         if not v:
             return "[]"
         parts = ["null" if (x is UNDEFINED or type(x) is JsBuiltin) else _json(x, gap, inner, memory) for x in v]
-        if not gap:
+        if gap is None:
             return "[" + ",".join(parts) + "]"
         return "[\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "]"
     if t is dict:
         if memory is not None:
             memory.use(2)
-        sep = ": " if gap else ":"
+        sep = ":" if gap is None else ": "
         parts = []
         for k in js_keys(v):
             x = v[k]
@@ -332,7 +336,7 @@ def _json(v: Any, gap: str, indent: str, memory: Memory | None) -> str:
             parts.append(json_quote(k) + sep + _json(x, gap, inner, memory))
         if not parts:
             return "{}"
-        if not gap:
+        if gap is None:
             return "{" + ",".join(parts) + "}"
         return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "}"
     return "null"
