@@ -17,7 +17,8 @@ import json
 import random
 import sys
 
-# liquidjs 10.30.1 `Object.keys(new Liquid().filters)` (88); actions-core disables 19 of them (+ "type").
+# liquidjs 10.30.1 `Object.keys(new Liquid().filters)` (88), written out from liquidjs itself rather than
+# imported from the product: a name the product's list lacked would still be recorded, and differ.
 FILTERS = (
     "abs append array_to_sentence_string at_least at_most base64_decode base64_encode capitalize ceil "
     "cgi_escape compact concat date date_to_long_string date_to_rfc822 date_to_string date_to_xmlschema "

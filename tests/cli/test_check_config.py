@@ -96,3 +96,21 @@ def test_topics_missing_exits_5(
     path = write_config(kafka_bootstrap, topic_base, destination={"custom_url": stub.url})
     code, out = _check(path, capsys)
     assert code == 5 and f"{topic_base}.dlq" in out
+
+
+def test_unknown_liquid_filter_is_a_warning_and_a_disabled_one_exits_2(
+    stub: StubServer, write_config: WriteConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11: an unknown filter passes its input through (as in Segment) and is named; a
+    filter Segment disables is refused with Segment's message."""
+    sub = ("subscriptions:\n  - {name: s, subscribe: 'type = \"track\"', action: addCustomEvent, mapping: "
+           "{customer: {source_id: {'@path': '$.userId'}}, event: {'@liquid': '{{ event | FILTER }}'}}}\n")
+    path = write_config("127.0.0.1:1", "nowhere", destination={"custom_url": stub.url})
+    base = path.read_text()
+    path.write_text(base + sub.replace("FILTER", "upcse"))
+    code, out = _check(path, capsys)
+    assert code == 4, out  # the config is fine; Kafka is not there
+    assert "WARN" in out and '/event/@liquid: filter "upcse" is not a Liquid filter' in out
+    path.write_text(base + sub.replace("FILTER", "map: \"x\""))
+    code, out = _check(path, capsys)
+    assert code == 2 and 'filter "map" is disabled, line:1, col:1' in out, out

@@ -603,41 +603,25 @@ def _trim_end(s: str, chars: set[str], start: int = 0) -> int:
     return end
 
 
-@_filter("lstrip")
-def _lstrip(ctx: Any, v: Any, args: list) -> str:
-    s = stringify(v)
-    ctx.memory.use(len(s))
-    chars = _arg(args, 0)
-    if truthy(chars):
-        cs = stringify(chars)
-        ctx.memory.use(len(cs))
-        return s[_trim_start(s, set(cs)) :]
-    return s.lstrip(JS_WHITESPACE)
-
-
-@_filter("rstrip")
-def _rstrip(ctx: Any, v: Any, args: list) -> str:
-    s = stringify(v)
-    ctx.memory.use(len(s))
-    chars = _arg(args, 0)
-    if truthy(chars):
-        cs = stringify(chars)
-        ctx.memory.use(len(cs))
-        return s[: _trim_end(s, set(cs))]
-    return s.rstrip(JS_WHITESPACE)
-
-
-@_filter("strip")
-def _strip(ctx: Any, v: Any, args: list) -> str:
+def _strip_sides(ctx: Any, v: Any, args: list, left: bool, right: bool) -> str:
+    """liquidjs ``lstrip``/``rstrip``/``strip``: the given characters (by code point) when the
+    argument is truthy, else JavaScript's ``trimStart``/``trimEnd``/``trim`` whitespace."""
     s = stringify(v)
     ctx.memory.use(len(s))
     chars = _arg(args, 0)
     if truthy(chars):
         cs = set(stringify(chars))
         ctx.memory.use(len(cs))
-        start = _trim_start(s, cs)
-        return s[start : _trim_end(s, cs, start)]
-    return s.strip(JS_WHITESPACE)
+        start = _trim_start(s, cs) if left else 0
+        return s[start : _trim_end(s, cs, start) if right else len(s)]
+    if left and right:
+        return s.strip(JS_WHITESPACE)
+    return s.lstrip(JS_WHITESPACE) if left else s.rstrip(JS_WHITESPACE)
+
+
+FILTERS["lstrip"] = lambda ctx, v, args: _strip_sides(ctx, v, args, True, False)
+FILTERS["rstrip"] = lambda ctx, v, args: _strip_sides(ctx, v, args, False, True)
+FILTERS["strip"] = lambda ctx, v, args: _strip_sides(ctx, v, args, True, True)
 
 
 @_filter("downcase")
