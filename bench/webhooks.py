@@ -8,7 +8,7 @@ duplicates: answered from the dedupe window). Reported: webhooks/s of both passe
 percentiles, the receiver's CPU seconds per 1,000 webhooks, and whether the topic holds exactly N
 records (nothing lost, nothing doubled).
 
-    python -m bench.webhooks [--webhooks 20000] [--concurrency 64]
+    python -m bench.webhooks [--webhooks 20000] [--concurrency 128]
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def topic_records(bootstrap: str, topic: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.webhooks", description=__doc__.splitlines()[0])
     p.add_argument("--webhooks", type=int, default=20_000)
-    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--concurrency", type=int, default=128)
     p.add_argument("--partitions", type=int, default=3)
     p.add_argument("--bootstrap", help="use this broker instead of starting one")
     p.add_argument("--json", help="result file (default bench/results/webhooks-<time>.json)")
