@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import time
 from collections.abc import Awaitable, Iterator
 from email.utils import formatdate
 from typing import TypeVar
@@ -182,9 +181,8 @@ def test_connection_reset_is_retryable(stub: StubServer) -> None:
 
 def test_timeout_is_retryable(stub: StubServer) -> None:
     stub.configure(slow_response_ms=5_000)
-    t0 = time.monotonic()
     result = run(send_once(stub, read_timeout=0.3))
-    assert time.monotonic() - t0 < 4  # gave up long before the answer (not a speed check)
+    # The stub does answer 200 after 5 s: a result without a status shows the client gave up first.
     assert (result.ok, result.status, result.error_class) == (False, None, "retryable")
     assert "timed out" in result.message
 
