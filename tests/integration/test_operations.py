@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from dev.kafka_local.net import free_port
 from dev.stub import StubServer
 from processor.config import parse_config
+from processor.kafka.admin import admin_client, group_members
 from tests.integration.test_engine import EVENT_PATH, track
 from tests.support.processor import (
     ProcessorRun,
@@ -49,11 +49,13 @@ def test_replay_to_datetime_redelivers_exactly_that_window(kafka_bootstrap, make
         doc = processor_config_doc(kafka_bootstrap, stub.url, source, subscriptions=SUBS)
         cfg = parse_config(doc)
         config_file = write_config(tmp_path / "config.yaml", doc)
-        produce_events(kafka_bootstrap, source, [track(f"u{i % 5}", i) for i in range(40)])
-        time.sleep(1.5)
-        window_start = datetime.now(timezone.utc)
-        time.sleep(1.5)
-        produce_events(kafka_bootstrap, source, [track(f"u{i % 5}", i) for i in range(40, 70)])
+        # Two batches a minute apart by their record timestamps (what replay reads), not by waiting.
+        now = datetime.now(timezone.utc)
+        window_start = now - timedelta(minutes=1)
+        produce_events(kafka_bootstrap, source, [track(f"u{i % 5}", i) for i in range(40)],
+                       timestamp_ms=int((window_start - timedelta(minutes=1)).timestamp() * 1000))
+        produce_events(kafka_bootstrap, source, [track(f"u{i % 5}", i) for i in range(40, 70)],
+                       timestamp_ms=int(now.timestamp() * 1000))
         with ProcessorRun(cfg):
             wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 2)
                        == end_offsets(kafka_bootstrap, source, 2), 60)
@@ -61,8 +63,8 @@ def test_replay_to_datetime_redelivers_exactly_that_window(kafka_bootstrap, make
 
         # While a member is active, replay refuses.
         with ProcessorRun(cfg):
-            wait_until(lambda: stub.count >= 70, 5)
-            time.sleep(2)  # joined the group
+            admin = admin_client(cfg)
+            wait_until(lambda: group_members(admin, cfg.kafka.group_id) != [], 60, message="never joined the group")
             refused = cli("replay", "--config", config_file, "--to-datetime", window_start.isoformat(), "--yes")
             assert refused.returncode != 0
             assert "active" in (refused.stdout + refused.stderr).lower()
@@ -102,7 +104,10 @@ def test_dlq_redrive_delivers_dead_letters_once_and_is_safe_to_rerun(kafka_boots
             wait_until(lambda: len(delivered_seqs(stub)) >= 10, 30, message="re-driven records not delivered")
             second = cli("dlq", "redrive", "--config", config_file)
             assert second.returncode == 0, second.stderr
-            time.sleep(2)
+            # Whatever the second run wrote is consumed and finished before the count below.
+            tier = f"{source}.retry.0"
+            wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, tier, 1)
+                       == end_offsets(kafka_bootstrap, tier, 1), 30, message="retry tier not consumed to the end")
         assert sorted(delivered_seqs(stub)) == list(range(10))  # each re-driven record exactly once
         assert "3" in first.stdout + first.stderr
         assert len(read_topic(kafka_bootstrap, f"{source}.retry.0", expect=3, timeout=5)) == 3

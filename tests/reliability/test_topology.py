@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -25,6 +26,27 @@ from tests.support.reliability import (
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 
+class KafkaErrorLog(logging.Handler):
+    """Collects what the processor's Kafka clients report as errors (``kafka: ...`` warnings)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self._logger = logging.getLogger("processor.kafka")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("kafka: "):
+            self.messages.append(message)
+
+    def __enter__(self) -> "KafkaErrorLog":
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
+
+
 def _committed_to_end(bootstrap: str, group: str, topic: str, partitions: int) -> bool:
     return committed_offsets(bootstrap, group, topic, partitions) == end_offsets(bootstrap, topic, partitions)
 
@@ -38,11 +60,15 @@ def test_broker_restart_mid_run_loses_nothing(own_broker: LocalKafka, record_pro
     with StubServer(latency_ms=2, latency_jitter_ms=2, seed=4) as stub:
         cfg = processor_config(bootstrap, stub.url, source, engine={"max_in_flight": 500})
         produce(bootstrap, source, events[: n // 2])
-        with ProcessorRun(cfg):
+        kafka_errors = KafkaErrorLog()
+        with ProcessorRun(cfg), kafka_errors:
             wait_until(lambda: len(ok_eids(stub.requests)) >= 100, 60, message="nothing delivered before the restart")
             stopped_at = time.monotonic()
+            seen_before = len(kafka_errors.messages)
             assert own_broker.stop()
-            time.sleep(3)
+            # The broker stays down until the processor has noticed (its client reported the loss).
+            wait_until(lambda: len(kafka_errors.messages) > seen_before, 60,
+                       message="the processor never noticed the broker going away")
             port, data_dir = own_broker.port, own_broker.data_dir
             own_broker.start()  # same port, same data dir: topics, offsets and the group survive
             assert (own_broker.port, own_broker.data_dir) == (port, data_dir)
@@ -76,12 +102,15 @@ def test_scale_out_and_in_mid_run_loses_nothing(kafka_bootstrap, make_topic, tmp
             procs.append(ProcessorProcess(config, tmp_path / "member-0.log").start())
             procs[0].wait_for_log("partitions assigned", 60)
             producer.start()
-            time.sleep(3)
+            delivered = lambda: len(ok_eids(stub.requests))  # noqa: E731
+            wait_until(lambda: delivered() >= n // 10, 60, message="the first member delivered nothing")
             for i in (1, 2):  # scale out: 1 -> 3
                 procs.append(ProcessorProcess(config, tmp_path / f"member-{i}.log").start())
             for p in procs[1:]:
                 p.wait_for_log("partitions assigned", 60)
-            time.sleep(4)
+            at_three = delivered()  # the three members work the stream together for a while
+            wait_until(lambda: delivered() >= min(len(expected), at_three + n // 10), 120,
+                       message="nothing delivered with three members")
             for p in procs[1:]:  # scale in: 3 -> 1 (SIGTERM: drain, commit, leave)
                 assert p.terminate() == 0, p.log_text()[-3000:]
             assert producer.finish() == n

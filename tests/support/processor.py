@@ -123,16 +123,24 @@ class ProcessorRun:
 
 
 def produce_events(
-    bootstrap: str, topic: str, events: Iterable[dict[str, Any] | bytes], *, key_field: str | None = "userId"
+    bootstrap: str,
+    topic: str,
+    events: Iterable[dict[str, Any] | bytes],
+    *,
+    key_field: str | None = "userId",
+    timestamp_ms: int | None = None,
 ) -> int:
+    """Produce and flush; ``timestamp_ms`` stamps every record (else the producer's clock does)."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    stamp: dict[str, Any] = {} if timestamp_ms is None else {"timestamp": timestamp_ms}
     n = 0
     for event in events:
         if isinstance(event, (bytes, bytearray)):
-            producer.produce(topic, value=bytes(event))
+            producer.produce(topic, value=bytes(event), **stamp)
         else:
             key = event.get(key_field) if key_field else None
-            producer.produce(topic, value=orjson.dumps(event), key=key.encode() if isinstance(key, str) else None)
+            producer.produce(topic, value=orjson.dumps(event), key=key.encode() if isinstance(key, str) else None,
+                             **stamp)
         n += 1
         if n % 1000 == 0:
             producer.poll(0)
