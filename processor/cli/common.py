@@ -17,7 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from processor.config import AppConfig, ConfigFileError, load_config
+from processor.config import AppConfig, load_config
+from processor.errors import ConfigError
 
 __all__ = [
     "EXIT_OK",
@@ -52,6 +53,6 @@ def load_config_or_none(path: str) -> AppConfig | None:
     """The configuration, or ``None`` after printing why not (the message names the field)."""
     try:
         return load_config(path)
-    except ConfigFileError as exc:
+    except ConfigError as exc:
         err(str(exc))
         return None

@@ -44,7 +44,7 @@ from processor.config import (
     format_validation_error,
     read_document,
 )
-from processor.segment.errors import ConfigError
+from processor.errors import ConfigError
 from processor.voucherify.delivery import Delivery
 from processor.voucherify.destination import Destination
 
@@ -74,7 +74,7 @@ class _DryRunConfig(BaseModel):
 def load_destination(path: str, *, environ: dict[str, str] | None = None) -> Destination:
     """Read the configuration's destination and subscriptions and build the destination.
 
-    Raises :class:`ConfigFileError` or :class:`ConfigError`; both messages name the field.
+    Raises :class:`ConfigError` (:class:`ConfigFileError` for the file itself); the message names the field.
     """
     raw = read_document(path)
     apply_environment(raw, os.environ if environ is None else environ)
@@ -142,7 +142,7 @@ def _json_type(value: Any) -> str:
 def run(args: Any, *, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> int:
     try:
         destination = load_destination(args.config)
-    except (ConfigFileError, ConfigError) as exc:
+    except ConfigError as exc:
         err(str(exc))
         return EXIT_CONFIG
     for warning in destination.warnings:

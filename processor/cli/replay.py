@@ -32,6 +32,7 @@ from processor.cli.common import (
     load_config_or_none,
 )
 from processor.config import AppConfig
+from processor.errors import GroupActive, ReplayError
 from processor.kafka.admin import (
     KafkaUnavailable,
     admin_client,
@@ -54,21 +55,6 @@ __all__ = [
     "parse_offsets",
     "register",
 ]
-
-
-class ReplayError(Exception):
-    """The replay cannot be planned as asked (unknown partition, offset out of range, ...)."""
-
-
-class GroupActive(ReplayError):
-    """The consumer group has live members; offsets can only be reset while it is stopped."""
-
-    def __init__(self, group_id: str, members: list[str]) -> None:
-        super().__init__(
-            f"consumer group {group_id!r} has {len(members)} active member(s) ({', '.join(members)}); "
-            "stop the processors first, then replay"
-        )
-        self.members = members
 
 
 @dataclass(frozen=True, slots=True)

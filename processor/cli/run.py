@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 
-from processor.config import ConfigFileError, load_config
-from processor.segment.errors import ConfigError
+from processor.config import load_config
+from processor.errors import ConfigError
 
 log = logging.getLogger("processor.cli.run")
 
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config)
-    except ConfigFileError as exc:
+    except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging(cfg.ops.log_level, cfg.ops.log_format, secrets_from_config(cfg))

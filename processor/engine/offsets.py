@@ -23,13 +23,9 @@ from __future__ import annotations
 
 from collections import deque
 
+from processor.errors import OffsetOrderError, UnknownOffsetError
 
-class OffsetOrderError(RuntimeError):
-    """An offset arrived that is not greater than the previous one of the same partition."""
-
-
-class UnknownOffsetError(RuntimeError):
-    """An offset was finished that was never tracked, or was finished twice."""
+__all__ = ["OffsetOrderError", "UnknownOffsetError", "PartitionOffsets"]
 
 
 class PartitionOffsets:

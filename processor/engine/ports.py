@@ -16,6 +16,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# The engine's input and output failures, defined with the whole exception tree.
+from processor.errors import MSG_SIZE_TOO_LARGE, DecodeError, ProduceError
+
 __all__ = [
     "TP",
     "Inbound",
@@ -92,14 +95,6 @@ class Consumer(Protocol):
     def fatal_error(self) -> BaseException | None: ...
 
 
-class DecodeError(Exception):
-    """The value is not a usable Segment event; ``reason`` says why (no event data in it)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 class Decoder(Protocol):
     def decode(self, value: bytes | None, topic: str) -> dict[str, Any]:
         """The event, or :class:`DecodeError` (any other exception is treated the same way)."""
@@ -107,26 +102,6 @@ class Decoder(Protocol):
 
 
 # -- output: records to the retry tiers and the dead-letter topic -------------------------------
-
-#: librdkafka's RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE (confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE).
-MSG_SIZE_TOO_LARGE = 10
-
-
-class ProduceError(Exception):
-    """The broker did not acknowledge a record (after the client's own retries).
-
-    ``code`` is the client's error code when known. ``too_large``: the record exceeds
-    ``message.max.bytes`` (client or broker); retrying the same record can never succeed.
-    """
-
-    def __init__(self, message: str, code: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-
-    @property
-    def too_large(self) -> bool:
-        return self.code == MSG_SIZE_TOO_LARGE
-
 
 class Produce(Protocol):
     """Write one record; returns once the broker acknowledged it, else raises :class:`ProduceError`."""

@@ -23,14 +23,11 @@ from processor.engine.deliver import Deliverer
 from processor.engine.handoff import Failure, Handoff, RetryContext
 from processor.engine.partitions import PartitionState
 from processor.engine.ports import DECODE, PERMANENT, RETRYABLE, VALIDATION, EngineObserver, Inbound, Planner
+from processor.errors import HandoffFailed
 
 __all__ = ["EventWork", "HandoffFailed"]
 
 Finish = Callable[[PartitionState, int], None]
-
-
-class HandoffFailed(RuntimeError):
-    """A failed event could not be handed to the retry or dead-letter topic: stop, redeliver later."""
 
 
 class EventWork:

@@ -16,6 +16,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaExcep
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from processor.config import AppConfig
+from processor.errors import KafkaUnavailable
 from processor.kafka.topics import all_topic_names
 
 __all__ = [
@@ -51,10 +52,6 @@ DEFAULT_PARTITIONS = 6
 #: For one-shot CLI checks: librdkafka's own connect-failure lines (level 3) would bury the
 #: one-line diagnosis the command prints itself; real errors still surface as exceptions.
 QUIET: dict[str, Any] = {"log_level": 2}
-
-
-class KafkaUnavailable(Exception):
-    """The cluster did not answer within the timeout (or refused us)."""
 
 
 def admin_client(cfg: AppConfig, **overrides: Any) -> AdminClient:

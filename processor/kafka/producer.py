@@ -19,17 +19,24 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from processor.engine.ports import ProduceError
+from processor.errors import ProduceError
 
-__all__ = ["AsyncProducer", "ProduceError", "DURABILITY_SETTINGS"]
+__all__ = ["AsyncProducer", "ProduceError", "DURABILITY_SETTINGS", "durable_producer_settings"]
 
 #: Settings the hand-off guarantee depends on; user passthrough cannot weaken them.
 DURABILITY_SETTINGS = {"acks": "all", "enable.idempotence": True}
 
 
+def durable_producer_settings(conf: dict[str, Any]) -> dict[str, Any]:
+    """``conf`` with :data:`DURABILITY_SETTINGS` forced on top: every producer that writes a record
+    the at-least-once promise depends on (retry hand-off, dead letters, ``dlq redrive``) is built
+    from this, so none of them can be weakened by the user's ``kafka.producer`` passthrough."""
+    return {**conf, **DURABILITY_SETTINGS}
+
+
 class AsyncProducer:
     def __init__(self, conf: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
-        settings = {"linger.ms": 5, "compression.type": "lz4", **conf, **DURABILITY_SETTINGS}
+        settings = durable_producer_settings({"linger.ms": 5, "compression.type": "lz4", **conf})
         self._producer = Producer(settings)
         self._loop = loop or asyncio.get_running_loop()
         self._stopping = threading.Event()

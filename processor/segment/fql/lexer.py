@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from processor.errors import InternalSignal
+
 EOS_FLAG: Final = "-1"  # what fql-ts's reader hands out at the end of input (yes, a string)
 MAXIMUM_LENGTH: Final = 100000
 
@@ -47,7 +49,7 @@ class Token:
     pos: int  # code-unit offset of the token's first character
 
 
-class LexerError(Exception):
+class LexerError(InternalSignal):
     def __init__(self, message: str, pos: int) -> None:
         super().__init__(message)
         self.message = message

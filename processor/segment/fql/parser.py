@@ -19,6 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Union
 
+from processor.errors import InternalSignal
+
 from ..js import ALL_BUILTIN_NAMES, OBJECT_PROTO, string_to_number, to_string
 from .lexer import (
     CONDITIONAL,
@@ -73,7 +75,7 @@ class Group:
 Node = Union[Condition, Group]
 
 
-class ParseFailure(Exception):
+class ParseFailure(InternalSignal):
     """``reference``: Segment's message (after "Invalid subscription : "), or None if Segment accepts
     the trigger but throws per event."""
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from processor.errors import InternalSignal
+
 from ..js import UNDEFINED, real_type_of, utf16_len
 from .jsvalue import js_keys, json_stringify
 
@@ -23,7 +25,7 @@ Stack = list[str]
 Validator = Callable[[Any, Stack], None]
 
 
-class ValidationError(Exception):
+class ValidationError(InternalSignal):
     """One problem; ``message`` is Segment's full text, ``field`` the ``/a/b`` path."""
 
     def __init__(self, message: str, stack: Stack) -> None:
@@ -32,7 +34,7 @@ class ValidationError(Exception):
         super().__init__(self.message)
 
 
-class AggregateValidationError(Exception):
+class AggregateValidationError(InternalSignal):
     """Several problems (JavaScript ``AggregateError``), already flattened."""
 
     def __init__(self, errors: list[ValidationError]) -> None:

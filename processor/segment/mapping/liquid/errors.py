@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from processor.errors import InternalSignal
 
-class LiquidError(Exception):
+
+class LiquidError(InternalSignal):
     """A parse, tokenization or render error; ``str(e)`` is the liquidjs message."""
 
     def __init__(self, message: str, source: str = "", pos: int = 0, *, located: bool = True) -> None:
@@ -15,5 +17,5 @@ class LiquidError(Exception):
         self.message = message
 
 
-class LiquidFailure(Exception):
+class LiquidFailure(InternalSignal):
     """A plain error raised while evaluating (wrapped into a located LiquidError by the caller)."""
