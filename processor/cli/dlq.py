@@ -4,6 +4,9 @@
 as pretty JSON when it is JSON); ``redrive`` re-publishes matching records into the first
 retry tier, so the running processor delivers them again with fresh retry state. ``redrive``
 is safe to re-run: records already re-driven are skipped (see ``processor.kafka.dlq``).
+
+Header values are printed through the configured secrets' redactor: records dead-lettered by an
+older version may hold part of an echoed secret in ``vp.error.message``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_OK, 
 from processor.cli.replay import parse_datetime
 from processor.config import AppConfig
 from processor.engine import headers as h
-from processor.kafka.admin import KafkaUnavailable
-from processor.kafka.dlq import DlqFilter, DlqRecord, LedgerFull, RedriveLedger, load_ledgers, redrive, scan_dlq
+from processor.errors import KafkaUnavailable, LedgerFull
+from processor.kafka.dlq import DlqFilter, DlqRecord, RedriveLedger, load_ledgers, redrive, scan_dlq
+from processor.ops.logging import secrets_from_config
+from processor.redaction import Redactor
 
 __all__ = ["register", "run"]
 
@@ -65,17 +70,17 @@ def _status(record: DlqRecord, ledgers: dict[int, RedriveLedger]) -> str:
     return "redriven" if record.offset in ledgers.get(record.partition, RedriveLedger()) else "dead"
 
 
-def _print_list(records: list[DlqRecord], ledgers: dict[int, RedriveLedger]) -> None:
+def _print_list(records: list[DlqRecord], ledgers: dict[int, RedriveLedger], redactor: Redactor) -> None:
     print("PARTITION:OFFSET  DEAD-LETTERED AT          CLASS       STATUS    SUBSCRIPTIONS  MESSAGE")
     for r in records:
         subs = ",".join(r.subscriptions) or "-"
         print(
             f"{r.partition}:{r.offset:<15} {r.time.isoformat(timespec='seconds'):<25} {r.error_class or '-':<11} "
-            f"{_status(r, ledgers):<9} {subs:<14} {_one_line(r.headers.get(h.ERROR_MESSAGE, ''))}"
+            f"{_status(r, ledgers):<9} {subs:<14} {_one_line(redactor.redact(r.headers.get(h.ERROR_MESSAGE, '')))}"
         )
 
 
-def _print_full(records: list[DlqRecord], ledgers: dict[int, RedriveLedger]) -> None:
+def _print_full(records: list[DlqRecord], ledgers: dict[int, RedriveLedger], redactor: Redactor) -> None:
     for i, r in enumerate(records):
         if i:
             print()
@@ -84,7 +89,7 @@ def _print_full(records: list[DlqRecord], ledgers: dict[int, RedriveLedger]) -> 
         print(f"  key: {r.key.decode('utf-8', errors='replace') if r.key is not None else '(none)'}")
         print("  headers:")
         for name, value in r.headers.items():
-            print(f"    {name}: {value}")
+            print(f"    {name}: {redactor.redact(value)}")
         print("  value:")
         print(_pretty(r.value))
 
@@ -147,14 +152,14 @@ def run(args: argparse.Namespace) -> int:
         if args.limit is not None:
             matched = matched[: args.limit]
         if args.dlq_action == "list":
-            _print_list(matched, ledgers)
+            _print_list(matched, ledgers, Redactor(secrets_from_config(cfg)))
             err(f"{len(matched)} record(s)")
             return EXIT_OK
         if args.dlq_action == "show":
             if not matched:
                 err("no matching record")
                 return EXIT_FAILED
-            _print_full(matched, ledgers)
+            _print_full(matched, ledgers, Redactor(secrets_from_config(cfg)))
             return EXIT_OK
         return _redrive(cfg, scanned, matched, ledgers, args.timeout)
     except KafkaUnavailable as exc:

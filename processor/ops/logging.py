@@ -2,26 +2,22 @@
 
 Redaction sits in a handler filter, so it sees every record that reaches the output no matter
 which logger emitted it (ours, aiohttp's, confluent-kafka's). It rewrites the message, the
-formatted traceback and any ``extra=`` fields, replacing:
-
-- every known secret value (application id, secret key, SASL/SSL passwords) and the forms it
-  travels in on the wire: base64 (standard, URL-safe, unpadded) and ``Basic <base64>``;
-- the value of any librdkafka password-like setting (``sasl.password``, ``ssl.key.password``,
-  ...) whether it appears as a dict key in an extra field or as ``key=value``/``'key': 'value'``
-  in text, so a logged client config never leaks a credential even if nobody listed it.
+formatted traceback and any ``extra=`` fields with :class:`processor.redaction.Redactor`, the one
+owner of what counts as a secret's spelling (raw, base64 in every variant, ``Basic <b64>``, long
+fragments of those, and librdkafka password-like settings).
 """
 
 from __future__ import annotations
 
-import base64
 import logging
-import re
 import sys
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 import orjson
+
+from processor.redaction import REDACTED, SENSITIVE_KAFKA_KEYS, Redactor, secret_variants
 
 __all__ = [
     "configure_logging",
@@ -33,41 +29,8 @@ __all__ = [
     "SENSITIVE_KAFKA_KEYS",
 ]
 
-REDACTED = "***"
-
-#: librdkafka settings whose values are credentials.
-SENSITIVE_KAFKA_KEYS = frozenset(
-    {
-        "sasl.password",
-        "sasl.username",  # not secret by itself, but often an API key id paired with the password
-        "ssl.key.password",
-        "ssl.keystore.password",
-        "ssl.truststore.password",
-        "ssl.key.pem",
-        "sasl.oauthbearer.client.secret",
-        "sasl.oauthbearer.config",
-        "basic.auth.user.info",  # schema registry
-    }
-)
-
-_SENSITIVE_KEY_RE = re.compile(
-    r"(?P<key>(?:" + "|".join(re.escape(k) for k in sorted(SENSITIVE_KAFKA_KEYS, key=len, reverse=True)) + r"))"
-    r"(?P<sep>['\"]?\s*[:=]\s*)(?P<quote>['\"]?)(?P<value>[^'\",\s}\]]+)",
-)
-
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
-
-_MIN_SECRET_LEN = 4  # shorter "secrets" would redact ordinary words and digits
-
-
-def secret_variants(secret: str) -> list[str]:
-    """The secret and the encodings it is sent in (Voucherify auth headers are base64)."""
-    raw = secret.encode("utf-8")
-    std = base64.b64encode(raw).decode("ascii")
-    url = base64.urlsafe_b64encode(raw).decode("ascii")
-    variants = {secret, std, url, std.rstrip("="), url.rstrip("="), f"Basic {std}"}
-    return sorted((v for v in variants if len(v) >= _MIN_SECRET_LEN), key=len, reverse=True)
 
 
 def secrets_from_config(cfg: Any) -> list[str]:
@@ -94,40 +57,17 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self._needles: list[str] = []
-        self.add(secrets)
+        self.redactor = Redactor(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
         """Register more secrets (e.g. once a ``*_file`` secret has been read)."""
-        needles = set(self._needles)
-        for secret in secrets:
-            if secret:
-                needles.update(secret_variants(secret))
-        self._needles = sorted(needles, key=len, reverse=True)
+        self.redactor.add(secrets)
 
     def redact(self, text: str) -> str:
-        for needle in self._needles:
-            if needle in text:
-                text = text.replace(needle, REDACTED)
-        if "." in text:
-            text = _SENSITIVE_KEY_RE.sub(lambda m: f"{m['key']}{m['sep']}{m['quote']}{REDACTED}", text)
-        return text
+        return self.redactor.redact(text)
 
     def redact_value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.redact(value)
-        if isinstance(value, bytes):
-            return self.redact(value.decode("utf-8", errors="replace"))
-        if isinstance(value, dict):
-            return {
-                k: REDACTED if isinstance(k, str) and k in SENSITIVE_KAFKA_KEYS else self.redact_value(v)
-                for k, v in value.items()
-            }
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return [self.redact_value(v) for v in value]
-        if isinstance(value, (int, float, bool)) or value is None:
-            return value
-        return self.redact(str(value))
+        return self.redactor.redact_value(value)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -445,3 +445,15 @@ def to_number(value: Any) -> float | int:
     if t is list:
         return string_to_number(to_string(value))
     return math.nan
+
+
+def utf8_bytes(text: str) -> bytes:
+    """Node's ``Buffer.from(text)`` (UTF-8): a lone surrogate becomes U+FFFD (``EF BF BD``).
+
+    Python refuses to encode a lone surrogate; Node replaces it. Checked with Segment's runtime
+    (the reference harness): application id ``"app\\ud800id"`` is sent as ``Basic YXBw77+9aWQ=``.
+    """
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")

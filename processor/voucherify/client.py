@@ -13,34 +13,27 @@ workload (docs/stub.md).
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
+
 import aiohttp
 
 from processor import __version__
+from processor.engine.ports import PERMANENT, RETRYABLE
+from processor.errors import ProbeError
+from processor.redaction import Redactor
 
 from .delivery import Delivery, DeliveryResult
 from .http_status import OUTAGE_STATUSES, THROTTLE_STATUSES, classify_status, retry_after_seconds
+from .settings import auth_headers
 
-__all__ = ["VoucherifyClient", "ProbeError", "USER_AGENT"]
+__all__ = ["VoucherifyClient", "ProbeError", "USER_AGENT", "auth_headers"]
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"voucherify-processor/{__version__}"
 TEST_AUTHENTICATION_PATH = "/segmentio/test-authentication"
 _ERROR_BODY_CHARS = 300  # enough to show Voucherify's error key/message, bounded for Kafka headers
-
-
-class ProbeError(Exception):
-    """probe_auth could not tell (network error, 5xx, ...): not the same as "rejected"."""
-
-
-def auth_headers(application_id: str, secret_key: str) -> dict[str, str]:
-    """The two credential headers exactly as Segment's Voucherify destination sends them."""
-    return {
-        "authorization": "Basic " + base64.b64encode(application_id.encode()).decode(),
-        "secret-key": base64.b64encode(secret_key.encode()).decode(),
-    }
+_ERROR_BODY_SCAN_BYTES = 64 * 1024  # redacted before the cut; longer bodies are not read further
 
 
 class VoucherifyClient:
@@ -78,7 +71,7 @@ class VoucherifyClient:
             "content-type": "application/json",
             "user-agent": USER_AGENT,
         }
-        self._secrets = _secret_forms(application_id, secret_key)
+        self._redactor = Redactor((application_id, secret_key), placeholder="[redacted]")
         self._timeout = aiohttp.ClientTimeout(
             total=None, connect=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
@@ -137,17 +130,17 @@ class VoucherifyClient:
                     return result
                 return await self._failure(delivery, response)
         except asyncio.TimeoutError:
-            return DeliveryResult(False, None, "retryable", f"{delivery.action}: timed out waiting for Voucherify",
+            return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: timed out waiting for Voucherify",
                                   None, unavailable=True)
         except aiohttp.InvalidURL:
-            return DeliveryResult(False, None, "permanent", f"{delivery.action}: invalid URL", None)
+            return DeliveryResult(False, None, PERMANENT, f"{delivery.action}: invalid URL", None)
         except aiohttp.ClientError as exc:
             reason = self._scrub(f"{type(exc).__name__}: {exc}")
-            return DeliveryResult(False, None, "retryable", f"{delivery.action}: connection error ({reason})",
+            return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: connection error ({reason})",
                                   None, unavailable=True)
         except OSError as exc:
             reason = self._scrub(f"{type(exc).__name__}: {exc}")
-            return DeliveryResult(False, None, "retryable", f"{delivery.action}: connection error ({reason})",
+            return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: connection error ({reason})",
                                   None, unavailable=True)
 
     async def _failure(self, delivery: Delivery, response: aiohttp.ClientResponse) -> DeliveryResult:
@@ -157,20 +150,14 @@ class VoucherifyClient:
         retry_after = retry_after_seconds(headers.get("Retry-After"), headers.get("X-Rate-Limit-Retry"))
         throttled = status in THROTTLE_STATUSES
         try:
-            text = (await response.read()).decode("utf-8", "replace")[:_ERROR_BODY_CHARS]
+            body = await response.read()
         except (aiohttp.ClientError, asyncio.TimeoutError):
-            text = ""
-        message = f"{delivery.action}: Voucherify answered {status} {response.reason or ''}".rstrip()
-        if text:
-            message += f": {' '.join(text.split())}"
-        return DeliveryResult(False, status, error_class, self._scrub(message), retry_after, throttled,
-                              status in OUTAGE_STATUSES)
+            body = b""
+        message = failure_message(delivery.action, status, response.reason, body, self._redactor)
+        return DeliveryResult(False, status, error_class, message, retry_after, throttled, status in OUTAGE_STATUSES)
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-        return text
+        return self._redactor.redact(text)
 
     # -- auth probe ----------------------------------------------------------------------
 
@@ -197,12 +184,17 @@ class VoucherifyClient:
         return f"<VoucherifyClient {self.base_url} max_connections={self.max_connections}>"
 
 
-def _secret_forms(application_id: str, secret_key: str) -> tuple[str, ...]:
-    """Every spelling of a credential that could leak into a message (raw and base64)."""
-    forms: list[str] = []
-    for value in (secret_key, application_id):
-        if len(value) >= 4:
-            forms.append(value)
-            forms.append(base64.b64encode(value.encode()).decode())
-    # longest first so a base64 form is not half-replaced by a shorter raw one
-    return tuple(sorted(set(forms), key=len, reverse=True))
+def failure_message(action: str, status: int, reason: str | None, body: bytes, redactor: Redactor) -> str:
+    """``<action>: Voucherify answered <status> <reason>: <body, whitespace folded>``, secret-free.
+
+    The body is redacted *before* it is cut to ``_ERROR_BODY_CHARS`` (a server that echoes the
+    request headers would otherwise leave a fragment of the encoded secret key at the cut). Only
+    the first ``_ERROR_BODY_CHARS`` + the longest secret spelling are scanned: anything after
+    that is cut anyway, and a spelling that crosses the cut is still seen whole.
+    """
+    scanned = body[:_ERROR_BODY_SCAN_BYTES].decode("utf-8", "replace")[: _ERROR_BODY_CHARS + redactor.longest]
+    text = redactor.redact(scanned)[:_ERROR_BODY_CHARS]
+    message = f"{action}: Voucherify answered {status} {reason or ''}".rstrip()
+    if text:
+        message += f": {' '.join(text.split())}"
+    return redactor.redact(message)

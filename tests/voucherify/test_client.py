@@ -240,3 +240,14 @@ def test_retry_after_parsing() -> None:
 @pytest.fixture(autouse=True)
 def _defaults_are_not_our_secrets() -> None:
     assert SECRET != DEFAULT_SECRET_KEY and APP_ID != DEFAULT_APPLICATION_ID
+
+
+def test_echoed_secret_key_crossing_the_cut_leaves_no_fragment(stub: StubServer) -> None:
+    """Redact before cutting (issue 13 item 3): the encoded key straddles the 300-character cut."""
+    encoded = base64.b64encode(SECRET.encode()).decode()
+    for pad in (270, 280, 290):
+        stub.configure(script=[{"status": 400, "body": {"message": "x" * pad + f" secret-key: {encoded}"}}])
+        result = run(send_once(stub))
+        assert_no_secrets(result.message)
+        for i in range(len(encoded) - 8 + 1):
+            assert encoded[i : i + 8] not in result.message, (pad, result.message)
