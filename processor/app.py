@@ -55,15 +55,23 @@ def engine_settings(cfg: AppConfig) -> EngineSettings:
     )
 
 
-def build_client(cfg: AppConfig) -> VoucherifyClient:
+def build_client(
+    cfg: AppConfig, *, max_connections: int | None = None, timeout_cap_s: float | None = None
+) -> VoucherifyClient:
+    """The one place a :class:`VoucherifyClient` is built from the configuration.
+
+    ``run`` sizes the pool for the engine's concurrency; ``check-config`` asks for one
+    connection and caps both timeouts at its ``--timeout`` (``max_connections``, ``timeout_cap_s``).
+    """
     d = cfg.destination
+    cap = timeout_cap_s if timeout_cap_s is not None else float("inf")
     return VoucherifyClient(
         d.custom_url,
         d.secret("application_id"),
         d.secret("secret_key"),
-        max_connections=max(d.max_connections, cfg.engine.max_concurrent_requests),
-        connect_timeout=d.connect_timeout_s,
-        read_timeout=d.read_timeout_s,
+        max_connections=max_connections or max(d.max_connections, cfg.engine.max_concurrent_requests),
+        connect_timeout=min(d.connect_timeout_s, cap),
+        read_timeout=min(d.read_timeout_s, cap),
         verify_tls=d.verify_tls,
     )
 

@@ -24,14 +24,25 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from processor.errors import ConfigFileError
+from processor.voucherify.actions import ACTION_IDS, ActionId
+from processor.voucherify.settings import coerce_setting
+
+__all__ = [
+    "ACTION_IDS",
+    "AppConfig",
+    "ConfigFileError",
+    "DestinationConfig",
+    "EngineConfig",
+    "InputConfig",
+    "KafkaConfig",
+    "OpsConfig",
+    "SubscriptionConfig",
+    "load_config",
+    "parse_config",
+]
+
 ENV_PREFIX = "VP__"
-
-#: Actions a subscription can name (Segment's ``partnerAction`` ids).
-ACTION_IDS = ("addCustomEvent", "upsertCustomer", "assignCustomerToGroup")
-
-
-class ConfigFileError(Exception):
-    """The configuration cannot be used; the message names the field and what is wrong."""
 
 
 class _Section(BaseModel):
@@ -59,8 +70,6 @@ class DestinationConfig(_Section):
         there, so it must work here) and words type errors its way ("Secret Key must be a string ...")."""
         if value is None or isinstance(value, (str, SecretStr)):
             return value
-        from processor.voucherify.settings import coerce_setting  # start-up only; avoids a layer cycle
-
         return coerce_setting(info.field_name, value)
 
     @model_validator(mode="after")
@@ -88,7 +97,7 @@ class SubscriptionConfig(_Section):
 
     name: str = Field(min_length=1)
     subscribe: str = Field(min_length=1, description='Segment FQL, e.g. type = "track"')
-    action: Literal["addCustomEvent", "upsertCustomer", "assignCustomerToGroup"]
+    action: ActionId
     mapping: dict[str, Any] | None = Field(None, description="Segment mapping JSON; None = the action's defaults")
     enabled: bool = True
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 from typing import Any
 
 from processor.cli.common import (
@@ -27,11 +26,13 @@ from processor.cli.common import (
     add_config_argument,
     load_config_or_none,
 )
-from processor.config import AppConfig, ConfigFileError
-from processor.kafka.admin import QUIET, KafkaUnavailable, admin_client, existing_topics
+from processor.app import build_client
+from processor.config import AppConfig
+from processor.errors import ConfigError, KafkaUnavailable, ProbeError
+from processor.kafka.admin import QUIET, admin_client, existing_topics
 from processor.kafka.topics import all_topic_names
 from processor.ops.logging import RedactingFilter, secrets_from_config
-from processor.segment.errors import ConfigError
+from processor.voucherify.destination import Destination
 
 __all__ = ["register", "run", "check_destination", "check_auth", "check_kafka"]
 
@@ -61,14 +62,8 @@ def check_destination(cfg: AppConfig, warnings: list[str] | None = None) -> str 
 
     The start-up warnings ``run`` would log are appended to ``warnings`` when given."""
     try:
-        module = importlib.import_module("processor.voucherify.destination")
-    except ModuleNotFoundError as exc:
-        if exc.name != "processor.voucherify.destination":
-            raise
-        return None  # destination not built into this version: nothing more to compile
-    try:
-        destination = module.Destination.from_config(cfg)
-    except (ConfigError, ConfigFileError, ValueError) as exc:
+        destination = Destination.from_config(cfg)
+    except (ConfigError, ValueError) as exc:
         return str(exc)
     if warnings is not None:
         warnings.extend(getattr(destination, "warnings", []))
@@ -77,20 +72,10 @@ def check_destination(cfg: AppConfig, warnings: list[str] | None = None) -> str 
 
 def check_auth(cfg: AppConfig, timeout: float) -> tuple[bool, str]:
     """Call ``/segmentio/test-authentication`` with the configured credentials."""
-    from processor.voucherify.client import ProbeError, VoucherifyClient
-
     dest = cfg.destination
 
     async def probe() -> bool:
-        async with VoucherifyClient(
-            dest.custom_url,
-            dest.secret("application_id"),
-            dest.secret("secret_key"),
-            max_connections=1,
-            connect_timeout=min(dest.connect_timeout_s, timeout),
-            read_timeout=min(dest.read_timeout_s, timeout),
-            verify_tls=dest.verify_tls,
-        ) as client:
+        async with build_client(cfg, max_connections=1, timeout_cap_s=timeout) as client:
             return await asyncio.wait_for(client.probe_auth(), timeout=timeout * 2)
 
     try:
@@ -126,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         redactor = RedactingFilter(secrets_from_config(cfg))
         cfg.destination.secret("application_id")
         cfg.destination.secret("secret_key")
-    except ConfigFileError as exc:
+    except ConfigError as exc:
         print(f"{'config':<12} {'FAIL':<5} {exc}")
         return EXIT_CONFIG
     report = _Report(redactor)

@@ -22,8 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from processor.engine import headers as h
 from processor.engine.ports import Inbound, Produce, ProduceError
 
@@ -49,12 +47,6 @@ class RetryContext:
     def from_headers(cls, msg: Inbound) -> "RetryContext":
         """Context of a record on a retry tier; tolerant of records other tools wrote."""
         hd = h.decode_headers(msg.headers)
-        subs_raw = hd.get(h.SUBSCRIPTIONS, "")
-        try:
-            subs = orjson.loads(subs_raw) if subs_raw else None
-            subscriptions = tuple(str(s) for s in subs) if isinstance(subs, list) else None
-        except orjson.JSONDecodeError:
-            subscriptions = None
         return cls(
             attempt=_int(hd.get(h.ATTEMPT), 0),
             first_failed_ms=_int(hd.get(h.FIRST_FAILED), None),
@@ -63,7 +55,7 @@ class RetryContext:
             origin_partition=_int(hd.get(h.ORIGIN_PARTITION), msg.partition),
             origin_offset=_int(hd.get(h.ORIGIN_OFFSET), msg.offset),
             origin_timestamp_ms=_int(hd.get(h.ORIGIN_TIMESTAMP), msg.timestamp_ms),
-            subscriptions=subscriptions,
+            subscriptions=h.decode_subscriptions(hd.get(h.SUBSCRIPTIONS)),
         )
 
 
@@ -141,7 +133,7 @@ class Handoff:
             h.ORIGIN_PARTITION: ctx.origin_partition,
             h.ORIGIN_OFFSET: ctx.origin_offset,
             h.ORIGIN_TIMESTAMP: ctx.origin_timestamp_ms,
-            h.SUBSCRIPTIONS: orjson.dumps(list(subscriptions)).decode(),
+            h.SUBSCRIPTIONS: h.encode_subscriptions(subscriptions),
             h.ERROR_CLASS: failure.error_class,
             h.ERROR_STATUS: failure.status,
             h.ERROR_MESSAGE: failure.message[:2000],

@@ -9,7 +9,9 @@ All header values are UTF-8 strings on the wire (numbers as decimal text).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+
+import orjson
 
 __all__ = [
     "ATTEMPT",
@@ -27,6 +29,8 @@ __all__ = [
     "ALL_HEADERS",
     "encode_headers",
     "decode_headers",
+    "encode_subscriptions",
+    "decode_subscriptions",
 ]
 
 ATTEMPT = "vp.attempt"
@@ -85,3 +89,23 @@ def decode_headers(headers: Iterable[tuple[str, bytes | str | None]] | None) -> 
         else:
             out[name] = bytes(value).decode("utf-8", errors="replace")
     return out
+
+
+def encode_subscriptions(names: Sequence[str]) -> str:
+    """``vp.subscriptions``: the subscription names still to deliver, as a JSON list."""
+    return orjson.dumps(list(names)).decode()
+
+
+def decode_subscriptions(text: str | None) -> tuple[str, ...] | None:
+    """The names in a ``vp.subscriptions`` value; ``None`` when absent, empty or not a JSON list.
+
+    Tolerant like :func:`decode_headers` (other tools may write these topics): the engine reads
+    ``None`` as "every triggered subscription", ``dlq`` as "no subscription to filter on".
+    """
+    if not text:
+        return None
+    try:
+        names = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return tuple(str(n) for n in names) if isinstance(names, list) else None

@@ -187,7 +187,8 @@ class EngineObserver:
     def availability(self, is_open: bool, reason: str) -> None: ...
 
 
-#: Error classes recorded in retry / dead-letter headers.
+#: Error classes recorded in retry / dead-letter headers (``vp.error.class``): the one place they
+#: are spelled. The destination's client classifies its answers with these (it implements ``Sender``).
 RETRYABLE = "retryable"
 PERMANENT = "permanent"
 AUTH = "auth"

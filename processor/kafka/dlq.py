@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from processor.config import AppConfig
 from processor.engine import headers as h
-from processor.kafka.admin import KafkaUnavailable
+from processor.errors import KafkaUnavailable, LedgerFull
+from processor.kafka.producer import durable_producer_settings
 from processor.kafka.topics import retry_topic_names
 
 __all__ = [
@@ -66,11 +66,7 @@ class DlqRecord:
 
     @property
     def subscriptions(self) -> list[str]:
-        try:
-            names = orjson.loads(self.headers.get(h.SUBSCRIPTIONS) or "[]")
-        except orjson.JSONDecodeError:
-            return []
-        return [str(n) for n in names] if isinstance(names, list) else []
+        return list(h.decode_subscriptions(self.headers.get(h.SUBSCRIPTIONS)) or ())
 
     @property
     def time(self) -> datetime:
@@ -100,10 +96,6 @@ class DlqFilter:
         if self.until_ms is not None and record.timestamp_ms >= self.until_ms:
             return False
         return True
-
-
-class LedgerFull(Exception):
-    """Too many scattered re-driven offsets to record in one partition's commit metadata."""
 
 
 @dataclass
@@ -285,9 +277,7 @@ def redrive(
     result = RedriveResult()
     todo = [r for r in records if r.offset not in ledgers.setdefault(r.partition, RedriveLedger())]
     result.skipped = len(records) - len(todo)
-    producer_conf = cfg.kafka.librdkafka("producer")
-    producer_conf.setdefault("enable.idempotence", True)
-    producer = Producer(producer_conf)
+    producer = Producer(durable_producer_settings(cfg.kafka.librdkafka("producer")))
     committer = _reader(cfg, redrive_group_id(cfg))
     delivered: list[DlqRecord] = []
     errors: list[str] = []

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, get_args
 
-__all__ = ["ActionDefinition", "ACTIONS", "endpoint_path", "default_mapping"]
+__all__ = ["ActionDefinition", "ActionId", "ACTION_IDS", "ACTIONS", "endpoint_path", "default_mapping"]
+
+#: The actions a subscription can name (Segment's ``partnerAction`` ids); the configuration's
+#: ``subscriptions[].action`` is typed with this, so this is the one place they are spelled.
+ActionId = Literal["addCustomEvent", "upsertCustomer", "assignCustomerToGroup"]
+ACTION_IDS: tuple[str, ...] = get_args(ActionId)
 
 _CUSTOMER_DOC = "[customer](https://docs.voucherify.io/reference/the-customer-object)"
 _CUSTOMER_OBJECT_DOC = "[customer](https://docs.voucherify.io/reference/customer-object)"
@@ -270,3 +275,5 @@ ASSIGN_CUSTOMER_TO_GROUP = ActionDefinition(
 ACTIONS: Mapping[str, ActionDefinition] = MappingProxyType(
     {a.id: a for a in (ADD_CUSTOM_EVENT, UPSERT_CUSTOMER, ASSIGN_CUSTOMER_TO_GROUP)}
 )
+if tuple(ACTIONS) != ACTION_IDS:  # pragma: no cover - a definition added without its id, or the reverse
+    raise AssertionError(f"ActionId {ACTION_IDS} and ACTIONS {tuple(ACTIONS)} disagree")

@@ -9,11 +9,8 @@ cheap, and nobody downstream should be able to mutate what was planned or observ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-__all__ = ["Delivery", "Rejection", "DeliveryResult", "ErrorClass"]
-
-ErrorClass = Literal["retryable", "permanent", "auth"]
+__all__ = ["Delivery", "Rejection", "DeliveryResult"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,8 @@
 """How Voucherify's HTTP answers map onto the engine's error classes (Segment's rules).
 
+The error-class words themselves belong to the engine (:mod:`processor.engine.ports`): it routes
+by them and writes them into ``vp.error.class``; this module only decides which one a status is.
+
 Segment's actions-core does not carry its own retry list (retries happen in Segment's
 delivery platform), so we use the documented set: 408, 423, 429, 500 and 502-511 (plus
 the non-standard 598/599 network-timeout codes) are worth retrying; 401/403 mean the
@@ -15,6 +18,8 @@ from __future__ import annotations
 import time
 from email.utils import parsedate_to_datetime
 from typing import Final
+
+from processor.engine.ports import AUTH, PERMANENT, RETRYABLE
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -40,10 +45,10 @@ def classify_status(status: int) -> str | None:
     if 200 <= status < 300:
         return None
     if status in RETRYABLE_STATUSES:
-        return "retryable"
+        return RETRYABLE
     if status in AUTH_STATUSES:
-        return "auth"
-    return "permanent"
+        return AUTH
+    return PERMANENT
 
 
 def _parse_retry_after(value: str, now: float) -> float | None:
