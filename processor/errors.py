@@ -30,6 +30,9 @@ is this module's ``ConfigError``).
     │   ├── LedgerFull               the re-drive ledger does not fit in the commit metadata
     │   └── ReplayError              a replay cannot be planned as asked
     │       └── GroupActive          the group has live members; offsets cannot be reset
+    ├── ImporterError                ``import-segment`` cannot get or read Segment's export
+    │   ├── ExportError              a document is not a Segment export shape (also a ValueError)
+    │   └── FetchError               the Public API did not give the export (never shows the token)
     └── InvariantError               a protocol invariant broke (a bug, or a broker surprise)
         ├── OffsetOrderError         an offset arrived not above the previous one
         └── UnknownOffsetError       an offset finished that was never tracked, or twice
@@ -63,6 +66,9 @@ __all__ = [
     "LedgerFull",
     "ReplayError",
     "GroupActive",
+    "ImporterError",
+    "ExportError",
+    "FetchError",
     "InvariantError",
     "OffsetOrderError",
     "UnknownOffsetError",
@@ -196,6 +202,21 @@ class GroupActive(ReplayError):
             "stop the processors first, then replay"
         )
         self.members = members
+
+
+# --- import-segment: Segment's export cannot be had or read -------------------------------------
+
+
+class ImporterError(ProcessorError):
+    """``import-segment`` cannot get or read Segment's export; the message says why."""
+
+
+class ExportError(ImporterError, ValueError):
+    """A document is not one of the Segment export shapes; the message names the source and what is wrong."""
+
+
+class FetchError(ImporterError):
+    """The Public API could not give the export; the message says why (never the token)."""
 
 
 # --- invariants: a bug or an unexpected broker behaviour; stop so the work is redelivered ----

@@ -7,13 +7,14 @@ Each subcommand lives in its own module exposing ``register(subparsers)``; the m
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from types import ModuleType
 
 from processor import __version__
+from processor.cli import check_config, dlq, dry_run, import_segment, replay, run, topics, webhooks
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS = ("run", "dry_run", "check_config", "import_segment", "topics", "replay", "dlq", "webhooks")
+SUBCOMMANDS: tuple[ModuleType, ...] = (run, dry_run, check_config, import_segment, topics, replay, dlq, webhooks)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,13 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"processor.cli.{name}")
-        except ModuleNotFoundError as exc:  # a subcommand not built yet
-            if exc.name != f"processor.cli.{name}":
-                raise
-            continue
+    for module in SUBCOMMANDS:
         module.register(subparsers)
     return parser
 

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import orjson
 
+from processor.errors import FetchError
+
 __all__ = ["FetchError", "fetch_documents", "DEFAULT_API_URL", "TOKEN_ENV"]
 
 #: Segment's Public API (EU workspaces: https://eu1.api.segmentapis.com).
@@ -27,10 +29,6 @@ TOKEN_ENV = "SEGMENT_PUBLIC_API_TOKEN"
 PAGE_SIZE = 200
 #: A bound on pages followed, so a server that keeps returning ``next`` cannot loop us forever.
 MAX_PAGES = 1000
-
-
-class FetchError(Exception):
-    """The Public API could not give the export; the message says why (never the token)."""
 
 
 def _get(client: httpx.Client, path: str, params: dict[str, Any]) -> Any:

@@ -29,11 +29,9 @@ from typing import Any
 
 import orjson
 
+from processor.errors import ExportError
+
 __all__ = ["ExportError", "ExportedDestination", "ExportedSubscription", "Export", "read_export"]
-
-
-class ExportError(ValueError):
-    """A document is not one of the shapes above; the message names the source and what is wrong."""
 
 
 @dataclass(frozen=True, slots=True)
