@@ -22,7 +22,8 @@ is this module's ``ConfigError``).
     │   ├── DecodeError              the Kafka value is not a usable Segment event; .reason
     │   ├── PayloadValidationError   the payload fails the action's schema (Segment's 400); .status
     │   ├── MappingRuntimeError      a directive failed while resolving one event; .status
-    │   └── ProbeError               test-authentication could not tell (network, 5xx)
+    │   ├── ProbeError               test-authentication could not tell (network, 5xx)
+    │   └── MalformedDelivery        a webhook body is JSON but not a Voucherify envelope (webhooks)
     ├── KafkaError                   the cluster did not do what the protocol needs
     │   ├── KafkaUnavailable         no answer within the timeout, or refused
     │   ├── ProduceError             a record was not acknowledged; .code, .too_large
@@ -59,6 +60,7 @@ __all__ = [
     "PayloadValidationError",
     "MappingRuntimeError",
     "ProbeError",
+    "MalformedDelivery",
     "KafkaError",
     "KafkaUnavailable",
     "ProduceError",
@@ -152,6 +154,10 @@ class MappingRuntimeError(DeliveryError):
 
 class ProbeError(DeliveryError):
     """test-authentication could not tell (network error, 5xx, ...): not the same as "rejected"."""
+
+
+class MalformedDelivery(DeliveryError, ValueError):
+    """The body is JSON but not a v2024-01-01 webhook envelope; the message says which field is wrong."""
 
 
 # --- Kafka: the cluster did not do what the protocol needs -----------------------------------

@@ -45,6 +45,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from processor.errors import MalformedDelivery
+
 __all__ = [
     "EventRule",
     "TABLE",
@@ -111,10 +113,6 @@ TABLE: tuple[EventRule, ...] = (
 )
 
 KNOWN_TYPES = frozenset(rule.voucherify_type for rule in TABLE)
-
-
-class MalformedDelivery(ValueError):
-    """The body is JSON but not a v2024-01-01 webhook envelope; the message says which field is wrong."""
 
 
 @dataclass(frozen=True, slots=True)
