@@ -28,9 +28,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
-from processor.config import ConfigFileError, apply_environment, parse_config
+from processor.config import apply_environment, parse_config
 from processor.importer.segment_export import Export, ExportedSubscription
-from processor.segment.errors import ConfigError
+from processor.errors import ConfigError
 from processor.voucherify.actions import ACTIONS
 from processor.voucherify.destination import Destination, Subscription
 from processor.voucherify.settings import DestinationSettings
@@ -173,7 +173,7 @@ def check_document(document: dict[str, Any], *, environ: Mapping[str, str], sour
                 dest[name] = "import-check"  # secrets live in the environment, not the file
     try:
         Destination.from_config(parse_config(raw, source=source))
-    except (ConfigFileError, ConfigError) as exc:
+    except ConfigError as exc:  # ConfigFileError included
         return str(exc)
     return None
 
