@@ -230,6 +230,18 @@ def chain_cases(rng: random.Random, n: int) -> list[dict]:
     return out
 
 
+UNICODE_TEMPLATES = ["{{ x | split: '' | join: '' }}", "{{ x | split: '' | json }}", "{{ x | first }}|{{ x | last }}",
+                     "{{ x | slice: 0, 1 }}|{{ x | slice: -1 }}", "{{ x | truncate: 2, '' }}", "{{ x | size }}",
+                     "{{ x | replace: '', '-' }}", "{{ x | json }}", "{{ x | capitalize }}", "{{ x[0] }}{{ x[1] }}",
+                     "{{ x | split: '' | first | append: x | json }}", "{{ x | base64_encode }}", "{{ x | url_encode }}"]
+UNICODE_VALUES = ["😀", "😀 smile 👍🏽", "a😀b", "é", "你好", "𝒳y", "\u0301e"]
+
+
+def unicode_cases() -> list[dict]:
+    """Strings beyond the Basic Multilingual Plane: JavaScript sees two UTF-16 units."""
+    return [{"t": t, "d": {"x": v}} for t in UNICODE_TEMPLATES for v in UNICODE_VALUES]
+
+
 def more_date_cases(rng: random.Random, n: int) -> list[dict]:
     zones = ["", "", ", 'America/New_York'", ", 'Asia/Kathmandu'", ", -330", ", 'Pacific/Kiritimati'", ", 'America/Caracas'",
              ", 'Europe/London'"]
@@ -271,6 +283,7 @@ def generate(seed: int = 11) -> list[dict]:
     for t in MORE_TAG_TEMPLATES:
         cases += [{"t": t, "d": {"x": rng.choice(ALL), "a": rng.choice(ALL), "b": rng.choice(ALL)}} for _ in range(12)]
     cases += chain_cases(rng, 3000)
+    cases += unicode_cases()
     cases += more_date_cases(rng, 800)
     return cases
 

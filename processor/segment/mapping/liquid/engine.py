@@ -18,9 +18,10 @@ start-up can warn. Rendering walks the parsed tree with liquidjs's render rules 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
-from ...js import UNDEFINED, is_array_index, to_number
+from ...js import UNDEFINED, is_array_index, to_number, utf16_len
 from ..jsvalue import js_keys
 from . import dates as _dates  # noqa: F401  (registers the date filters)
 from .errors import LiquidError, LiquidFailure
@@ -487,7 +488,7 @@ def _has_own(obj: Any, key: str) -> bool:
     if t is list or t is str:
         if key == "length":
             return True
-        return is_array_index(key) and int(key) < len(obj)
+        return is_array_index(key) and int(key) < (len(obj) if t is list else utf16_len(obj))
     return False
 
 
@@ -1050,6 +1051,9 @@ class _Parser:
 
 
 from ...js import JS_WHITESPACE as _JS_WS  # noqa: E402
+from ...js import from_units  # noqa: E402
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class CompiledLiquid:
@@ -1079,7 +1083,12 @@ class CompiledLiquid:
             # A defect of this port, not of the event: fail the event (dead letter with the
             # reason) rather than the process. The differential and fuzz tests keep this unused.
             raise LiquidError(f"internal error in the Liquid port: {type(exc).__name__}: {exc}", located=False) from exc
-        return "".join(out)
+        text = "".join(out)
+        if not text.isascii() and _SURROGATE.search(text) is not None:
+            # JavaScript strings are UTF-16: halves of a character split apart (``split: ''``)
+            # and joined again are that character again.
+            text = from_units(text)
+        return text
 
 
 def compile_liquid(template: str) -> CompiledLiquid:

@@ -251,6 +251,7 @@ def code_point_length(s: str) -> int:
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _NEEDS_ESCAPE = re.compile('["\\\\\x00-\x1f\ud800-\udfff]')
+_LONE = re.compile("[\ud800-\udfff]")
 
 
 def _quote_char(m: re.Match) -> str:
@@ -263,6 +264,10 @@ def json_quote(s: str) -> str:
     """``JSON.stringify(string)`` (well-formed: lone surrogates escaped)."""
     if _NEEDS_ESCAPE.search(s) is None:
         return '"' + s + '"'
+    if not s.isascii() and _LONE.search(s) is not None:
+        s = from_units(s)  # adjacent halves are one character in a JavaScript string
+        if _NEEDS_ESCAPE.search(s) is None:
+            return '"' + s + '"'
     return '"' + _NEEDS_ESCAPE.sub(_quote_char, s) + '"'
 
 
