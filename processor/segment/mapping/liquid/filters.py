@@ -30,7 +30,7 @@ import re
 import unicodedata
 from typing import Any, Callable, Final
 
-from ...js import JS_WHITESPACE, UNDEFINED, from_units, to_string, to_units, utf16_len
+from ...js import JS_WHITESPACE, UNDEFINED, from_units, to_string, to_units, utf16_len, utf8_bytes
 from .errors import LiquidFailure
 from .values import (
     JS_SPACES,
@@ -792,22 +792,11 @@ def _number_of_words(ctx: Any, v: Any, args: list) -> int:
 
 # --- base64 and crypto (liquidjs src/filters/base64.ts, crypto.ts) ------------------------------
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _utf8(s: str) -> bytes:
-    """Node's ``Buffer.from(s, 'utf8')``: a lone surrogate becomes U+FFFD."""
-    try:
-        return s.encode("utf-8")
-    except UnicodeEncodeError:
-        return _LONE_SURROGATE.sub("\ufffd", s).encode("utf-8")
-
-
 @_filter("base64_encode")
 def _base64_encode(ctx: Any, v: Any, args: list) -> str:
     s = stringify(v)
     ctx.memory.use(len(s))
-    return base64.b64encode(_utf8(s)).decode("ascii")
+    return base64.b64encode(utf8_bytes(s)).decode("ascii")
 
 
 _B64_SPACE = re.compile("[\t\n\f\r ]")
@@ -832,14 +821,14 @@ def _base64_decode(ctx: Any, v: Any, args: list) -> str:
 def _sha256(ctx: Any, v: Any, args: list) -> str:
     s = stringify(v)
     ctx.memory.use(len(s))
-    return hashlib.sha256(_utf8(s)).hexdigest()
+    return hashlib.sha256(utf8_bytes(s)).hexdigest()
 
 
 @_filter("hmac_sha256")
 def _hmac_sha256(ctx: Any, v: Any, args: list) -> str:
     s, key = stringify(v), stringify(_arg(args, 0))
     ctx.memory.use(len(s) + len(key))
-    return hmac.new(_utf8(key), _utf8(s), hashlib.sha256).hexdigest()
+    return hmac.new(utf8_bytes(key), utf8_bytes(s), hashlib.sha256).hexdigest()
 
 
 # --- misc (liquidjs src/filters/misc.ts) ----------------------------------------------------------
