@@ -242,6 +242,61 @@ def unicode_cases() -> list[dict]:
     return [{"t": t, "d": {"x": v}} for t in UNICODE_TEMPLATES for v in UNICODE_VALUES]
 
 
+RANDOM_CHARS = list("abcXYZ019 _-.,:;'\"<>/&%+=!?*()[]{}#@$~\t\n\r") + [
+    "\u00a0", "\u2028", "\ufeff", "\u3000", "é", "ß", "İ", "ǅ", "😀", "👍🏽", "你", "\u0301", "\x00", "\x1f", "ﬁ", "Σ", "ς"]
+
+
+def random_cases(rng: random.Random, n: int) -> list[dict]:
+    """Random strings (control characters, non-ASCII blanks, astral characters), numbers and
+    nested values through 1-2 enabled filters with random literal and variable arguments."""
+    def text() -> str:
+        return "".join(rng.choice(RANDOM_CHARS) for _ in range(rng.randint(0, 12)))
+
+    def number() -> float | int:
+        r = rng.random()
+        if r < 0.3:
+            return rng.randint(-1000, 1000)
+        if r < 0.6:
+            return round(rng.uniform(-1e4, 1e4), rng.randint(0, 6))
+        if r < 0.8:
+            return rng.choice([0.5, 1.5, 2.5, -0.5, 1e21, 1e-7, 123456789012, 2**53, 0.1 + 0.2])
+        return rng.uniform(-1, 1) * 10 ** rng.randint(-10, 25)
+
+    def value(depth: int = 0) -> object:
+        r = rng.random()
+        if r < 0.45:
+            return text()
+        if r < 0.7:
+            return number()
+        if r < 0.78:
+            return rng.choice([True, False, None])
+        if depth < 2 and r < 0.9:
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        if depth < 2:
+            return {text()[:4] or "k": value(depth + 1) for _ in range(rng.randint(0, 3))}
+        return text()
+
+    def arg() -> str:
+        r = rng.random()
+        if r < 0.5:
+            return rng.choice(["a", "b", "c"])
+        if r < 0.7:
+            return "'" + text().replace("'", "").replace("\\", "") + "'"
+        if r < 0.9:
+            return str(number())
+        return rng.choice(["nil", "true", "false", "empty", "(1..4)"])
+
+    enabled = [f for f in FILTERS if f not in DISABLED and f != "sample"]
+    out = []
+    for _ in range(n):
+        chain = []
+        for _ in range(rng.choice([1, 1, 2])):
+            k = rng.choice([0, 1, 1, 2, 3])
+            chain.append(rng.choice(enabled) + (": " + ", ".join(arg() for _ in range(k)) if k else ""))
+        out.append({"t": "{{ x | " + " | ".join(chain) + " }}", "d": {"x": value(), "a": value(), "b": value(), "c": value()}})
+    return out
+
+
 def more_date_cases(rng: random.Random, n: int) -> list[dict]:
     zones = ["", "", ", 'America/New_York'", ", 'Asia/Kathmandu'", ", -330", ", 'Pacific/Kiritimati'", ", 'America/Caracas'",
              ", 'Europe/London'"]
@@ -284,6 +339,7 @@ def generate(seed: int = 11) -> list[dict]:
         cases += [{"t": t, "d": {"x": rng.choice(ALL), "a": rng.choice(ALL), "b": rng.choice(ALL)}} for _ in range(12)]
     cases += chain_cases(rng, 3000)
     cases += unicode_cases()
+    cases += random_cases(rng, 4000)
     cases += more_date_cases(rng, 800)
     return cases
 

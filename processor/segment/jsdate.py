@@ -149,9 +149,9 @@ class _Scanner:
         if c in ":-+.)":
             self.i = i + 1
             return _Tok("sym", c, 1)
-        if c >= "A":
+        if c >= "A" and c not in JS_WHITESPACE:  # non-ASCII spaces (U+00A0, U+3000) are blanks
             j = i
-            while j < n and s[j] >= "A":
+            while j < n and s[j] >= "A" and s[j] not in JS_WHITESPACE:
                 j += 1
             word = s[i:j]
             self.i = j

@@ -78,7 +78,7 @@ def _zone_offset_minutes(name: str, t: float) -> float:
 def _as_icu_message(name: str) -> str:
     """Node words the RangeError with the zone's UTF-8 bytes read as Latin-1."""
     try:
-        return name.encode("utf-8").decode("latin-1")
+        return name.encode("utf-8").decode("latin-1").replace("\x00", " ")
     except UnicodeEncodeError:
         return name
 

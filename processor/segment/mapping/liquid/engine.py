@@ -21,7 +21,7 @@ import json
 import re
 from typing import Any, Callable
 
-from ...js import UNDEFINED, is_array_index, to_number, utf16_len
+from ...js import UNDEFINED, from_units, is_array_index, to_number, to_units, utf16_len
 from ..jsvalue import js_keys
 from . import dates as _dates  # noqa: F401  (registers the date filters)
 from .errors import LiquidError, LiquidFailure
@@ -40,6 +40,7 @@ from .values import (
     js_le,
     js_lt,
     js_string,
+    json_quote,
     liquid_falsy,
     stringify,
     to_array,
@@ -62,8 +63,12 @@ def _is_word(c: str) -> bool:
     return c.isalnum() or c in "_-?"
 
 
-def _ellipsis(s: str, n: int = 32) -> str:
-    return s[: n - 3] + "..." if len(s) > n else s
+def _snapshot(s: str, n: int = 32) -> str:
+    """liquidjs ``JSON.stringify(ellipsis(text, 32))`` (lengths in UTF-16 units)."""
+    units = to_units(s)
+    if len(units) > n:
+        s = from_units(units[: n - 3]) + "..."
+    return json_quote(s)
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -87,7 +92,7 @@ def _tokenize(src: str) -> list[_Tok]:
             # readToDelimiter: skip blanks, then advance at least one char before matching
             end = _find_close(src, p + 2, "%}", quoted=False)
             if end < 0:
-                raise LiquidError(f"tag {json.dumps(_ellipsis(src[begin:]), ensure_ascii=False)} not closed", src, begin)
+                raise LiquidError(f"tag {_snapshot(src[begin:])} not closed", src, begin)
             inner = src[begin + 2 : end - 2]
             tl, tr = inner.startswith("-"), inner.endswith("-")
             body = inner[1 if tl else 0 : len(inner) - (1 if tr else 0)]
@@ -115,7 +120,7 @@ def _tokenize(src: str) -> list[_Tok]:
             begin = p
             end = _find_close(src, p + 2, "}}", quoted=True)
             if end < 0:
-                raise LiquidError(f"output {json.dumps(_ellipsis(src[begin:]), ensure_ascii=False)} not closed", src, begin)
+                raise LiquidError(f"output {_snapshot(src[begin:])} not closed", src, begin)
             inner = src[begin + 2 : end - 2]
             tl, tr = inner.startswith("-"), inner.endswith("-")
             body = inner[1 if tl else 0 : len(inner) - (1 if tr else 0)]
@@ -183,7 +188,7 @@ def _read_raw(src: str, p: int, toks: list[_Tok], raw_begin: int) -> int:
             if p >= 2 and src[p - 2 : p] == "{%":
                 break
             p += 1
-    raise LiquidError(f"raw {json.dumps(_ellipsis(src[raw_begin:]), ensure_ascii=False)} not closed", src, begin)
+    raise LiquidError(f"raw {_snapshot(src[raw_begin:])} not closed", src, begin)
 
 
 def _whitespace_control(toks: list[_Tok]) -> None:
@@ -299,13 +304,13 @@ class _Reader:
         self.p += 1
         lo = self.value()
         if lo is None:
-            raise self.error(f"unexpected token {json.dumps(_ellipsis(self.s[self.p:self.n]))}, value expected")
+            raise self.error(f"unexpected token {_snapshot(self.s[self.p:self.n])}, value expected")
         self.blank()
         if self.peek() == "." and self.peek(1) == ".":
             self.p += 2
             hi = self.value()
             if hi is None:
-                raise self.error(f"unexpected token {json.dumps(_ellipsis(self.s[self.p:self.n]))}, value expected")
+                raise self.error(f"unexpected token {_snapshot(self.s[self.p:self.n])}, value expected")
             self.blank()
             ok = self.peek() == ")"
             self.p += 1
@@ -335,6 +340,7 @@ class _Reader:
                 prop = self.value() or (lambda ctx: "")
                 idx = self.s.find("]", self.p, self.n)
                 if idx < 0:
+                    self.p = self.n  # liquidjs's readTo(']') has read to the end
                     raise self.error("[ not closed")
                 self.p = idx + 1
                 props.append(prop)
@@ -387,7 +393,7 @@ class _Reader:
         initial = self.expression()
         if initial is None:
             self.blank()
-            raise self.error(f"invalid value expression: {json.dumps(_ellipsis(self.s[self.p:self.n]), ensure_ascii=False)}")
+            raise self.error(f"invalid value expression: {_snapshot(self.s[self.p:self.n])}")
         filters: list[tuple[str, list[tuple[str | None, Evaluator]]]] = []
         self.blank()
         while self.peek() == "|":
@@ -422,7 +428,7 @@ class _Reader:
                             args.append((None, key))
                     self.blank()
                     if not (self.end() or self.peek() in ",|)"):
-                        raise self.error(f"unexpected character {json.dumps(_ellipsis(self.s[self.p:self.n]), ensure_ascii=False)}")
+                        raise self.error(f"unexpected character {_snapshot(self.s[self.p:self.n])}")
                     if self.peek() != ",":
                         break
             elif not (self.end() or self.peek() in "|),"):
@@ -744,8 +750,10 @@ class _Parser:
         self.unknown: list[str] = []
 
     def reader(self, tok: _Tok) -> _Reader:
-        if tok.kind == "output":
-            return _Reader(self.src, tok.args_at, tok.args_at + len(tok.content), self.src, tok.begin, self)
+        if tok.kind == "output":  # the content range excludes blanks at both ends
+            start = tok.args_at + len(tok.content) - len(tok.content.lstrip(_BLANK))
+            end = max(start, tok.args_at + len(tok.content.rstrip(_BLANK)))
+            return _Reader(self.src, start, end, self.src, tok.begin, self)
         return _Reader(self.src, tok.args_at, max(tok.args_at, tok.args_end), self.src, tok.begin, self)
 
     def err(self, msg: str, tok: _Tok) -> LiquidError:
@@ -931,7 +939,7 @@ class _Parser:
             idx = self.src.find(",", r.p, r.n)
             r.p = r.n if idx < 0 else idx + 1
         if not candidates:
-            raise r.error(f"empty candidates: {json.dumps(self.src[tok.begin:tok.end], ensure_ascii=False)}")
+            raise r.error(f"empty candidates: {json_quote(self.src[tok.begin:tok.end])}")
         texts = ",".join(t for t, _ in candidates)
         group_eval = self._guard(tok, group) if group is not None else None
 
@@ -1041,7 +1049,7 @@ class _Parser:
     def _assert_empty(self, t: _Tok, opener: _Tok) -> None:
         """liquidjs ``assertEmpty(tag.args)`` (raised while the opening tag parses: its position)."""
         if t.args:
-            raise self.err(f"unexpected {json.dumps(t.args, ensure_ascii=False)}", opener)
+            raise self.err(f"unexpected {json_quote(t.args)}", opener)
 
     def _tag_if(self, tok: _Tok) -> Renderer:
         return self._branches(tok, "endif", False)
@@ -1051,7 +1059,6 @@ class _Parser:
 
 
 from ...js import JS_WHITESPACE as _JS_WS  # noqa: E402
-from ...js import from_units  # noqa: E402
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

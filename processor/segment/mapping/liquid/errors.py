@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from processor.errors import InternalSignal
+from processor.segment.js import utf16_len
 
 
 class LiquidError(InternalSignal):
@@ -11,7 +12,8 @@ class LiquidError(InternalSignal):
     def __init__(self, message: str, source: str = "", pos: int = 0, *, located: bool = True) -> None:
         if located:
             line = source.count("\n", 0, pos) + 1
-            col = pos - (source.rfind("\n", 0, pos) + 1) + 1
+            # liquidjs counts columns in UTF-16 units (an emoji is two)
+            col = utf16_len(source[source.rfind("\n", 0, pos) + 1 : pos]) + 1
             message = f"{message}, line:{line}, col:{col}"
         super().__init__(message)
         self.message = message

@@ -102,7 +102,7 @@ def stringify(v: Any) -> str:
 def js_string(v: Any) -> str:
     """JavaScript ``String(v)`` where a drop may appear (``String(nil)`` calls its toString)."""
     if type(v) is Drop:
-        return "[object Object]" if v.kind == "nil" else ""
+        return "[object Object]"  # a drop has no toString of its own
     if type(v) is list:
         return ",".join(["" if (x is None or x is UNDEFINED) else js_string(x) for x in v])
     return to_string(v)
@@ -282,7 +282,8 @@ def json_gap(space: Any) -> str | None:
         n = min(float(space), 10.0)
         return " " * int(n) if n > 0 else None
     if t is str and space:
-        return space[:10]
+        # ten UTF-16 units, and V8 reads the gap as a C string: it ends at a NUL character
+        return from_units(to_units(space)[:10]).split("\x00", 1)[0]
     return None
 
 
