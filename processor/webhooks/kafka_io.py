@@ -21,7 +21,7 @@ import uuid
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from processor.kafka.producer import AsyncProducer
 from processor.webhooks.dedupe import SeenIds
@@ -65,8 +65,11 @@ class SeenIdsReader:
     4. once every partition reached the end offsets of step 2, set :attr:`loaded` — only then may
        the receiver answer deliveries, since before it a retry could not be recognised;
     5. keep consuming for as long as the receiver runs (other replicas' records, and records whose
-       produce timed out on our side but reached the broker after all).
+       produce timed out on our side but reached the broker after all); every
+       ``metadata_interval_s`` look for partitions added to the topic and read them from the start.
     """
+
+    metadata_interval_s = 30.0
 
     def __init__(self, conf: dict[str, Any], topic: str, seen: SeenIds) -> None:
         self.topic = topic
@@ -140,7 +143,11 @@ class SeenIdsReader:
             targets = self._assign_window(consumer)
             if targets is None:
                 return
+            last_metadata = time.monotonic()
             while not self._stop.is_set():
+                if time.monotonic() - last_metadata >= self.metadata_interval_s:
+                    self._follow_new_partitions(consumer)
+                    last_metadata = time.monotonic()
                 msg = consumer.poll(0.2)
                 if msg is not None:
                     if msg.error():
@@ -181,6 +188,21 @@ class SeenIdsReader:
             consumer.assign(start)
             return ends
         return None
+
+    def _follow_new_partitions(self, consumer: Consumer) -> None:
+        """Step 5: partitions added since start hold only new records: read them from the beginning."""
+        try:
+            t = consumer.list_topics(self.topic, timeout=5).topics.get(self.topic)
+        except KafkaException:
+            return
+        if t is None or t.error is not None:
+            return
+        new = sorted(set(t.partitions) - set(self._positions))
+        if new:
+            for p in new:
+                self._positions[p] = 0
+            consumer.incremental_assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in new])
+            log.info("dedupe window: following new partition(s) %s of %s", new, self.topic)
 
     def _remember(self, msg: Any) -> None:
         self._positions[msg.partition()] = msg.offset() + 1

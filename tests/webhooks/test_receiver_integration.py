@@ -267,3 +267,25 @@ def test_shutdown_drains_in_flight_deliveries_and_refuses_new_ones(kafka_bootstr
             run.__exit__(None, None, None)
     records = read_topic(kafka_bootstrap, topic, expect=1)
     assert [_headers(r)[ID_HEADER] for r in records] == [in_flight["event"]["id"]]
+
+
+def test_partitions_added_to_the_topic_are_followed(kafka_bootstrap, make_topic):
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewPartitions
+
+    topic = make_topic()
+    with ReceiverRun(receiver_config(kafka_bootstrap, topic)) as run:
+        run.wait_ready()
+        run.service.reader.metadata_interval_s = 0.2
+        admin = AdminClient({"bootstrap.servers": kafka_bootstrap})  # kept: a collected client aborts its futures
+        admin.create_partitions([NewPartitions(topic, 2)])[topic].result(30)
+        envelope = fresh(fixture("voucher.published"))
+        # another replica produced this event into the new partition
+        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        producer.produce(topic, b"{}", partition=1, headers=[(ID_HEADER, envelope["event"]["id"].encode())])
+        assert producer.flush(10) == 0
+        deadline = time.monotonic() + 30
+        while envelope["event"]["id"] not in run.service.seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        answer = run.post(*signed(envelope))
+    assert answer.json()["status"] == "duplicate"
