@@ -1,9 +1,11 @@
 """Shared fixtures: a real Kafka broker (started lazily) and uniquely named topics.
 
-Unit tests never touch these, so a plain ``pytest tests/segment`` starts no broker.
-The first test that asks for ``kafka_bootstrap`` (or anything built on it) starts
-one for the whole session; see ``tests/support/kafka_broker.py`` for where it
-comes from (env var, testcontainers, or a local no-Docker broker).
+Unit tests never touch these, so a plain ``pytest tests/segment`` starts no broker, and the
+broker helpers (and with them confluent-kafka) are imported only by the fixtures that need
+them: ``pytest tests/engine`` runs without a Kafka client. The first test that asks for
+``kafka_bootstrap`` (or anything built on it) starts one broker for the whole session; see
+``tests/support/kafka_broker.py`` for where it comes from (env var, testcontainers, or a local
+no-Docker broker).
 """
 
 from __future__ import annotations
@@ -12,19 +14,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from dev.kafka_local import LocalKafka, free_port
-
-from tests.support.kafka_broker import (
-    SaslEndpoint,
-    TestBroker,
-    create_topic,
-    delete_topics,
-    start_test_broker,
-    unique_topic_name,
-)
+if TYPE_CHECKING:
+    from dev.kafka_local import LocalKafka
+    from tests.support.kafka_broker import SaslEndpoint, TestBroker
 
 MakeTopic = Callable[..., str]
 
@@ -32,6 +28,8 @@ MakeTopic = Callable[..., str]
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[TestBroker]:
     """The session's broker (``.bootstrap``, ``.source``, ``.sasl``); stopped at session end."""
+    from tests.support.kafka_broker import start_test_broker
+
     broker = start_test_broker()
     try:
         yield broker
@@ -64,6 +62,8 @@ def make_topic(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Iterator
     Each call creates a new, uniquely named topic (leaders elected before it returns);
     all of them are deleted when the test ends, so tests never see each other's data.
     """
+    from tests.support.kafka_broker import create_topic, delete_topics, unique_topic_name
+
     created: list[str] = []
 
     def make(prefix: str | None = None, partitions: int = 1, config: dict[str, str] | None = None) -> str:
@@ -85,6 +85,8 @@ def unique_topic(make_topic: MakeTopic) -> str:
 @pytest.fixture
 def own_broker() -> Iterator[LocalKafka]:
     """A broker only this test uses (it gets stopped and started); same data dir and port throughout."""
+    from dev.kafka_local import LocalKafka, free_port
+
     data_dir = Path(tempfile.mkdtemp(prefix="vp-own-kafka-"))
     kafka = LocalKafka(free_port(), data_dir, controller_port=free_port(), tie_to_parent=True)
     try:
