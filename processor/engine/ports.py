@@ -39,6 +39,7 @@ __all__ = [
     "AUTH",
     "DECODE",
     "VALIDATION",
+    "CONFIG",
 ]
 
 #: A topic partition: ``(topic, partition)``.
@@ -122,7 +123,11 @@ class PlannedDelivery(Protocol):
 
 
 class PlannedRejection(Protocol):
-    """An (event, subscription) that cannot produce a valid request: permanent."""
+    """An (event, subscription) that cannot produce a valid request: permanent.
+
+    ``error_class`` (optional, default ``validation``) is what the dead letter records, e.g.
+    ``config`` for a retry whose subscription a configuration reload removed.
+    """
 
     subscription: str
     action: str
@@ -194,3 +199,4 @@ PERMANENT = "permanent"
 AUTH = "auth"
 DECODE = "decode"
 VALIDATION = "validation"
+CONFIG = "config"  # a retry names a subscription a configuration reload removed or disabled

@@ -2,7 +2,8 @@
 
 Routing of the outcomes of one record (all in one hand-off round, awaited together):
 
-- a rejection (the payload is invalid for this event): dead letter, error class ``validation``;
+- a rejection (the payload is invalid for this event): dead letter, error class ``validation``
+  (or the rejection's own ``error_class``: ``config`` when a reload removed the subscription);
 - a delivery that still fails retryably after quick retries: one record on the next retry tier
   listing every such subscription;
 - any other failure (permanent): dead letter, one record per subscription;
@@ -57,10 +58,11 @@ class EventWork:
         handoffs = []
         for item in planned:
             obs.triggered(item.action)
-            if hasattr(item, "message"):  # a rejection: the payload is invalid for this event
-                obs.dead_lettered(VALIDATION)
+            if hasattr(item, "message"):  # a rejection: invalid payload, or a subscription a reload removed
+                error_class = getattr(item, "error_class", VALIDATION)
+                obs.dead_lettered(error_class)
                 handoffs.append(handoff.dead_letter(
-                    msg, ctx, [item.subscription], Failure(VALIDATION, item.status, item.message)))
+                    msg, ctx, [item.subscription], Failure(error_class, item.status, item.message)))
             else:
                 deliveries.append(item)
         retry = st.is_retry_tier  # a retry-tier record's requests go ahead of fresh work

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from processor.engine.ports import VALIDATION
+
 __all__ = ["Delivery", "Rejection", "DeliveryResult"]
 
 
@@ -25,12 +27,14 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """The event cannot produce a valid payload for this subscription."""
+    """The event cannot produce a valid payload for this subscription (or the subscription is gone)."""
 
     subscription: str
     action: str
     message: str  # Segment's wording
     status: int | None  # 400 for schema validation
+    #: ``validation`` (the payload), or ``config`` (a reload removed/disabled the subscription)
+    error_class: str = VALIDATION
 
 
 @dataclass(frozen=True, slots=True)
