@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import orjson
@@ -125,18 +126,24 @@ def _runner(name: str, action: str, url: str, mapping: Callable[[dict], Any], sc
 class Destination:
     """Compiled subscriptions of one Voucherify destination. Build with :meth:`build`."""
 
-    __slots__ = ("settings", "warnings", "_subs", "_names")
+    __slots__ = ("settings", "warnings", "_subs", "_names", "_actions")
 
     def __init__(self, settings: DestinationSettings, compiled: Sequence[_Compiled], warnings: list[str]) -> None:
         self.settings = settings
         self.warnings = warnings
         self._subs = tuple(compiled)
         self._names = tuple(s.name for s in compiled)
+        self._actions = MappingProxyType({s.name: s.action for s in compiled})
 
     @property
     def subscription_names(self) -> tuple[str, ...]:
         """Enabled subscriptions, in order."""
         return self._names
+
+    @property
+    def actions(self) -> Mapping[str, str]:
+        """Enabled subscription name -> its action id, in order (read-only)."""
+        return self._actions
 
     @classmethod
     def build(cls, settings: DestinationSettings, subscriptions: Sequence[Subscription] | None) -> "Destination":
