@@ -32,6 +32,7 @@ class Health:
         self._assigned = False
         self._circuit_open = False
         self._unavailable: str | None = None
+        self._config: dict[str, int | str] | None = None
 
     def set_live(self, live: bool, reason: str = "") -> None:
         """Mark the process dead (with why) or alive again."""
@@ -56,6 +57,15 @@ class Health:
         """The availability circuit opened (with its cause) or closed (``None``)."""
         with self._lock:
             self._unavailable = reason
+
+    def set_config(self, generation: int, config_hash: str) -> None:
+        """The running configuration, shown in the probes' bodies (which config is this pod on?)."""
+        with self._lock:
+            self._config = {"generation": generation, "hash": config_hash}
+
+    def config(self) -> dict[str, int | str] | None:
+        with self._lock:
+            return None if self._config is None else dict(self._config)
 
     def liveness(self) -> HealthStatus:
         with self._lock:

@@ -6,6 +6,8 @@ needs no thread; the handlers only read in-memory state and never block.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 from aiohttp import web
 
@@ -15,8 +17,10 @@ from processor.ops.metrics import CONTENT_TYPE_LATEST, Metrics
 __all__ = ["OpsServer", "start_ops_server", "build_app"]
 
 
-def _status_response(status: HealthStatus) -> web.Response:
-    body = {"status": "ok" if status.ok else "fail", "reasons": list(status.reasons)}
+def _status_response(status: HealthStatus, config: dict | None = None) -> web.Response:
+    body: dict = {"status": "ok" if status.ok else "fail", "reasons": list(status.reasons)}
+    if config is not None:
+        body["config"] = config  # {"generation": 2, "hash": "3f9a0c..."}: which configuration runs
     return web.Response(
         status=200 if status.ok else 503,
         body=orjson.dumps(body),
@@ -31,11 +35,14 @@ def build_app(metrics: Metrics, health: Health) -> web.Application:
         # CONTENT_TYPE_LATEST carries a charset parameter, which aiohttp wants as a raw header.
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    # the processor's Health names the running configuration; other probes (the webhook receiver) may not
+    config: Callable[[], dict | None] = getattr(health, "config", lambda: None)
+
     async def healthz(_: web.Request) -> web.Response:
-        return _status_response(health.liveness())
+        return _status_response(health.liveness(), config())
 
     async def readyz(_: web.Request) -> web.Response:
-        return _status_response(health.readiness())
+        return _status_response(health.readiness(), config())
 
     app = web.Application()
     app.router.add_get("/metrics", metrics_handler)

@@ -84,6 +84,31 @@ class Metrics:
         self.committed_offset = Gauge(
             f"{p}committed_offset", "Last committed offset.", ["topic", "partition"], registry=r
         )
+        # Configuration reload (processor/reload.py): one series, labelled with the running hash.
+        self.config_generation = Gauge(
+            f"{p}config_generation",
+            "Generation of the running configuration (1 at start, +1 per applied reload), labelled with its hash.",
+            ["hash"],
+            registry=r,
+        )
+        self.config_reloads = Counter(
+            f"{p}config_reloads",
+            "Configuration reloads, by result: applied, partial (some settings need a restart), refused "
+            "(only such settings changed), unchanged, invalid (the running configuration stays).",
+            ["result"],
+            registry=r,
+        )
+        self.retry_subscription_gone = Counter(
+            f"{p}retry_subscription_gone",
+            "Retry-tier deliveries dead-lettered because a reload removed or disabled their subscription.",
+            ["reason"],
+            registry=r,
+        )
+
+    def set_config(self, generation: int, config_hash: str) -> None:
+        """Show the running configuration (the previous hash's series is removed)."""
+        self.config_generation.clear()
+        self.config_generation.labels(config_hash).set(generation)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""

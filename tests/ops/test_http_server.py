@@ -37,6 +37,11 @@ def test_metrics_healthz_readyz() -> None:
 
                 health.set_assigned(True)
                 assert (await _get(s, base + "/readyz"))[0] == 200
+                assert "config" not in orjson.loads((await _get(s, base + "/readyz"))[2])
+
+                health.set_config(3, "3f9a0c1d2e4b")  # which configuration runs: in both probes' bodies
+                for probe in ("/readyz", "/healthz"):
+                    assert orjson.loads((await _get(s, base + probe))[2])["config"] == {"generation": 3, "hash": "3f9a0c1d2e4b"}
 
                 health.set_circuit_open(True)
                 status, _, text = await _get(s, base + "/readyz")

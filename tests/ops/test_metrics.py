@@ -17,6 +17,9 @@ ATTRIBUTES = {
     "circuit_open": [],
     "assigned_partitions": [],
     "committed_offset": ["topic", "partition"],
+    "config_generation": ["hash"],
+    "config_reloads": ["result"],
+    "retry_subscription_gone": ["reason"],
 }
 
 
@@ -46,3 +49,12 @@ def test_latency_buckets_span_1ms_to_10s() -> None:
     m.http_latency.labels(action="upsertCustomer").observe(0.0005)
     text = m.render().decode()
     assert 'le="0.001"' in text and 'le="10.0"' in text
+
+
+def test_config_generation_shows_only_the_running_hash() -> None:
+    m = Metrics()
+    m.set_config(1, "aaaaaaaaaaaa")
+    m.set_config(2, "bbbbbbbbbbbb")
+    text = m.render().decode()
+    assert 'voucherify_processor_config_generation{hash="bbbbbbbbbbbb"} 2.0' in text
+    assert "aaaaaaaaaaaa" not in text
