@@ -217,6 +217,10 @@ class Engine:
         """True while the auth or the availability circuit is open (consumption paused)."""
         return self._circuit.is_open or self._availability.is_open
 
+    def set_requests_per_minute(self, requests_per_minute: float | None) -> None:
+        """The ceiling of the adaptive request rate, changed while running (configuration reload)."""
+        self._rate.set_ceiling(requests_per_minute / 60.0 if requests_per_minute else None)
+
     @property
     def allowed_rate(self) -> float | None:
         """Requests/s the adaptive rate allows now (None: not paced)."""

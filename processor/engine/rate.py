@@ -109,6 +109,28 @@ class AdaptiveRate:
         self.throttled_total = 0
         self.decreases = 0
 
+    def set_ceiling(self, ceiling_per_s: float | None) -> None:
+        """A new configured ceiling (configuration reload); ``None`` removes it.
+
+        Never throttled so far (the rate is the old ceiling, or unlimited): the rate becomes the
+        new ceiling (rule 1 when ``None``). Adapted below a ceiling by throttling: the learned
+        rate stays, capped by the new ceiling (rule 4), and keeps growing additively up to it.
+        Raises ``ValueError`` for a ceiling that is not positive.
+        """
+        if ceiling_per_s is not None and ceiling_per_s <= 0:
+            raise ValueError("ceiling_per_s must be positive")
+        was_paced = self.rate is not None
+        self.ceiling = ceiling_per_s
+        if self.decreases == 0:
+            self.rate = ceiling_per_s
+        elif ceiling_per_s is not None and (self.rate is None or self.rate > ceiling_per_s):
+            self.rate = ceiling_per_s
+        if self.rate is not None:
+            now = self._clock()
+            self._increase = max(0.1, self._increase_share * self.rate)
+            # the new pace applies from now (unpaced until now: the next request goes now)
+            self._tat = min(self._tat, now + 1.0 / self.rate) if was_paced else now
+
     # -- slots ---------------------------------------------------------------------------------
 
     def now(self) -> float:

@@ -150,6 +150,29 @@ def test_additive_increase_back_to_the_ceiling() -> None:
     assert rate.rate == 100
 
 
+def test_ceiling_changed_while_running() -> None:
+    """Configuration reload of requests_per_minute: a never-throttled rate follows the ceiling;
+    a rate learned from throttling stays, capped by the new ceiling."""
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock)
+    rate.set_ceiling(10)
+    assert rate.rate == 10 and rate.try_take() is not None and rate.try_take() is None
+    rate.set_ceiling(None)
+    assert rate.rate is None and rate.try_take() is not None  # unpaced again (rule 1)
+    rate.set_ceiling(100)
+    sent = rate.try_take()
+    assert sent is not None
+    evidence(rate, clock)
+    rate.on_throttled(sent, None)
+    assert rate.rate == pytest.approx(85)
+    rate.set_ceiling(200)
+    assert rate.rate == pytest.approx(85)  # learned from the server: kept, grows up to 200
+    rate.set_ceiling(50)
+    assert rate.rate == 50
+    with pytest.raises(ValueError):
+        rate.set_ceiling(0)
+
+
 def test_never_below_the_minimum() -> None:
     clock = Clock()
     rate = AdaptiveRate(clock=clock, ceiling_per_s=1, min_rate_per_s=0.5)
