@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from processor.config import AppConfig
@@ -26,8 +29,10 @@ from processor.ops.health import Health
 from processor.ops.http_server import start_ops_server
 from processor.ops.metrics import Metrics
 from processor.ops.observer import MetricsObserver
+from processor.reload import Reloader, ReloadService, Result, config_hash, disabled_names
 from processor.voucherify.client import VoucherifyClient
 from processor.voucherify.destination import Destination
+from processor.voucherify.live import Generation, GoneReason, LiveDestination
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +81,68 @@ def build_client(
     )
 
 
+@dataclass
+class ReloadOptions:
+    """Where the configuration came from, so it can be re-read (see processor/reload.py)."""
+
+    path: str | Path
+    watch: bool = False  # ``run --watch-config``: reload when the file changes
+    watch_interval_s: float = 1.0
+    #: set to ask for a reload (the SIGHUP handler does); created here when not given
+    requested: asyncio.Event | None = None
+
+
+def _show_config(generation: Generation, metrics: Metrics, health: Health) -> None:
+    metrics.set_config(generation.number, generation.hash)
+    health.set_config(generation.number, generation.hash)
+
+
+def _gone_reporter(metrics: Metrics) -> Callable[[str, GoneReason, Generation], None]:
+    """Count every retry record whose subscription a reload took away; log it once per generation."""
+    logged: set[tuple[int, str]] = set()
+
+    def on_gone(name: str, reason: GoneReason, generation: Generation) -> None:
+        metrics.retry_subscription_gone.labels(reason).inc()
+        if (generation.number, name) not in logged:
+            logged.add((generation.number, name))
+            log.warning(
+                "subscription %r was %s by a configuration reload (generation %d, hash %s): its retry records "
+                "are dead-lettered with error class 'config' (logged once; counted in "
+                "voucherify_processor_retry_subscription_gone_total)",
+                name, reason, generation.number, generation.hash,
+                extra={"config_generation": generation.number, "config_hash": generation.hash},
+            )
+
+    return on_gone
+
+
 async def run_processor(
-    cfg: AppConfig, stop: asyncio.Event, *, metrics: Metrics | None = None, health: Health | None = None
+    cfg: AppConfig,
+    stop: asyncio.Event,
+    *,
+    metrics: Metrics | None = None,
+    health: Health | None = None,
+    reload: ReloadOptions | None = None,
 ) -> None:
-    """Run until ``stop`` is set; drain, commit and close on the way out."""
+    """Run until ``stop`` is set; drain, commit and close on the way out.
+
+    With ``reload``, the configuration is re-read when ``reload.requested`` is set (and, with
+    ``reload.watch``, when the file changes); see :mod:`processor.reload` for what changes live.
+    """
     tune_gc()  # per-event allocation made the default GC ~30 % of CPU (see processor/ops/gc_tuning.py)
     destination = build_destination(cfg)
     decoder = decoder_from_config(cfg.input)
     metrics = metrics or Metrics()
     health = health or Health()
     observer = MetricsObserver(metrics, health)
+    reloader = Reloader(reload.path, cfg, build=build_destination) if reload is not None else None
+    first = (reloader.first(destination) if reloader is not None
+             else Generation(destination, 1, config_hash(cfg), disabled_names(cfg)))
+    planner = LiveDestination(first, on_gone=_gone_reporter(metrics))
+    _show_config(first, metrics, health)
+    log.info("configuration generation 1 (hash %s): %s", first.hash,
+             f"{len(destination.subscription_names)} enabled subscription(s)",
+             extra={"config_generation": 1, "config_hash": first.hash})
     retry_topics = retry_topic_names(cfg)
     await asyncio.get_running_loop().run_in_executor(None, ensure_internal_topics, cfg)
     async with AsyncExitStack() as stack:
@@ -105,7 +162,7 @@ async def run_processor(
             max_age_s=cfg.engine.max_age_s,
         )
         engine = Engine(
-            planner=destination,
+            planner=planner,
             sender=client,
             decoder=decoder,
             handoff=handoff,
@@ -127,6 +184,22 @@ async def run_processor(
         engine.bind(consumer)
         log.info("consuming %s (retry tiers: %s) as group %s", cfg.kafka.source_topic,
                  ", ".join(retry_topics), cfg.kafka.group_id)
+        if reloader is not None and reload is not None:
+            def apply(generation: Generation, new: AppConfig) -> None:  # on the loop, between events
+                planner.swap(generation)
+                engine.set_requests_per_minute(new.destination.requests_per_minute)
+                logging.getLogger().setLevel(new.ops.log_level)
+                _show_config(generation, metrics, health)
+
+            def record(result: Result, _: Reloader) -> None:
+                metrics.config_reloads.labels(result).inc()
+
+            service = ReloadService(reloader, apply=apply, record=record, requested=reload.requested)
+            loop = asyncio.get_running_loop()
+            tasks = [loop.create_task(service.run(stop), name="config-reload")]
+            if reload.watch:
+                tasks.append(loop.create_task(service.watch(stop, reload.watch_interval_s), name="config-watch"))
+            stack.callback(lambda: [t.cancel() for t in tasks])
         try:
             await engine.run(stop)
         finally:
@@ -154,9 +227,18 @@ def ensure_internal_topics(cfg: AppConfig) -> None:
             log.warning("could not create topic %s: %s", name, outcome)
 
 
-def install_signal_handlers(stop: asyncio.Event) -> None:
-    """First SIGTERM/SIGINT: drain and stop. Second: exit at once (uncommitted work is redelivered)."""
+def install_signal_handlers(stop: asyncio.Event, reload_requested: asyncio.Event | None = None) -> None:
+    """First SIGTERM/SIGINT: drain and stop. Second: exit at once (uncommitted work is redelivered).
+
+    SIGHUP: reload the configuration (``reload_requested`` is set; processor/reload.py), never stop.
+    """
     loop = asyncio.get_running_loop()
+    if reload_requested is not None:
+        def on_hangup() -> None:
+            log.info("SIGHUP: reloading the configuration")
+            reload_requested.set()
+
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
 
     def on_signal(signum: int) -> None:
         if stop.is_set():
@@ -171,13 +253,15 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, on_signal, sig)
 
 
-def run_blocking(cfg: AppConfig, **kwargs: Any) -> None:
+def run_blocking(cfg: AppConfig, *, reload: ReloadOptions | None = None, **kwargs: Any) -> None:
     """Run the processor in this process until a signal; uvloop when available."""
 
     async def main() -> None:
         stop = asyncio.Event()
-        install_signal_handlers(stop)
-        await run_processor(cfg, stop, **kwargs)
+        if reload is not None and reload.requested is None:
+            reload.requested = asyncio.Event()
+        install_signal_handlers(stop, reload.requested if reload is not None else None)
+        await run_processor(cfg, stop, reload=reload, **kwargs)
 
     try:
         import uvloop

@@ -2,7 +2,8 @@
 
 ``--processes N`` starts N members of the same consumer group from one command (Python runs
 one core per process; Kafka spreads the partitions over the members). Signals are forwarded so
-each member drains and commits before the command exits.
+each member drains and commits before the command exits, and SIGHUP reloads every member's
+configuration (processor/reload.py); ``--watch-config`` reloads it when the file changes.
 """
 
 from __future__ import annotations
@@ -26,11 +27,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="YAML or JSON configuration file")
     p.add_argument("--processes", type=int, default=1, metavar="N",
                    help="run N consumers of the group from this command (one per core is a good start)")
+    p.add_argument("--watch-config", action="store_true",
+                   help="reload the configuration when the file changes (SIGHUP always reloads it)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from processor.ops.logging import configure_logging, secrets_from_config
+
+    # SIGHUP means "reload" here; until the processor's handler is installed a SIGHUP must not
+    # kill it (the default action), and the configuration is being read right now anyway.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     try:
         cfg = load_config(args.config)
@@ -40,10 +47,10 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(cfg.ops.log_level, cfg.ops.log_format, secrets_from_config(cfg))
     if args.processes > 1:
         return _run_members(args, cfg.ops.http_port)
-    from processor.app import run_blocking
+    from processor.app import ReloadOptions, run_blocking
 
     try:
-        run_blocking(cfg)
+        run_blocking(cfg, reload=ReloadOptions(args.config, watch=args.watch_config))
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         print(f"error: {exc}", file=sys.stderr)
@@ -61,7 +68,10 @@ def _run_members(args: argparse.Namespace, base_port: int) -> int:
         env = dict(os.environ)
         if base_port:
             env["VP__OPS__HTTP_PORT"] = str(base_port + i)
-        members.append(subprocess.Popen([sys.executable, "-m", "processor", "run", "--config", args.config], env=env))
+        cmd = [sys.executable, "-m", "processor", "run", "--config", args.config]
+        if args.watch_config:
+            cmd.append("--watch-config")
+        members.append(subprocess.Popen(cmd, env=env))
 
     def forward(signum: int, _frame: object) -> None:
         for m in members:
@@ -70,6 +80,7 @@ def _run_members(args: argparse.Namespace, base_port: int) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, forward)  # every member reloads its configuration; this command stays
     codes = []
     for m in members:
         while m.poll() is None:
