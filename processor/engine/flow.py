@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from processor.engine.partitions import Partitions, PartitionState
-from processor.engine.ports import TP, Consumer, EngineObserver
+from processor.engine.ports import TP, Consumer
 
 __all__ = ["FlowControl"]
 
@@ -30,7 +30,7 @@ RESUME_FRACTION = 0.8
 
 
 class FlowControl:
-    __slots__ = ("consumer", "in_flight", "_partitions", "_obs", "_hold", "_max", "_resume_below",
+    __slots__ = ("consumer", "in_flight", "_partitions", "_hold", "_max", "_resume_below",
                  "_partition_max", "_partition_resume_below", "_paused_all", "_paused")
 
     def __init__(
@@ -39,13 +39,11 @@ class FlowControl:
         *,
         max_in_flight: int,
         max_in_flight_per_partition: int,
-        observer: EngineObserver,
         hold: Callable[[], bool],
     ) -> None:
         self.consumer: Consumer | None = None
         self.in_flight = 0
         self._partitions = partitions
-        self._obs = observer
         self._hold = hold
         self._max = max_in_flight
         self._resume_below = int(max_in_flight * RESUME_FRACTION)
@@ -61,7 +59,6 @@ class FlowControl:
     def admitted(self, n: int) -> None:
         """``n`` records arrived (their offsets are tracked)."""
         self.in_flight += n
-        self._obs.in_flight(self.in_flight)
         self.update()
 
     def finish(self, st: PartitionState, offset: int) -> None:

@@ -137,7 +137,8 @@ class Engine:
         self._rate = AdaptiveRate(clock=_loop_time, ceiling_per_s=ceiling)
         self._flow = FlowControl(self._partitions, max_in_flight=s.max_in_flight,
                                  max_in_flight_per_partition=s.max_in_flight_per_partition,
-                                 observer=obs, hold=lambda: self.circuit_open)
+                                 hold=lambda: self.circuit_open)
+        obs.watch_in_flight(lambda: self._flow.in_flight)
         self._commits = OffsetCommitter(self._partitions, observer=obs, interval_s=s.commit_interval_s)
         deliverer = Deliverer(
             sender,
@@ -289,7 +290,6 @@ class Engine:
             self._partitions.release(st)
             self._flow.forget(st)  # never finished here: redelivered elsewhere
         self._obs.assigned(len(self._partitions))
-        self._obs.in_flight(self._flow.in_flight)
         return final
 
     def _on_fatal(self, exc: BaseException) -> None:

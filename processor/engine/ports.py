@@ -12,7 +12,7 @@ Data flows one way: adapter -> port -> engine -> port -> adapter.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -183,7 +183,13 @@ class EngineObserver:
     def failed(self, action: str, error_class: str, seconds: float | None) -> None: ...
     def retried(self, action: str) -> None: ...
     def dead_lettered(self, error_class: str) -> None: ...
-    def in_flight(self, n: int) -> None: ...
+    def watch_in_flight(self, read: Callable[[], int]) -> None:
+        """``read()`` is the number of events in flight now; a gauge calls it at every scrape.
+
+        Pulled, not pushed: a pushed value was only updated when a batch arrived, so an idle
+        processor kept showing the last batch's count (issue 12, item 1).
+        """
+
     def assigned(self, partitions: int) -> None: ...
     def committed(self, tp: TP, offset: int) -> None: ...
     def circuit(self, is_open: bool) -> None: ...

@@ -6,6 +6,7 @@ with tuple building, which adds up at thousands of events per second.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -51,8 +52,8 @@ class MetricsObserver(EngineObserver):
     def dead_lettered(self, error_class: str) -> None:
         self._dead(error_class).inc()
 
-    def in_flight(self, n: int) -> None:
-        self.metrics.in_flight.set(n)
+    def watch_in_flight(self, read: Callable[[], int]) -> None:
+        self.metrics.in_flight.set_function(read)
 
     def assigned(self, partitions: int) -> None:
         self.metrics.assigned_partitions.set(partitions)

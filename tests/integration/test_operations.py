@@ -141,13 +141,16 @@ def test_metrics_endpoint_shows_the_counters_moving(kafka_bootstrap, make_topic)
             produce_events(kafka_bootstrap, source, [track("u", i) for i in range(25)])
             wait_until(lambda: stub.count >= 25, 30)
             wait_until(lambda: scrape().get('voucherify_processor_sent_total{action="addCustomEvent"}', 0) >= 25, 10)
-            after = scrape()
+            committed = f'voucherify_processor_committed_offset{{partition="0",topic="{source}"}}'
+            wait_until(lambda: scrape().get(committed, 0) == 25, 15, message="offsets never committed")
+            after = scrape()  # idle now: every gauge must say so at this very scrape (issue 12 item 1)
         assert before.get('voucherify_processor_sent_total{action="addCustomEvent"}', 0) == 0
         assert after[f'voucherify_processor_consumed_total{{topic="{source}"}}'] == 25
         assert after['voucherify_processor_triggered_total{action="addCustomEvent"}'] == 25
         assert after['voucherify_processor_http_latency_seconds_count{action="addCustomEvent"}'] == 25
         assert after["voucherify_processor_assigned_partitions"] >= 1
         assert after["voucherify_processor_circuit_open"] == 0
+        assert after["voucherify_processor_in_flight"] == 0
 
 
 def _answers(port: int) -> bool:
