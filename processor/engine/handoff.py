@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from processor.engine import headers as h
+from processor.engine.handoff_log import HandoffLog
 from processor.engine.ports import Inbound, Produce, ProduceError
 
 
@@ -76,6 +77,7 @@ class Handoff:
         dead_letter_topic: str,
         max_age_s: float,
         clock: Callable[[], float] = time.time,
+        handoff_log: HandoffLog | None = None,
     ) -> None:
         if len(retry_topics) != len(retry_delays_s):
             raise ValueError("one retry topic per retry delay")
@@ -85,6 +87,7 @@ class Handoff:
         self._dlq = dead_letter_topic
         self._max_age_ms = int(max_age_s * 1000)
         self._clock = clock
+        self._log = handoff_log or HandoffLog()
 
     async def retry(self, msg: Inbound, ctx: RetryContext, subscriptions: Sequence[str], failure: Failure) -> str:
         """Route a retryable failure; returns the topic it went to (a tier or the dead letter)."""
@@ -100,6 +103,7 @@ class Handoff:
         values = self._context(ctx, subscriptions, failure, attempt, first_failed)
         values[h.NOT_BEFORE] = now + self._delays_ms[attempt - 1]
         await self._produce(topic, msg.value, key=msg.key, headers=h.encode_headers(values))
+        self._logged("retry", topic, ctx, subscriptions, failure)
         return topic
 
     async def dead_letter(
@@ -121,6 +125,12 @@ class Handoff:
             values[h.ERROR_MESSAGE] = (f"{failure.message[:1800]} [value of {len(msg.value)} bytes left out: too "
                                        "large for the dead-letter topic; read it at vp.origin.*]")
             await self._produce(self._dlq, None, key=msg.key, headers=h.encode_headers(values))
+        self._logged("dead-lettered", self._dlq, ctx, subscriptions, failure)
+
+    def _logged(self, kind: str, target: str, ctx: RetryContext, subscriptions: Sequence[str], failure: Failure) -> None:
+        """After the broker's ack: an INFO line (aggregated when many; see ``handoff_log``)."""
+        self._log.record(kind, target, (ctx.origin_topic, ctx.origin_partition, ctx.origin_offset),
+                         subscriptions, failure.error_class, failure.status, failure.message)
 
     @staticmethod
     def _context(

@@ -77,3 +77,51 @@ def test_retry_context_tolerates_foreign_records():
     msg = Inbound("t.retry.0", 0, 3, None, b"{}", [("vp.attempt", b"x"), ("vp.subscriptions", b"not json")], None)
     ctx = RetryContext.from_headers(msg)
     assert ctx.attempt == 0 and ctx.subscriptions is None and ctx.origin_topic == "t.retry.0"
+
+
+# -- INFO lines for hand-offs (issue 12 item 3) ------------------------------------------------
+
+def test_dead_letter_and_retry_hand_offs_are_logged_at_info_with_their_context(caplog):
+    import logging
+
+    sent = []
+    handoff = make_handoff(sent)
+    with caplog.at_level(logging.INFO, logger="processor.engine.handoff"):
+        asyncio.run(handoff.dead_letter(source_msg(), RetryContext.from_source(source_msg()), ["A"],
+                                        Failure("permanent", 422, "rejected")))
+        asyncio.run(handoff.retry(source_msg(), RetryContext.from_source(source_msg()), ["B", "C"],
+                                  Failure("retryable", 503, "unavailable")))
+    dead, retry = [r for r in caplog.records if r.levelno == logging.INFO]
+    assert dead.getMessage() == "dead-lettered t[2]@41 -> t.dlq (subscriptions: A; permanent 422): rejected"
+    assert (dead.origin_topic, dead.origin_partition, dead.origin_offset) == ("t", 2, 41)
+    assert (dead.subscriptions, dead.error_class, dead.status) == (["A"], "permanent", 422)
+    assert retry.getMessage() == "handed to retry tier t[2]@41 -> t.retry.0 (subscriptions: B, C; retryable 503): unavailable"
+
+
+def test_many_hand_offs_are_aggregated_per_interval(caplog):
+    import logging
+
+    from processor.engine.handoff_log import HandoffLog
+
+    now = [0.0]
+    sent = []
+    handoff = make_handoff(sent)
+    handoff._log = HandoffLog(interval_s=10, burst=3, clock=lambda: now[0])
+    ctx = RetryContext.from_source(source_msg())
+
+    async def many() -> None:
+        for _ in range(50):
+            await handoff.dead_letter(source_msg(), ctx, ["A"], Failure("permanent", 400, "bad"))
+        for _ in range(7):
+            await handoff.dead_letter(source_msg(), ctx, [], Failure("decode", None, "invalid JSON"))
+
+    with caplog.at_level(logging.INFO, logger="processor.engine.handoff"):
+        asyncio.run(many())
+        lines = [r.getMessage() for r in caplog.records]
+        assert len(lines) == 3  # the burst; the rest waits for the end of the interval
+        now[0] = 10.0
+        handoff._log.flush()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 4 and len(sent) == 57
+    assert lines[3] == ("54 more hand-off(s) in the last 10s not logged one by one: "
+                        "47 dead-lettered -> t.dlq (permanent 400); 7 dead-lettered -> t.dlq (decode)")
