@@ -40,9 +40,21 @@ log = logging.getLogger(__name__)
 def build_destination(cfg: AppConfig) -> Destination:
     """Compile triggers and mappings (raises a ConfigError naming the field)."""
     destination = Destination.from_config(cfg)
-    for warning in getattr(destination, "warnings", []):
+    for warning in destination.warnings:
         log.warning("%s", warning)
     return destination
+
+
+def startup_warnings(cfg: AppConfig, destination: Destination) -> list[str]:
+    """Every warning ``run`` logs at start-up for this configuration, for ``check-config`` to list.
+
+    One list so the commands cannot disagree: the destination's (triggers Segment reads oddly,
+    no enabled subscription) and the client's (TLS verification off, logged by the client itself).
+    """
+    warnings = list(destination.warnings)
+    if not cfg.destination.verify_tls:
+        warnings.append(f"destination.verify_tls is false: TLS certificates of {cfg.destination.custom_url} are not verified")
+    return warnings
 
 
 def engine_settings(cfg: AppConfig) -> EngineSettings:
@@ -210,19 +222,23 @@ def ensure_internal_topics(cfg: AppConfig) -> None:
     """Create missing retry tiers and the dead-letter topic (never the source: that is the user's).
 
     A consumer only notices a topic created after it subscribed at its next metadata refresh
-    (minutes), so retry tiers must exist before the group subscribes.
-    """
-    from processor.kafka.admin import admin_client, create_topics, existing_topics, plan_topics
+    (minutes), so retry tiers must exist before the group subscribes. New topics get the same
+    partition count ``topics create`` gives them (:func:`processor.kafka.admin.new_topic_partitions`).
 
-    admin = admin_client(cfg)
+    Raises ``KafkaUnavailable`` / ``KafkaAuthFailed`` / ``KafkaSettingsError`` (``run`` turns
+    each into one line and its exit code).
+    """
+    from processor.kafka.admin import QUIET, admin_client, create_topics, existing_topics, new_topic_partitions, plan_topics
+
+    admin = admin_client(cfg, **QUIET)  # a failure here is one line of ours, not librdkafka's retries
     present = existing_topics(admin)
-    partitions = present.get(cfg.kafka.source_topic, 1)
+    partitions = new_topic_partitions(present, cfg.kafka.source_topic)
     if cfg.kafka.source_topic not in present:
         log.warning("source topic %s does not exist yet; it is consumed once it appears", cfg.kafka.source_topic)
     plans = [p for p in plan_topics(cfg) if p.role != "source"]
     for name, outcome in create_topics(admin, plans, partitions=partitions).items():
         if outcome == "created":
-            log.info("created topic %s (%d partitions)", name, partitions)
+            log.info("created missing topic %s (%d partitions, as `topics create` would)", name, partitions)
         elif outcome.startswith("failed"):
             log.warning("could not create topic %s: %s", name, outcome)
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_KAFKA_AUTH, EXIT_OK
 from processor.config import load_config
 from processor.errors import ConfigError
 
@@ -26,13 +27,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="consume Segment events from Kafka and deliver them to Voucherify")
     p.add_argument("--config", required=True, help="YAML or JSON configuration file")
     p.add_argument("--processes", type=int, default=1, metavar="N",
-                   help="run N consumers of the group from this command (one per core is a good start)")
+                   help="run N consumers of the group from this command (one per core is a good start); "
+                        "member i serves metrics and health on ops.http_port + i (9108, 9109, ...)")
     p.add_argument("--watch-config", action="store_true",
                    help="reload the configuration when the file changes (SIGHUP always reloads it)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit codes (see processor.cli.common): 0 stopped by a signal after draining; 2 configuration
+    invalid (also Kafka settings librdkafka refuses); 4 Kafka unreachable at start; 7 Kafka
+    rejected the credentials; 1 anything else (logged with its traceback: a bug or a lost broker
+    mid-hand-off; restarting redelivers the uncommitted events). Expected failures are one line.
+    """
+    from processor.kafka.admin import KafkaAuthFailed, KafkaSettingsError, KafkaUnavailable
     from processor.ops.logging import configure_logging, secrets_from_config
 
     # SIGHUP means "reload" here; until the processor's handler is installed a SIGHUP must not
@@ -43,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     configure_logging(cfg.ops.log_level, cfg.ops.log_format, secrets_from_config(cfg))
     if args.processes > 1:
         return _run_members(args, cfg.ops.http_port)
@@ -51,14 +59,21 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         run_blocking(cfg, reload=ReloadOptions(args.config, watch=args.watch_config))
-    except ConfigError as exc:
-        log.error("configuration error: %s", exc)
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ConfigError as exc:  # includes KafkaSettingsError: librdkafka refused the settings
+        log.error("configuration error: %s", exc)  # once: the log is on stderr already
+        return EXIT_CONFIG
+    except KafkaAuthFailed as exc:
+        log.error("Kafka at %s rejected the credentials (%s); check kafka.client sasl.*/ssl.* settings",
+                  cfg.kafka.bootstrap_servers, exc)
+        return EXIT_KAFKA_AUTH
+    except KafkaUnavailable as exc:
+        log.error("Kafka unreachable at %s (%s); is kafka.bootstrap_servers right and the broker up?",
+                  cfg.kafka.bootstrap_servers, exc)
+        return EXIT_KAFKA
     except Exception as exc:  # noqa: BLE001 - the message is logged, the exit code says "restart me"
         log.error("processor stopped: %s", exc, exc_info=True)
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _run_members(args: argparse.Namespace, base_port: int) -> int:
