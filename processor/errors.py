@@ -17,7 +17,8 @@ is this module's ``ConfigError``).
     ├── ConfigError                  the configuration cannot be used; .field names where
     │   ├── ConfigFileError          the file is unreadable or fails the schema (pydantic)
     │   ├── FqlSyntaxError           a trigger does not parse; .position
-    │   └── MappingConfigError       a mapping is malformed (directive, Liquid template)
+    │   ├── MappingConfigError       a mapping is malformed (directive, Liquid template); .problems
+    │   └── KafkaSettingsError       librdkafka refuses the client settings (sasl.password missing)
     ├── DeliveryError                one event (or one event x subscription) cannot be delivered
     │   ├── DecodeError              the Kafka value is not a usable Segment event; .reason
     │   ├── PayloadValidationError   the payload fails the action's schema (Segment's 400); .status
@@ -26,6 +27,7 @@ is this module's ``ConfigError``).
     │   └── MalformedDelivery        a webhook body is JSON but not a Voucherify envelope (webhooks)
     ├── KafkaError                   the cluster did not do what the protocol needs
     │   ├── KafkaUnavailable         no answer within the timeout, or refused
+    │   │   └── KafkaAuthFailed      the broker answered and rejected the credentials (SASL, SSL)
     │   ├── ProduceError             a record was not acknowledged; .code, .too_large
     │   ├── HandoffFailed            a failure could not be handed to retry / dead letter: stop
     │   ├── LedgerFull               the re-drive ledger does not fit in the commit metadata
@@ -63,6 +65,8 @@ __all__ = [
     "MalformedDelivery",
     "KafkaError",
     "KafkaUnavailable",
+    "KafkaAuthFailed",
+    "KafkaSettingsError",
     "ProduceError",
     "HandoffFailed",
     "LedgerFull",
@@ -114,7 +118,27 @@ class FqlSyntaxError(ConfigError):
 
 
 class MappingConfigError(ConfigError):
-    """A mapping is malformed (unknown directive, bad directive argument, bad Liquid template)."""
+    """A mapping is malformed (unknown directive, bad directive argument, bad Liquid template).
+
+    ``message`` is Segment's wording (several problems joined with a space, as its AggregateError
+    reads). ``problems`` keeps them apart as (location in the mapping, text without the location),
+    so the operator sees one line per problem, each naming its location once:
+    ``<prefix>/event/@path: should be a string ...``. ``prefix`` names the subscription.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message, field=field)
+        self.problems = problems or []
+        self.prefix = ""
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return super().__str__()
+        return "\n".join(f"{self.prefix}{location}: {text}" for location, text in self.problems)
+
+
+class KafkaSettingsError(ConfigError):
+    """librdkafka refused the client settings (e.g. ``sasl.password`` missing): exit code 2."""
 
 
 # --- delivery: one event (x subscription) fails; it goes to the dead-letter topic ---------------
@@ -169,6 +193,14 @@ class KafkaError(ProcessorError):
 
 class KafkaUnavailable(KafkaError):
     """The cluster did not answer within the timeout (or refused us)."""
+
+
+class KafkaAuthFailed(KafkaUnavailable):
+    """The broker answered but rejected our credentials (SASL authentication, SSL handshake).
+
+    A :class:`KafkaUnavailable`, so callers that only care "no cluster" still work; the commands
+    tell the two apart (``check-config`` and ``run`` exit 7 instead of 4).
+    """
 
 
 class ProduceError(KafkaError):

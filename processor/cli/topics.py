@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_OK, add_config_argument, err, load_config_or_none
+from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_KAFKA_AUTH, EXIT_OK, add_config_argument, err, load_config_or_none
 from processor.kafka.admin import (
     QUIET,
-    DEFAULT_PARTITIONS,
+    KafkaAuthFailed,
+    KafkaSettingsError,
     KafkaUnavailable,
     admin_client,
     create_topics,
     existing_topics,
+    new_topic_partitions,
     plan_topics,
 )
 
@@ -41,14 +43,20 @@ def run_create(args: argparse.Namespace) -> int:
     if args.partitions is not None and args.partitions < 1:
         err("--partitions must be >= 1")
         return EXIT_CONFIG
-    admin = admin_client(cfg, **QUIET)
     plans = plan_topics(cfg)
     try:
+        admin = admin_client(cfg, **QUIET)
         present = existing_topics(admin, timeout=args.timeout)
-        partitions = args.partitions or present.get(cfg.kafka.source_topic) or DEFAULT_PARTITIONS
+        partitions = new_topic_partitions(present, cfg.kafka.source_topic, args.partitions)
         result = create_topics(
             admin, plans, partitions=partitions, replication_factor=args.replication_factor, timeout=args.timeout
         )
+    except KafkaSettingsError as exc:
+        err(str(exc))
+        return EXIT_CONFIG
+    except KafkaAuthFailed as exc:
+        err(f"Kafka at {cfg.kafka.bootstrap_servers}: {exc}")
+        return EXIT_KAFKA_AUTH
     except KafkaUnavailable as exc:
         err(f"Kafka unreachable at {cfg.kafka.bootstrap_servers}: {exc}")
         return EXIT_KAFKA

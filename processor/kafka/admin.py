@@ -16,11 +16,14 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaExcep
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from processor.config import AppConfig
-from processor.errors import KafkaUnavailable
+from processor.errors import KafkaAuthFailed, KafkaSettingsError, KafkaUnavailable
 from processor.kafka.topics import all_topic_names
 
 __all__ = [
     "KafkaUnavailable",
+    "KafkaAuthFailed",
+    "KafkaSettingsError",
+    "new_topic_partitions",
     "QUIET",
     "TopicPlan",
     "admin_client",
@@ -54,17 +57,60 @@ DEFAULT_PARTITIONS = 6
 QUIET: dict[str, Any] = {"log_level": 2}
 
 
+#: librdkafka error codes meaning "the broker answered and refused who we are".
+_AUTH_CODES = frozenset({KafkaError._AUTHENTICATION, KafkaError._SSL, KafkaError.SASL_AUTHENTICATION_FAILED,
+                         KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED})
+
+
+class _Admin(AdminClient):
+    """An AdminClient that remembers the errors librdkafka reported while connecting.
+
+    They say more than the metadata call's own error ("Failed to get metadata"): "Connection
+    refused", or that SASL authentication failed.
+    """
+
+    errors: list[KafkaError]
+
+
 def admin_client(cfg: AppConfig, **overrides: Any) -> AdminClient:
-    return AdminClient({**cfg.kafka.librdkafka("admin"), **overrides})
+    """An AdminClient with the configured settings; :class:`KafkaSettingsError` if librdkafka refuses them."""
+    errors: list[KafkaError] = []
+    conf = {**cfg.kafka.librdkafka("admin"), "error_cb": errors.append, **overrides}
+    try:
+        admin = _Admin(conf)
+    except KafkaException as exc:
+        raise KafkaSettingsError(f"kafka client settings: {_describe(exc, name=False)}") from None
+    admin.errors = errors
+    return admin
 
 
 def existing_topics(admin: AdminClient, timeout: float = 10.0) -> dict[str, int]:
-    """Topic name -> partition count, for every topic the cluster lists."""
+    """Topic name -> partition count, for every topic the cluster lists.
+
+    Raises :class:`KafkaAuthFailed` when the broker rejected our credentials, else
+    :class:`KafkaUnavailable` when no broker answered within ``timeout`` seconds.
+    """
     try:
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException as exc:
-        raise KafkaUnavailable(_describe(exc)) from None
+        admin.poll(0)  # serve the error callbacks: they say why (refused, authentication failed)
+        errors: list[KafkaError] = getattr(admin, "errors", [])
+        auth = [e for e in errors if e.code() in _AUTH_CODES]
+        if auth:
+            raise KafkaAuthFailed(f"authentication failed: {auth[-1].str()}") from None
+        detail = [e for e in errors if e.code() != KafkaError._ALL_BROKERS_DOWN]
+        raise KafkaUnavailable(detail[-1].str() if detail else _describe(exc)) from None
     return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
+
+
+def new_topic_partitions(present: dict[str, int], source_topic: str, requested: int | None = None) -> int:
+    """Partitions for topics this processor creates (``topics create`` and ``run`` alike).
+
+    The one rule: ``requested`` (``--partitions``) if given, else the source topic's count
+    (retry records keep the original key, so the same spread keeps per-key work cheap), else
+    :data:`DEFAULT_PARTITIONS`.
+    """
+    return requested or present.get(source_topic) or DEFAULT_PARTITIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +242,8 @@ def _retry_coordinator(call: Callable[[], T], timeout: float) -> T:
             time.sleep(0.2)
 
 
-def _describe(exc: KafkaException) -> str:
+def _describe(exc: KafkaException, *, name: bool = True) -> str:
     err = exc.args[0] if exc.args else None
     if isinstance(err, KafkaError):
-        return f"{err.name()}: {err.str()}"
+        return f"{err.name()}: {err.str()}" if name else err.str()
     return str(exc)

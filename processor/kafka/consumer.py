@@ -33,8 +33,10 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from processor.engine.ports import TP, ConsumerListener, Inbound
+from processor.ops.logging import KAFKA_LOGGER
 
 log = logging.getLogger(__name__)
+_kafka_log = logging.getLogger(KAFKA_LOGGER)
 
 #: Settings at-least-once depends on; passthrough cannot override them.
 SAFETY_SETTINGS = {
@@ -261,10 +263,20 @@ class ConsumerThread:
             self._on_lag((topic, partition), max(0, high - committed))
 
     def _on_kafka_error(self, err: KafkaError) -> None:
-        # Transient broker errors (e.g. a broker restart) are retried by librdkafka; log them.
-        log.warning("kafka: %s", err.str())
-        if err.fatal() and self._on_error is not None:
-            self._on_error(f"fatal kafka error: {err.str()}")
+        """Transient broker errors (e.g. a broker restart) are retried by librdkafka.
+
+        A lost connection is already one of librdkafka's own log lines (``FAIL``); repeating it
+        here logged every failure twice, so it is DEBUG. The rest go to the Kafka logger, whose
+        RepeatFilter holds back repeats while a broker stays down.
+        """
+        if err.fatal():
+            _kafka_log.error("fatal: %s", err.str())
+            if self._on_error is not None:
+                self._on_error(f"fatal kafka error: {err.str()}")
+        elif err.code() in (KafkaError._TRANSPORT, KafkaError._RESOLVE):
+            _kafka_log.debug("%s", err.str())
+        else:
+            _kafka_log.warning("%s", err.str())
 
 
 def _fmt(tps: list[TP]) -> str:

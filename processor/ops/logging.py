@@ -5,11 +5,18 @@ which logger emitted it (ours, aiohttp's, confluent-kafka's). It rewrites the me
 formatted traceback and any ``extra=`` fields with :class:`processor.redaction.Redactor`, the one
 owner of what counts as a secret's spelling (raw, base64 in every variant, ``Basic <b64>``, long
 fragments of those, and librdkafka password-like settings).
+
+librdkafka's own log lines come through Python logging too (every Kafka client gets
+``logger=logging.getLogger(KAFKA_LOGGER)``), so they share the format (one JSON object per line)
+and the redaction. A broker that is down makes librdkafka repeat the same line every few
+hundred milliseconds; :class:`RepeatFilter` lets one through per interval and says how many
+it held back.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -27,7 +34,12 @@ __all__ = [
     "secrets_from_config",
     "REDACTED",
     "SENSITIVE_KAFKA_KEYS",
+    "KAFKA_LOGGER",
+    "RepeatFilter",
 ]
+
+#: The logger librdkafka's lines (and our Kafka error callbacks) are logged on.
+KAFKA_LOGGER = "librdkafka"
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
@@ -45,7 +57,11 @@ def secrets_from_config(cfg: Any) -> list[str]:
             found.append(dest.secret(name))
         except Exception:  # an unreadable *_file is reported elsewhere; nothing to redact
             pass
-    for section in (cfg.kafka.client, cfg.kafka.consumer, cfg.kafka.producer, cfg.input.schema_registry):
+    try:
+        kafka_secrets = cfg.kafka.secret_settings()  # kafka.sasl_password(_file), client_secrets_file
+    except Exception:  # an unreadable file is reported elsewhere
+        kafka_secrets = {}
+    for section in (cfg.kafka.client, cfg.kafka.consumer, cfg.kafka.producer, cfg.input.schema_registry, kafka_secrets):
         for key, value in section.items():
             if key in SENSITIVE_KAFKA_KEYS and value:
                 found.append(str(value))
@@ -85,6 +101,50 @@ class RedactingFilter(logging.Filter):
         for key in list(vars(record)):
             if key not in _STANDARD_ATTRS:
                 setattr(record, key, self.redact_value(getattr(record, key)))
+        return True
+
+
+class RepeatFilter(logging.Filter):
+    """Lets the first of similar records through per ``interval_s``; counts the rest.
+
+    "Similar": same level and the same text once counters that librdkafka varies between
+    repeats are masked (``after 12ms``, ``3 identical error(s) suppressed``, ``1/3 brokers``).
+    The next record of a kind let through after its interval says how many were held back.
+    Thread-safe (librdkafka's lines arrive on the consumer's and the producer's threads).
+    """
+
+    _VARYING = re.compile(r"\d+ms\b|\d+/\d+ brokers")
+    _SUPPRESSED = re.compile(r", \d+ identical error\(s\) suppressed")
+    _MAX_KINDS = 1000
+
+    def __init__(self, interval_s: float = 60.0, clock: Any = None) -> None:
+        super().__init__()
+        import threading
+        import time
+
+        self._interval = interval_s
+        self._clock = clock or time.monotonic
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[int, str], list[float]] = {}  # kind -> [first let through, held back]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - never lose a record over formatting
+            return True
+        kind = (record.levelno, self._VARYING.sub("#", self._SUPPRESSED.sub("", text)))
+        now = self._clock()
+        with self._lock:
+            entry = self._seen.get(kind)
+            if entry is not None and now - entry[0] < self._interval:
+                entry[1] += 1
+                return False
+            held = int(entry[1]) if entry is not None else 0
+            if len(self._seen) >= self._MAX_KINDS:
+                self._seen.clear()
+            self._seen[kind] = [now, 0]
+        if held:
+            record.msg, record.args = f"{text} ({held} similar line(s) held back in the last {self._interval:g}s)", None
         return True
 
 
@@ -146,4 +206,8 @@ def configure_logging(
     handler.setFormatter(JsonFormatter() if fmt == "json" else _TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    kafka = logging.getLogger(KAFKA_LOGGER)
+    for old in [f for f in kafka.filters if isinstance(f, RepeatFilter)]:
+        kafka.removeFilter(old)
+    kafka.addFilter(RepeatFilter())
     return redactor

@@ -88,3 +88,36 @@ def test_text_format_redacts_too() -> None:
         for h in list(root.handlers):
             if getattr(h, "_voucherify_processor", False):
                 root.removeHandler(h)
+
+
+def test_librdkafka_repeats_are_held_back_and_counted():
+    """Issue 12 item 2: a broker that is down made librdkafka log the same line ~40 times a second."""
+    import logging
+
+    from processor.ops.logging import RepeatFilter
+
+    now = [0.0]
+    flt = RepeatFilter(interval_s=60, clock=lambda: now[0])
+
+    def rec(text: str, level: int = logging.ERROR) -> logging.LogRecord:
+        return logging.LogRecord("librdkafka", level, __file__, 1, "%s [%s] %s", ("FAIL", "rdkafka#consumer-1", text), None)
+
+    line = "127.0.0.1:9092/1: Connect to ipv4#127.0.0.1:9092 failed: Connection refused (after {}ms in state CONNECT{})"
+    first = rec(line.format(0, ""))
+    assert flt.filter(first)
+    held = [rec(line.format(i, f", {i} identical error(s) suppressed")) for i in range(1, 200)]
+    assert not any(flt.filter(r) for r in held)
+    assert flt.filter(rec("another broker line"))  # a different line is not held back
+    now[0] = 61.0
+    later = rec(line.format(3, ""))
+    assert flt.filter(later)
+    assert later.getMessage().endswith("(199 similar line(s) held back in the last 60s)")
+
+
+def test_every_kafka_client_logs_through_python_logging():
+    import logging
+
+    from processor.config import KafkaConfig
+
+    for role in ("consumer", "producer", "admin"):
+        assert KafkaConfig().librdkafka(role)["logger"] is logging.getLogger("librdkafka")

@@ -1,0 +1,78 @@
+"""``voucherify-processor run`` as an operator starts it: a real child process, the real broker,
+the stub over HTTP. What it does on signals, on start-up failures, and what it prints."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from dev.stub import StubServer
+from tests.integration.test_engine import EVENT_PATH, track
+from tests.support.processor import committed_offsets, end_offsets, produce_events, wait_until
+from tests.support.reliability import ProcessorProcess, subprocess_config, write_config
+
+pytestmark = pytest.mark.integration
+
+SUBS = [{"name": "E", "subscribe": 'type = "track"', "action": "addCustomEvent"}]
+
+
+def test_sighup_loses_no_work_and_says_so(kafka_bootstrap, make_topic, tmp_path):
+    """Issue 12 item 10: SIGHUP used to kill the processor with no drain and no log line."""
+    source = make_topic(partitions=1)
+    with StubServer() as stub:
+        doc = subprocess_config(kafka_bootstrap, stub.url, source, subscriptions=SUBS)
+        config = write_config(tmp_path / "config.yaml", doc)
+        proc = ProcessorProcess(config, tmp_path / "processor.log").start()
+        try:
+            proc.wait_for_log(r"partitions assigned", 60)
+            produce_events(kafka_bootstrap, source, [track("u", i) for i in range(20)])
+            proc.proc.send_signal(signal.SIGHUP)
+            proc.wait_for_log(r"SIGHUP ignored", 30)
+            wait_until(lambda: sum(1 for r in stub.requests if r.path == EVENT_PATH and r.status == 200) >= 20, 60,
+                       message="events after SIGHUP were not delivered")
+            assert proc.alive
+            wait_until(lambda: committed_offsets(kafka_bootstrap, doc["kafka"]["group_id"], source, 1)
+                       == end_offsets(kafka_bootstrap, source, 1), 30, message="offsets not committed")
+            assert proc.terminate() == 0
+        finally:
+            proc.ensure_stopped()
+
+
+def _run(config, *, timeout: float = 90, env: dict[str, str] | None = None):
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.reliability import REPO
+
+    return subprocess.run([sys.executable, "-m", "processor", "run", "--config", str(config)], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          env={**os.environ, **(env or {})})
+
+
+def test_broker_unreachable_at_start_is_one_json_line_and_exit_4(tmp_path):
+    """Issue 12 item 2: ~200 raw librdkafka lines and a traceback, exit 1, broke log_format json."""
+    import orjson
+
+    from dev.kafka_local.net import free_port
+
+    doc = subprocess_config(f"127.0.0.1:{free_port()}", "http://127.0.0.1:9", "nowhere", subscriptions=SUBS,
+                            ops={"log_format": "json"})
+    result = _run(write_config(tmp_path / "config.yaml", doc))
+    lines = result.stderr.splitlines()
+    assert result.returncode == 4, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    records = [orjson.loads(line) for line in lines]  # every line is one JSON object
+    errors = [r for r in records if r["level"] == "ERROR"]
+    assert len(errors) == 1 and "Kafka unreachable at 127.0.0.1:" in errors[0]["message"], records
+    assert len(lines) <= 10, result.stderr
+
+
+def test_a_configuration_error_is_reported_once(tmp_path):
+    """Issue 12 item 11: a bad trigger was both logged and printed."""
+    bad = [{"name": "S", "subscribe": 'type = "track', "action": "addCustomEvent"}]
+    doc = subprocess_config("127.0.0.1:1", "http://127.0.0.1:9", "nowhere", subscriptions=bad)
+    result = _run(write_config(tmp_path / "config.yaml", doc))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("subscriptions[0] 'S' subscribe") == 1, result.stderr
