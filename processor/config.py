@@ -16,6 +16,7 @@ between levels, e.g. ``VP__KAFKA__BOOTSTRAP_SERVERS=broker:9092`` or
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from processor.errors import ConfigFileError
+from processor.kafka.logs import KAFKA_LOGGER
 from processor.voucherify.actions import ACTION_IDS, ActionId
 from processor.voucherify.settings import coerce_setting
 
@@ -85,11 +87,7 @@ class DestinationConfig(_Section):
         value: SecretStr | None = getattr(self, name)
         if value is not None:
             return value.get_secret_value()
-        path: Path = getattr(self, f"{name}_file")
-        try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigFileError(f"destination.{name}_file: cannot read {path}: {exc.strerror}") from None
+        return _read_secret_file(getattr(self, f"{name}_file"), f"destination.{name}_file")
 
 
 class SubscriptionConfig(_Section):
@@ -125,15 +123,76 @@ class KafkaConfig(_Section):
     #: librdkafka settings for consumers only / producers only.
     consumer: dict[str, Any] = Field(default_factory=dict)
     producer: dict[str, Any] = Field(default_factory=dict)
+    #: ``sasl.password`` for every client, settable from a shell: ``VP__KAFKA__SASL_PASSWORD``
+    #: (a variable name cannot hold the dot of ``VP__KAFKA__CLIENT__SASL.PASSWORD``).
+    sasl_password: SecretStr | None = None
+    #: ... or read from a file (a mounted Kubernetes secret): ``VP__KAFKA__SASL_PASSWORD_FILE``.
+    sasl_password_file: Path | None = None
+    #: A file of librdkafka settings for every client, merged over ``client``: a YAML mapping or
+    #: Java-style ``key=value`` lines (``ssl.key.password=...``). Any secret setting can live there.
+    client_secrets_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> "KafkaConfig":
+        if self.sasl_password is not None and self.sasl_password_file is not None:
+            raise ValueError("set sasl_password or sasl_password_file, not both")
+        return self
+
+    def secret_settings(self) -> dict[str, str]:
+        """librdkafka settings that come from secret sources (files, ``sasl_password``).
+
+        Raises :class:`ConfigFileError` naming the field when a file cannot be read.
+        """
+        found: dict[str, str] = {}
+        if self.client_secrets_file is not None:
+            found.update(_read_settings_file(self.client_secrets_file, "kafka.client_secrets_file"))
+        if self.sasl_password is not None:
+            found["sasl.password"] = self.sasl_password.get_secret_value()
+        elif self.sasl_password_file is not None:
+            found["sasl.password"] = _read_secret_file(self.sasl_password_file, "kafka.sasl_password_file")
+        return found
 
     def librdkafka(self, role: Literal["consumer", "producer", "admin"]) -> dict[str, Any]:
-        """Settings for one client role: bootstrap + shared passthrough + role passthrough."""
-        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, **self.client}
+        """Settings for one client role: bootstrap + shared passthrough + secrets + role passthrough.
+
+        Every client logs through Python logging (``logger``), never librdkafka's raw stderr
+        lines, so ``log_format: json`` stays one JSON object per line (see processor.ops.logging).
+        """
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, **self.client, **self.secret_settings()}
         if role == "consumer":
             conf.update(self.consumer)
         elif role == "producer":
             conf.update(self.producer)
+        conf["logger"] = logging.getLogger(KAFKA_LOGGER)
         return conf
+
+
+def _read_secret_file(path: Path, field: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigFileError(f"{field}: cannot read {path}: {exc.strerror}") from None
+
+
+def _read_settings_file(path: Path, field: str) -> dict[str, str]:
+    """A YAML mapping, or ``key=value`` lines (``#`` comments), of librdkafka settings."""
+    text = _read_secret_file(path, field)
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = None
+    if isinstance(doc, dict):
+        return {str(k): str(v) for k, v in doc.items()}
+    settings: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith(("#", "!")):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigFileError(f"{field}: {path} line {number}: expected key=value (or a YAML mapping)")
+        settings[key.strip()] = value.strip()
+    return settings
 
 
 class InputConfig(_Section):
