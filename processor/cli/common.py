@@ -9,6 +9,9 @@ Exit codes are part of the CLI's contract (scripts and init containers branch on
 3     Voucherify authentication failed / unreachable
 4     Kafka unreachable
 5     topics missing
+6     start-up warnings (``check-config --strict``)
+7     Kafka authentication failed (SASL/SSL credentials rejected)
+8     ``dry-run``: some lines would be dead-lettered (undecodable) or rejected
 ====  ==============================================
 """
 
@@ -27,6 +30,9 @@ __all__ = [
     "EXIT_AUTH",
     "EXIT_KAFKA",
     "EXIT_TOPICS",
+    "EXIT_WARNINGS",
+    "EXIT_KAFKA_AUTH",
+    "EXIT_REJECTED",
     "add_config_argument",
     "load_config_or_none",
     "err",
@@ -38,6 +44,9 @@ EXIT_CONFIG = 2
 EXIT_AUTH = 3
 EXIT_KAFKA = 4
 EXIT_TOPICS = 5
+EXIT_WARNINGS = 6
+EXIT_KAFKA_AUTH = 7
+EXIT_REJECTED = 8
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:

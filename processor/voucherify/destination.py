@@ -181,6 +181,9 @@ class Destination:
             warnings.extend(f"{where} mapping {w}" for w in mapping_warnings(mapping))
             run = _runner(sub.name, sub.action, settings.url(definition.path), compiled_mapping, schemas[sub.action])
             compiled.append(_Compiled(sub.name, sub.action, trigger, run))
+        if not compiled:
+            warnings.append(f"{label}: no enabled subscription, so no event triggers anything: every event is "
+                            "consumed and committed without a request (remove `subscriptions:` for Segment's presets)")
         return cls(settings, compiled, warnings)
 
     @classmethod

@@ -34,6 +34,14 @@ def _check(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 def with_topics(kafka_bootstrap: str, topic_base: str, write_config: WriteConfig, cleanup_topics: None) -> None:
     path = write_config(kafka_bootstrap, topic_base)
     assert main(["topics", "create", "--config", str(path), "--partitions", "1", "--replication-factor", "1"]) == 0
+    # created is not yet listed everywhere: wait until the metadata shows them, as check-config reads it
+    from confluent_kafka.admin import AdminClient
+
+    from tests.support.processor import wait_until
+
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    wanted = {topic_base, f"{topic_base}.retry.0", f"{topic_base}.retry.1", f"{topic_base}.dlq"}
+    wait_until(lambda: wanted <= set(admin.list_topics(timeout=5).topics), 30, message="topics not listed")
 
 
 def test_ok(
@@ -114,3 +122,106 @@ def test_unknown_liquid_filter_is_a_warning_and_a_disabled_one_exits_2(
     path.write_text(base + sub.replace("FILTER", "map: \"x\""))
     code, out = _check(path, capsys)
     assert code == 2 and 'filter "map" is disabled, line:1, col:1' in out, out
+
+
+# -- issue 12 item 6: every start-up warning, --strict -----------------------------------------
+
+@pytest.mark.parametrize("subscriptions", [
+    [{"name": "Tracks", "subscribe": 'type == "track"', "action": "addCustomEvent"}],  # matches nothing
+    [],
+])
+def test_start_up_warnings_are_listed_and_strict_fails_on_them(
+    subscriptions: list, stub: StubServer, kafka_bootstrap: str, topic_base: str, write_config: WriteConfig,
+    with_topics: None, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import yaml
+
+    capsys.readouterr()
+    path = write_config(kafka_bootstrap, topic_base, destination={"custom_url": stub.url})
+    doc = yaml.safe_load(path.read_text())
+    doc["subscriptions"] = subscriptions
+    path.write_text(yaml.safe_dump(doc))
+    code, out = _check(path, capsys)
+    assert code == 0, out
+    warn_lines = [line for line in out.splitlines() if line.startswith("warning      WARN")]
+    assert warn_lines, out
+    if subscriptions:
+        assert "subscriptions[0] 'Tracks' subscribe: the value of `type =` is `=`" in out
+    else:
+        assert "no enabled subscription" in out
+    assert "--strict" in out
+    code = main(["check-config", "--config", str(path), "--timeout", "3", "--strict"])
+    assert code == 6, capsys.readouterr().out
+
+
+def test_no_warnings_no_warn_lines(
+    stub: StubServer, kafka_bootstrap: str, topic_base: str, write_config: WriteConfig, with_topics: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    capsys.readouterr()
+    path = write_config(kafka_bootstrap, topic_base, destination={"custom_url": stub.url})
+    assert main(["check-config", "--config", str(path), "--timeout", "3", "--strict"]) == 0
+    assert "WARN" not in capsys.readouterr().out
+
+
+# -- issue 12 items 4 and 5: SASL secrets from a shell or a file; auth failure vs unreachable -----
+
+def _sasl_doc(kafka_sasl, stub: StubServer, topic_base: str, **client: str) -> dict:
+    from tests.cli.conftest import config_document
+
+    doc = config_document(kafka_sasl.bootstrap, topic_base, destination={"custom_url": stub.url})
+    doc["kafka"]["client"] = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": kafka_sasl.mechanism,
+                              "sasl.username": kafka_sasl.username, **client}
+    return doc
+
+
+def _check_process(doc: dict, tmp_path: Path, env: dict[str, str]):
+    """check-config as typed in a shell, with the variables exported."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    path = tmp_path / "sasl.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return subprocess.run([sys.executable, "-m", "processor", "check-config", "--config", str(path), "--timeout", "5"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+
+
+def test_sasl_password_from_a_plain_variable_or_a_file(
+    kafka_sasl, stub: StubServer, kafka_bootstrap: str, topic_base: str, with_topics: None, tmp_path: Path,
+) -> None:
+    doc = _sasl_doc(kafka_sasl, stub, topic_base)
+    by_env = _check_process(doc, tmp_path, {"VP__KAFKA__SASL_PASSWORD": kafka_sasl.password})
+    assert by_env.returncode == 0, by_env.stdout + by_env.stderr
+    secret = tmp_path / "kafka-password"
+    secret.write_text(kafka_sasl.password + "\n")
+    by_file = _check_process(doc, tmp_path, {"VP__KAFKA__SASL_PASSWORD_FILE": str(secret)})
+    assert by_file.returncode == 0, by_file.stdout + by_file.stderr
+    properties = tmp_path / "client.properties"
+    properties.write_text(f"# librdkafka secrets\nsasl.password={kafka_sasl.password}\n")
+    by_properties = _check_process(doc, tmp_path, {"VP__KAFKA__CLIENT_SECRETS_FILE": str(properties)})
+    assert by_properties.returncode == 0, by_properties.stdout + by_properties.stderr
+    for result in (by_env, by_file, by_properties):
+        assert kafka_sasl.password not in result.stdout + result.stderr
+
+
+def test_missing_sasl_password_is_a_config_error(
+    kafka_sasl, stub: StubServer, kafka_bootstrap: str, topic_base: str, with_topics: None, tmp_path: Path,
+) -> None:
+    result = _check_process(_sasl_doc(kafka_sasl, stub, topic_base), tmp_path, {})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "sasl.password must be set" in result.stdout
+
+
+def test_wrong_sasl_password_is_reported_as_authentication_failed(
+    kafka_sasl, stub: StubServer, kafka_bootstrap: str, topic_base: str, with_topics: None, tmp_path: Path,
+) -> None:
+    result = _check_process(_sasl_doc(kafka_sasl, stub, topic_base), tmp_path,
+                            {"VP__KAFKA__SASL_PASSWORD": "not-the-password"})
+    out = result.stdout + result.stderr
+    assert result.returncode == 7, out
+    assert "authentication failed" in out.lower() and "unreachable" not in out
+    assert "not-the-password" not in out
