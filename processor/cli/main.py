@@ -7,6 +7,7 @@ Each subcommand lives in its own module exposing ``register(subparsers)``; the m
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from types import ModuleType
 
@@ -35,4 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    return int(args.func(args) or 0)
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``dlq list | head -2``): what it read is all it wanted. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again at exit.
+        # Exit as a Unix tool killed by SIGPIPE would (128 + 13), without a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return code

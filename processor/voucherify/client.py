@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 import aiohttp
 
@@ -134,12 +135,8 @@ class VoucherifyClient:
                                   None, unavailable=True)
         except aiohttp.InvalidURL:
             return DeliveryResult(False, None, PERMANENT, f"{delivery.action}: invalid URL", None)
-        except aiohttp.ClientError as exc:
-            reason = self._scrub(f"{type(exc).__name__}: {exc}")
-            return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: connection error ({reason})",
-                                  None, unavailable=True)
-        except OSError as exc:
-            reason = self._scrub(f"{type(exc).__name__}: {exc}")
+        except (aiohttp.ClientError, OSError) as exc:
+            reason = self._scrub(_network_error(exc))
             return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: connection error ({reason})",
                                   None, unavailable=True)
 
@@ -173,7 +170,7 @@ class VoucherifyClient:
                 await response.read()
                 status = response.status
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            raise ProbeError(self._scrub(f"test-authentication failed: {type(exc).__name__}: {exc}")) from None
+            raise ProbeError(self._scrub(f"test-authentication failed: {_network_error(exc)}")) from None
         if 200 <= status < 300:
             return True
         if status in (401, 403):
@@ -198,3 +195,29 @@ def failure_message(action: str, status: int, reason: str | None, body: bytes, r
     if text:
         message += f": {' '.join(text.split())}"
     return redactor.redact(message)
+
+
+def _network_error(exc: BaseException) -> str:
+    """A network failure in words: ``cannot connect to host:port: Connection refused``.
+
+    aiohttp's own text for a refused connection says ``ssl:default`` even for a plain-HTTP
+    URL; TLS failures keep aiohttp's text, which names the certificate problem.
+    """
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(exc, aiohttp.ClientSSLError):
+        os_error = exc.os_error
+        why = os.strerror(os_error.errno) if os_error.errno else str(os_error) or type(os_error).__name__
+        return f"cannot connect to {exc.host}:{exc.port}: {why}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _secret_forms(application_id: str, secret_key: str) -> tuple[str, ...]:
+    """Every spelling of a credential that could leak into a message (raw and base64)."""
+    forms: list[str] = []
+    for value in (secret_key, application_id):
+        if len(value) >= 4:
+            forms.append(value)
+            forms.append(base64.b64encode(value.encode()).decode())
+    # longest first so a base64 form is not half-replaced by a shorter raw one
+    return tuple(sorted(set(forms), key=len, reverse=True))

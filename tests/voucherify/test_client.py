@@ -92,8 +92,22 @@ def test_probe_auth_unreachable_raises_probe_error() -> None:
         async with VoucherifyClient("http://127.0.0.1:9", APP_ID, SECRET, connect_timeout=1) as client:
             return await client.probe_auth()
 
-    with pytest.raises(ProbeError):
+    with pytest.raises(ProbeError) as info:
         run(probe())
+    # issue 12 item 11: aiohttp's text said "ssl:default" for a plain-HTTP URL
+    assert str(info.value) == "test-authentication failed: cannot connect to 127.0.0.1:9: Connection refused"
+
+
+def test_unreachable_plain_http_delivery_names_the_address_not_ssl() -> None:
+    from processor.voucherify.delivery import Delivery
+
+    async def send():
+        async with VoucherifyClient("http://127.0.0.1:9", APP_ID, SECRET, connect_timeout=1) as client:
+            return await client.send(Delivery("S", "addCustomEvent", "http://127.0.0.1:9/segmentio/event-processing", b"{}"))
+
+    result = run(send())
+    assert not result.ok and result.error_class == "retryable"
+    assert result.message == "addCustomEvent: connection error (cannot connect to 127.0.0.1:9: Connection refused)"
 
 
 # -- classification --------------------------------------------------------------------
