@@ -276,8 +276,8 @@ def load_config(path: str | Path, *, environ: dict[str, str] | None = None) -> A
     """Read, merge environment overrides into, and validate a configuration file."""
     raw = read_document(path)
     env = os.environ if environ is None else environ
-    apply_environment(raw, env)
-    return parse_config(raw, source=str(path))
+    origins = apply_environment(raw, env)
+    return parse_config(raw, source=str(path), origins=origins)
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
@@ -297,14 +297,25 @@ def read_document(path: str | Path) -> dict[str, Any]:
     return doc
 
 
-def apply_environment(raw: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> None:
-    """Fold ``VOUCHERIFY_*`` secrets and ``VP__a__b`` overrides into the raw document, in place."""
+#: Where each overridden option came from: its path in the document -> the variable's name.
+Origins = dict[tuple[str, ...], str]
+
+
+def apply_environment(raw: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> Origins:
+    """Fold ``VOUCHERIFY_*`` secrets and ``VP__a__b`` overrides into the raw document, in place.
+
+    Returns which variable set which option, so an error in an overridden value names the
+    variable (the file does not contain the bad value).
+    """
+    origins: Origins = {}
     dest = raw.setdefault("destination", {})
     if isinstance(dest, dict):
         for name in ("application_id", "secret_key"):
-            value = env.get(f"VOUCHERIFY_{name.upper()}")
+            variable = f"VOUCHERIFY_{name.upper()}"
+            value = env.get(variable)
             if value:
                 dest[name] = value
+                origins[("destination", name)] = variable
     for key, value in env.items():
         if not key.startswith(ENV_PREFIX):
             continue
@@ -318,19 +329,73 @@ def apply_environment(raw: dict[str, Any], env: dict[str, str] | os._Environ[str
                 child = node[part] = {}
             node = child
         node[parts[-1]] = yaml.safe_load(value) if value else value
+        origins[tuple(parts)] = key
+    return origins
 
 
-def parse_config(raw: dict[str, Any], *, source: str = "config") -> AppConfig:
+def parse_config(raw: dict[str, Any], *, source: str = "config", origins: Origins | None = None) -> AppConfig:
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigFileError(format_validation_error(exc, source)) from None
+        raise ConfigFileError(format_validation_error(exc, source, origins)) from None
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid configuration:"]
+def format_validation_error(
+    exc: ValidationError, source: str, origins: Origins | None = None, model: type[BaseModel] | None = None
+) -> str:
+    """One line per error, naming the field; and where the bad value came from.
+
+    An error in a value an environment variable set names the variable (``engine.max_in_flight
+    (from VP__ENGINE__MAX_IN_FLIGHT=0)``); an unknown option suggests the nearest valid one.
+    ``model``: the model that was validated (default :class:`AppConfig`), for the suggestions.
+    """
+    origins = origins or {}
+    lines: list[str] = []
+    from_file = False
     for err in exc.errors():
-        field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")
+        loc = tuple(err["loc"])
+        field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown option" + _did_you_mean(model or AppConfig, loc)
+        variable = next((name for path, name in origins.items()
+                         if loc[: len(path)] == path or (loc and path[: len(loc)] == loc)), None)
+        if variable is not None:
+            field = f"{field or '(top level)'} (from ${variable})"
+        else:
+            from_file = True
         lines.append(f"  {field or '(top level)'}: {msg}")
-    return "\n".join(lines)
+    header = f"{source}: invalid configuration:" if from_file else "invalid configuration (environment overrides):"
+    return "\n".join([header, *lines])
+
+
+def _did_you_mean(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """``; did you mean `engine`?`` for an unknown key at ``loc``, or "" when nothing is close."""
+    import difflib
+    import types
+    import typing
+
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return ""
+        current = _model_in(fields[part].annotation, typing, types)
+        if current is None:
+            return ""
+    names = list(getattr(current, "model_fields", {}))
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else f"; valid here: {', '.join(names)}"
+
+
+def _model_in(annotation: Any, typing: Any, types: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``X``, ``X | None``, ``list[X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg, typing, types)
+        if found is not None:
+            return found
+    return None

@@ -77,11 +77,11 @@ def load_destination(path: str, *, environ: dict[str, str] | None = None) -> Des
     Raises :class:`ConfigError` (:class:`ConfigFileError` for the file itself); the message names the field.
     """
     raw = read_document(path)
-    apply_environment(raw, os.environ if environ is None else environ)
+    origins = apply_environment(raw, os.environ if environ is None else environ)
     try:
         config = _DryRunConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigFileError(format_validation_error(exc, str(path))) from None
+        raise ConfigFileError(format_validation_error(exc, str(path), origins, _DryRunConfig)) from None
     seen: set[str] = set()
     for index, sub in enumerate(config.subscriptions or ()):
         if sub.name in seen:
