@@ -18,6 +18,7 @@ from processor.config import (
     ConfigFileError,
     KafkaConfig,
     OpsConfig,
+    Origins,
     apply_environment,
     format_validation_error,
     read_document,
@@ -42,14 +43,14 @@ def load_receiver_config(path: str | Path, *, environ: dict[str, str] | None = N
     """Read, merge environment overrides into, and validate; raises ``ConfigFileError`` naming the field."""
     raw = read_document(path)
     env = os.environ if environ is None else environ
-    apply_environment(raw, env)
+    origins = apply_environment(raw, env)
     apply_secret_env(raw, env)
-    return parse_receiver_config(raw, source=str(path))
+    return parse_receiver_config(raw, source=str(path), origins=origins)
 
 
-def parse_receiver_config(raw: dict[str, Any], *, source: str = "config") -> ReceiverConfig:
+def parse_receiver_config(raw: dict[str, Any], *, source: str = "config", origins: Origins | None = None) -> ReceiverConfig:
     doc = {k: v for k, v in raw.items() if k not in PROCESSOR_ONLY_SECTIONS}
     try:
         return ReceiverConfig.model_validate(doc)
     except ValidationError as exc:
-        raise ConfigFileError(format_validation_error(exc, source)) from None
+        raise ConfigFileError(format_validation_error(exc, source, origins, ReceiverConfig)) from None
