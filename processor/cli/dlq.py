@@ -1,9 +1,14 @@
 """``voucherify-processor dlq list|show|redrive``: inspect and re-drive dead-lettered records.
 
-``list`` prints one line per record; ``show`` prints records in full (headers, and the value
-as pretty JSON when it is JSON); ``redrive`` re-publishes matching records into the first
-retry tier, so the running processor delivers them again with fresh retry state. ``redrive``
-is safe to re-run: records already re-driven are skipped (see ``processor.kafka.dlq``).
+``list`` prints one line per record (``--pending``: only those that still need attention);
+``show`` prints records in full (headers, and the value as pretty JSON when it is JSON);
+``redrive`` re-publishes matching records into the first retry tier, so the running processor
+delivers them again with fresh retry state; ``resolve`` marks matching records as handled.
+
+``redrive`` is safe to re-run: records already re-driven, or marked handled, are skipped. By
+default it takes only the error classes a second try can get through (retryable, permanent,
+auth) and says what it skipped and why; ``decode`` and ``validation`` records are re-driven only
+when asked for by ``--error-class`` or ``--any-class`` (after fixing the input or the mapping).
 
 Header values are printed through the configured secrets' redactor: records dead-lettered by an
 older version may hold part of an echoed secret in ``vp.error.message``.
@@ -22,7 +27,19 @@ from processor.cli.replay import parse_datetime
 from processor.config import AppConfig
 from processor.engine import headers as h
 from processor.errors import KafkaUnavailable, LedgerFull
-from processor.kafka.dlq import DlqFilter, DlqRecord, RedriveLedger, load_ledgers, redrive, scan_dlq
+from processor.kafka.dlq import (
+    ERROR_CLASSES,
+    FAILS_AGAIN,
+    REDRIVE_BY_DEFAULT,
+    DlqFilter,
+    DlqRecord,
+    RedriveLedger,
+    handled_group_id,
+    load_ledgers,
+    mark_handled,
+    redrive,
+    scan_dlq,
+)
 from processor.ops.logging import secrets_from_config
 from processor.redaction import Redactor
 
@@ -35,18 +52,26 @@ def register(subparsers: Any) -> None:
     helps = {
         "list": "one line per record",
         "show": "records in full (headers and value)",
-        "redrive": "re-publish matching records into the first retry tier",
+        "redrive": "re-publish matching records into the first retry tier (by default only retryable, permanent, auth)",
+        "resolve": "mark matching records as handled (dlq list --pending no longer shows them)",
     }
     for name, text in helps.items():
         sub = actions.add_parser(name, help=text)
         add_config_argument(sub)
-        sub.add_argument("--error-class", help="retryable | permanent | auth | decode | validation")
+        sub.add_argument("--error-class", choices=ERROR_CLASSES, metavar="CLASS", help=" | ".join(ERROR_CLASSES))
         sub.add_argument("--subscription", metavar="NAME", help="records still owed to this subscription")
         sub.add_argument("--since", metavar="ISO", help="dead-lettered at or after (UTC if no zone)")
         sub.add_argument("--until", metavar="ISO", help="dead-lettered before (UTC if no zone)")
         sub.add_argument("--at", metavar="P:O", help="exactly the record at partition P, offset O")
         sub.add_argument("--limit", type=int, default=1 if name == "show" else None, help="at most N records")
         sub.add_argument("--timeout", type=float, default=10.0, help="seconds for each Kafka request")
+        if name == "list":
+            sub.add_argument("--pending", action="store_true", help="only records neither re-driven nor marked handled")
+        if name == "redrive":
+            sub.add_argument("--any-class", action="store_true",
+                             help="also decode and validation records (they fail again unless the input or mapping changed)")
+        if name == "resolve":
+            sub.add_argument("--all", action="store_true", help="every matching record, even with no filter given")
         sub.set_defaults(func=run)
 
 
@@ -66,25 +91,32 @@ def _one_line(text: str, width: int = 120) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _status(record: DlqRecord, ledgers: dict[int, RedriveLedger]) -> str:
-    return "redriven" if record.offset in ledgers.get(record.partition, RedriveLedger()) else "dead"
+def _status(record: DlqRecord, redriven: dict[int, RedriveLedger], handled: dict[int, RedriveLedger]) -> str:
+    if record.offset in redriven.get(record.partition, RedriveLedger()):
+        return "redriven"
+    if record.offset in handled.get(record.partition, RedriveLedger()):
+        return "handled"
+    return "dead"
 
 
-def _print_list(records: list[DlqRecord], ledgers: dict[int, RedriveLedger], redactor: Redactor) -> None:
-    print("PARTITION:OFFSET  DEAD-LETTERED AT          CLASS       STATUS    SUBSCRIPTIONS  MESSAGE")
-    for r in records:
-        subs = ",".join(r.subscriptions) or "-"
-        print(
-            f"{r.partition}:{r.offset:<15} {r.time.isoformat(timespec='seconds'):<25} {r.error_class or '-':<11} "
-            f"{_status(r, ledgers):<9} {subs:<14} {_one_line(redactor.redact(r.headers.get(h.ERROR_MESSAGE, '')))}"
-        )
+def _print_list(rows: list[tuple[str, ...]]) -> None:
+    """Columns as wide as their widest cell, two spaces apart; MESSAGE last (one line, cut at 120)."""
+    header = ("PARTITION:OFFSET", "DEAD-LETTERED AT", "CLASS", "STATUS", "SUBSCRIPTIONS", "MESSAGE")
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
 
 
-def _print_full(records: list[DlqRecord], ledgers: dict[int, RedriveLedger], redactor: Redactor) -> None:
+def _row(r: DlqRecord, status: str, redactor: Redactor) -> tuple[str, ...]:
+    return (f"{r.partition}:{r.offset}", r.time.isoformat(timespec="seconds"), r.error_class or "-", status,
+            ",".join(r.subscriptions) or "-", _one_line(redactor.redact(r.headers.get(h.ERROR_MESSAGE, ""))))
+
+
+def _print_full(records: list[DlqRecord], status: dict[tuple[int, int], str], redactor: Redactor) -> None:
     for i, r in enumerate(records):
         if i:
             print()
-        print(f"record {r.partition}:{r.offset}  ({_status(r, ledgers)})")
+        print(f"record {r.partition}:{r.offset}  ({status[(r.partition, r.offset)]})")
         print(f"  dead-lettered at: {r.time.isoformat()}")
         print(f"  key: {r.key.decode('utf-8', errors='replace') if r.key is not None else '(none)'}")
         print("  headers:")
@@ -124,16 +156,53 @@ class _Progress:
         sys.stderr.flush()
 
 
-def _redrive(cfg: AppConfig, scanned: list[DlqRecord], matched: list[DlqRecord], ledgers: dict[int, RedriveLedger], timeout: float) -> int:
+def _existing(scanned: list[DlqRecord]) -> dict[int, list[int]]:
     existing: dict[int, list[int]] = {}
     for r in scanned:
         existing.setdefault(r.partition, []).append(r.offset)
-    result = redrive(cfg, matched, ledgers, existing, progress=_Progress(), timeout=timeout)
+    return existing
+
+
+def _redrive(
+    args: argparse.Namespace, cfg: AppConfig, scanned: list[DlqRecord], matched: list[DlqRecord],
+    ledgers: dict[int, RedriveLedger], status: dict[tuple[int, int], str],
+) -> int:
+    """Re-drive what can succeed; say what was left out and why."""
+    explicit = args.any_class or args.error_class is not None
+    fails_again: dict[str, int] = {}
+    handled = 0
+    todo: list[DlqRecord] = []
+    for r in matched:
+        if status[(r.partition, r.offset)] == "handled":
+            handled += 1
+        elif not explicit and r.error_class not in REDRIVE_BY_DEFAULT:
+            fails_again[r.error_class or "(none)"] = fails_again.get(r.error_class or "(none)", 0) + 1
+        else:
+            todo.append(r)
+    result = redrive(cfg, todo, ledgers, _existing(scanned), progress=_Progress(), timeout=args.timeout)
     err(
         f"redriven {result.redriven} record(s) into {cfg.kafka.retry_topic}.0; "
         f"{result.skipped} already redriven earlier; {result.failed} failed"
     )
+    if handled:
+        err(f"skipped {handled} record(s) marked as handled (dlq resolve)")
+    if fails_again:
+        why = "; ".join(f"{n} {cls}: {FAILS_AGAIN.get(cls, 'not a class a second try gets through')}"
+                        for cls, n in sorted(fails_again.items()))
+        err(f"skipped {sum(fails_again.values())} record(s) that would only fail again ({why}); "
+            "after fixing the input or the configuration, re-drive them with --any-class or --error-class CLASS, "
+            "or mark them handled with dlq resolve")
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _resolve(args: argparse.Namespace, cfg: AppConfig, scanned: list[DlqRecord], matched: list[DlqRecord],
+             handled: dict[int, RedriveLedger]) -> int:
+    if not args.all and not any((args.error_class, args.subscription, args.since, args.until, args.at)):
+        err("dlq resolve marks every matching record: give a filter (--at, --error-class, ...) or --all")
+        return EXIT_CONFIG
+    new = mark_handled(cfg, matched, handled, _existing(scanned))
+    err(f"marked {new} record(s) as handled; {len(matched) - new} already were")
+    return EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,22 +215,30 @@ def run(args: argparse.Namespace) -> int:
         err(str(exc))
         return EXIT_CONFIG
     try:
-        ledgers = load_ledgers(cfg, timeout=args.timeout)
+        redriven = load_ledgers(cfg, timeout=args.timeout)
+        handled = load_ledgers(cfg, timeout=args.timeout, group=handled_group_id(cfg))
         scanned = list(scan_dlq(cfg, timeout=args.timeout))
+        status = {(r.partition, r.offset): _status(r, redriven, handled) for r in scanned}
         matched = [r for r in scanned if flt.matches(r)]
+        if getattr(args, "pending", False):
+            matched = [r for r in matched if status[(r.partition, r.offset)] == "dead"]
         if args.limit is not None:
             matched = matched[: args.limit]
         if args.dlq_action == "list":
-            _print_list(matched, ledgers, Redactor(secrets_from_config(cfg)))
-            err(f"{len(matched)} record(s)")
+            redactor = Redactor(secrets_from_config(cfg))
+            _print_list([_row(r, status[(r.partition, r.offset)], redactor) for r in matched])
+            pending = sum(1 for r in matched if status[(r.partition, r.offset)] == "dead")
+            err(f"{len(matched)} record(s); {pending} still need attention (neither re-driven nor handled)")
             return EXIT_OK
         if args.dlq_action == "show":
             if not matched:
                 err("no matching record")
                 return EXIT_FAILED
-            _print_full(matched, ledgers, Redactor(secrets_from_config(cfg)))
+            _print_full(matched, status, Redactor(secrets_from_config(cfg)))
             return EXIT_OK
-        return _redrive(cfg, scanned, matched, ledgers, args.timeout)
+        if args.dlq_action == "resolve":
+            return _resolve(args, cfg, scanned, matched, handled)
+        return _redrive(args, cfg, scanned, matched, redriven, status)
     except KafkaUnavailable as exc:
         err(f"Kafka: {exc}")
         return EXIT_KAFKA

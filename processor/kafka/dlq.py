@@ -11,6 +11,11 @@ below it was re-driven) and the commit metadata lists re-driven offsets above it
 ranges (``"12-40,45"``), because a filtered re-drive leaves holes a plain watermark cannot
 express. Offsets enter the ledger only after the retry-tier write is acknowledged, so a crash
 can at worst re-drive a record twice (at-least-once, as everywhere else), never lose one.
+
+Records an operator has dealt with otherwise are marked *handled* in a second ledger of the same
+form (group ``<group_id>.dlq-handled``), so ``dlq list --pending`` shows only what still needs
+attention. By default ``redrive`` takes only records that can succeed on a second try
+(:data:`REDRIVE_BY_DEFAULT`); :data:`FAILS_AGAIN` says why the others would not.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from processor.config import AppConfig
 from processor.engine import headers as h
+from processor.engine.ports import AUTH, DECODE, PERMANENT, RETRYABLE, VALIDATION
 from processor.errors import KafkaUnavailable, LedgerFull
 from processor.kafka.producer import durable_producer_settings
 from processor.kafka.topics import retry_topic_names
@@ -40,7 +46,23 @@ __all__ = [
     "redrive",
     "RedriveResult",
     "LedgerFull",
+    "ERROR_CLASSES",
+    "REDRIVE_BY_DEFAULT",
+    "FAILS_AGAIN",
+    "handled_group_id",
+    "mark_handled",
 ]
+
+#: Every ``vp.error.class`` a dead letter can carry.
+ERROR_CLASSES = (RETRYABLE, PERMANENT, AUTH, DECODE, VALIDATION)
+#: What ``redrive`` takes without being told: failures that a second try can get through (the
+#: endpoint recovered, the credentials were fixed, the 4xx came from a state that changed).
+REDRIVE_BY_DEFAULT = frozenset({RETRYABLE, PERMANENT, AUTH})
+#: The other classes, and why re-driving the same bytes with the same configuration fails again.
+FAILS_AGAIN = {
+    DECODE: "undecodable input decodes no better the second time",
+    VALIDATION: "the mapping produces the same invalid payload until the configuration changes",
+}
 
 #: Kafka's default ``offset.metadata.max.bytes`` is 4096; stay well under it.
 MAX_METADATA_CHARS = 3500
@@ -48,6 +70,10 @@ MAX_METADATA_CHARS = 3500
 
 def redrive_group_id(cfg: AppConfig) -> str:
     return f"{cfg.kafka.group_id}.dlq-redrive"
+
+
+def handled_group_id(cfg: AppConfig) -> str:
+    return f"{cfg.kafka.group_id}.dlq-handled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +202,13 @@ def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[int]:
     return sorted(meta.partitions)
 
 
-def load_ledgers(cfg: AppConfig, timeout: float = 10.0) -> dict[int, RedriveLedger]:
-    """The re-drive ledger of every DLQ partition (empty ledgers where nothing was re-driven)."""
+def load_ledgers(cfg: AppConfig, timeout: float = 10.0, *, group: str | None = None) -> dict[int, RedriveLedger]:
+    """The ledger of every DLQ partition (empty where nothing is recorded).
+
+    ``group``: the ledger's group, by default the re-drive ledger's (see :func:`handled_group_id`).
+    """
     topic = cfg.kafka.dead_letter_topic
-    consumer = _reader(cfg, redrive_group_id(cfg))
+    consumer = _reader(cfg, group or redrive_group_id(cfg))
     try:
         partitions = _partitions(consumer, topic, timeout)
         committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=timeout)
@@ -294,18 +323,9 @@ def redrive(
     def checkpoint() -> None:
         if producer.flush(timeout) > 0:
             raise KafkaUnavailable(f"records not acknowledged by {target} within {timeout:g}s")
-        for record in delivered:
-            ledgers[record.partition].add(record.offset)
         result.redriven += len(delivered)
-        touched = {r.partition for r in delivered}
+        _record(cfg, committer, ledgers, delivered, existing_offsets)
         delivered.clear()
-        offsets = []
-        for p in sorted(touched):
-            ledger = ledgers[p]
-            ledger.compact(existing_offsets.get(p, []))
-            offsets.append(TopicPartition(cfg.kafka.dead_letter_topic, p, ledger.watermark, metadata=ledger.metadata()))
-        if offsets:
-            committer.commit(offsets=offsets, asynchronous=False)
 
     try:
         now_ms = int(time.time() * 1000)
@@ -329,3 +349,43 @@ def redrive(
         committer.close()
     result.failed = len(errors)
     return result
+
+
+def _record(
+    cfg: AppConfig,
+    committer: Consumer,
+    ledgers: dict[int, RedriveLedger],
+    records: list[DlqRecord],
+    existing_offsets: dict[int, list[int]],
+) -> None:
+    """Add ``records`` to ``ledgers`` and commit the touched partitions' ledgers (synchronously)."""
+    for record in records:
+        ledgers.setdefault(record.partition, RedriveLedger()).add(record.offset)
+    offsets = []
+    for p in sorted({r.partition for r in records}):
+        ledger = ledgers[p]
+        ledger.compact(existing_offsets.get(p, []))
+        offsets.append(TopicPartition(cfg.kafka.dead_letter_topic, p, ledger.watermark, metadata=ledger.metadata()))
+    if offsets:
+        committer.commit(offsets=offsets, asynchronous=False)
+
+
+def mark_handled(
+    cfg: AppConfig, records: list[DlqRecord], ledgers: dict[int, RedriveLedger], existing_offsets: dict[int, list[int]]
+) -> int:
+    """Record ``records`` as handled (``ledgers``: the handled ledger); returns how many were new.
+
+    Raises :class:`LedgerFull` when too many scattered offsets are marked in one partition, and
+    :class:`KafkaUnavailable` when the commit fails.
+    """
+    new = [r for r in records if r.offset not in ledgers.get(r.partition, RedriveLedger())]
+    if not new:
+        return 0
+    committer = _reader(cfg, handled_group_id(cfg))
+    try:
+        _record(cfg, committer, ledgers, new, existing_offsets)
+    except KafkaException as exc:
+        raise KafkaUnavailable(str(exc)) from None
+    finally:
+        committer.close()
+    return len(new)

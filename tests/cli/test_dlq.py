@@ -134,3 +134,62 @@ def test_list_show_filter_and_redrive_once(
         assert h.ERROR_CLASS not in hdrs and h.DEAD_LETTERED_AT not in hdrs
         assert hdrs["traceparent"] == "00-abc"
         assert orjson.loads(msg.value())["event"] == f"E{i}"
+
+
+# -- issue 12 item 9 (and 11: columns) ------------------------------------------------------------
+
+def test_redrive_defaults_skip_what_fails_again_resolve_marks_handled_and_columns_align(
+    kafka_bootstrap: str, topic_base: str, write_config: WriteConfig, cleanup_topics: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write_config(kafka_bootstrap, topic_base)
+    assert main(["topics", "create", "--config", str(path), "--partitions", "1", "--replication-factor", "1"]) == 0
+    now = int(time.time() * 1000)
+    long_name = "Create Or Update Customer (Identify, all traits)"
+    specs = [("decode", []), ("validation", [long_name]), ("retryable", ["Track Event"])]
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for i, (cls, subs) in enumerate(specs):
+        producer.produce(f"{topic_base}.dlq", partition=0, **_dlq_record(i, cls, subs, now))
+    assert producer.flush(10) == 0
+    capsys.readouterr()
+    base = ["--config", str(path)]
+
+    # SUBSCRIPTIONS no longer runs into MESSAGE: every row's message starts under the header's
+    assert main(["dlq", "list", *base]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    column = lines[0].index("MESSAGE")
+    for line, i in zip(lines[1:], range(3)):
+        assert line[column:] == f"failure number {i}" and line[column - 2:column] == "  ", lines
+
+    # an unknown class is an error, not "0 records"
+    with pytest.raises(SystemExit) as info:
+        main(["dlq", "redrive", *base, "--error-class", "retriable"])
+    assert info.value.code == 2 and "invalid choice: 'retriable'" in capsys.readouterr().err
+
+    # by default only what can succeed on a second try; the rest is named with the reason
+    assert main(["dlq", "redrive", *base]) == 0
+    text = capsys.readouterr().err
+    assert "redriven 1 record(s)" in text
+    assert "skipped 2 record(s) that would only fail again (1 decode: " in text and "; 1 validation: " in text
+    assert "--any-class" in text
+    assert len(_read_all(kafka_bootstrap, f"{topic_base}.retry.0", 1, expect_at_least=1)) == 1
+
+    # mark the decode record handled; list --pending shows what still needs attention
+    assert main(["dlq", "resolve", *base]) == 2  # no filter: refuses to mark everything
+    capsys.readouterr()
+    assert main(["dlq", "resolve", *base, "--error-class", "decode"]) == 0
+    assert "marked 1 record(s) as handled" in capsys.readouterr().err
+    assert main(["dlq", "list", *base]) == 0
+    statuses = [line.split()[3] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert statuses == ["handled", "dead", "redriven"]
+    assert main(["dlq", "list", *base, "--pending"]) == 0
+    captured = capsys.readouterr()
+    assert [line.split()[0] for line in captured.out.splitlines()[1:]] == ["0:1"]
+    assert "1 record(s); 1 still need attention" in captured.err
+
+    # explicitly asked for: the validation record goes; the handled one is still skipped
+    assert main(["dlq", "redrive", *base, "--any-class"]) == 0
+    text = capsys.readouterr().err
+    assert "redriven 1 record(s)" in text and "1 already redriven earlier" in text
+    assert "skipped 1 record(s) marked as handled" in text
+    assert len(_read_all(kafka_bootstrap, f"{topic_base}.retry.0", 1, expect_at_least=2)) == 2
