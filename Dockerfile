@@ -1,9 +1,14 @@
 # voucherify-processor: Kafka -> Voucherify, as Segment's "Voucherify (Actions)" destination.
 #
 #   docker build -t voucherify-processor .
-#   docker run --rm -v $PWD/config/local.yaml:/etc/voucherify-processor/config.yaml:ro \
-#       -e VOUCHERIFY_APPLICATION_ID -e VOUCHERIFY_SECRET_KEY -p 9108:9108 \
-#       voucherify-processor run --config /etc/voucherify-processor/config.yaml
+#   docker run --rm -p 9108:9108 \
+#       -e VP__KAFKA__BOOTSTRAP_SERVERS=broker-1:9092 \
+#       -e VP__DESTINATION__CUSTOM_URL=https://us1.segmentio.voucherify.io \
+#       -e VOUCHERIFY_APPLICATION_ID -e VOUCHERIFY_SECRET_KEY \
+#       voucherify-processor
+#
+# The default configuration is config/container.yaml (metrics on 0.0.0.0, addresses from the
+# environment); mount your own at /etc/voucherify-processor/config.yaml to replace it.
 
 FROM python:3.11-slim AS build
 WORKDIR /src
@@ -22,6 +27,7 @@ RUN pip install --no-index --find-links=/wheels voucherify-processor[speed] && r
 # Avro writer schema and config schema, for input.format: avro and editors.
 COPY schemas /opt/voucherify-processor/schemas
 COPY config/example.yaml /etc/voucherify-processor/config.example.yaml
+COPY config/container.yaml /etc/voucherify-processor/config.yaml
 USER 10001
 # /metrics, /healthz, /readyz
 EXPOSE 9108
