@@ -24,6 +24,7 @@ import urllib.request
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 import orjson
@@ -46,8 +47,12 @@ WEBHOOK_TYPES = ("customer.rewarded", "customer.redemption.succeeded", "voucher.
 POISON = [b"this is not JSON", b'{"type": "track", "userId": "u-1"', b'{"event": "no type field"}']
 
 
-def say(text: str) -> None:
-    print(f"\033[1m==> {text}\033[0m", flush=True)
+def say(text: str, *, stream: TextIO | None = None) -> None:
+    """A step heading: bold on a terminal; plain text when piped or redirected (no ANSI escapes
+    in log files and CI output), or when NO_COLOR is set (https://no-color.org)."""
+    out = stream if stream is not None else sys.stdout
+    bold = out.isatty() and not os.environ.get("NO_COLOR")
+    print(f"\033[1m==> {text}\033[0m" if bold else f"==> {text}", file=out, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

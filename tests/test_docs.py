@@ -57,3 +57,12 @@ def test_reliability_doc_quotes_the_current_test_count() -> None:
     count = re.search(r"(\d+)(?:/\d+)? tests? collected", collected.stdout)
     assert count, collected.stdout[-2000:]
     assert int(quoted.group(1)) == int(count.group(1))
+
+
+def test_metrics_ports_of_run_processes_are_documented() -> None:
+    """Issue 12 item 11: ``run --processes 2`` serves metrics on 9108 and 9109."""
+    from processor.cli.main import build_parser
+
+    assert "`ops.http_port + i` (9108, 9109, ...)" in README
+    run_help = build_parser()._subparsers._group_actions[0].choices["run"].format_help()  # type: ignore[union-attr]
+    assert "ops.http_port + i" in " ".join(run_help.split())

@@ -63,7 +63,8 @@ class _Report:
     def line(self, check: str, ok: bool | None, detail: str) -> None:
         """``ok`` None: a warning."""
         status = "WARN" if ok is None else "ok" if ok else "FAIL"
-        print(f"{check:<12} {status:<5} {self._redactor.redact(detail)}", flush=True)
+        detail = self._redactor.redact(detail).replace("\n", "\n" + " " * 19)  # one problem a line, aligned
+        print(f"{check:<12} {status:<5} {detail}", flush=True)
 
 
 #: Most fundamental first: the exit code of a run with several failures.

@@ -225,3 +225,22 @@ def test_wrong_sasl_password_is_reported_as_authentication_failed(
     assert result.returncode == 7, out
     assert "authentication failed" in out.lower() and "unreachable" not in out
     assert "not-the-password" not in out
+
+
+def test_output_piped_into_head_ends_without_a_traceback(tmp_path: Path) -> None:
+    """Issue 12 item 11: ``check-config | head -1`` ended in a BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.yaml"
+    path.write_text("destination: {custom_url: 'http://127.0.0.1:9', application_id: a1234, secret_key: s1234}\n"
+                    "kafka: {bootstrap_servers: '127.0.0.1:1'}\nsubscriptions: []\n")
+    proc = subprocess.Popen([sys.executable, "-m", "processor", "check-config", "--config", str(path), "--timeout", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()  # what `head -1` reads; then it goes away
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(60) == 141, stderr
+    assert first.startswith(b"config       ok")
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr

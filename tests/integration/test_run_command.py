@@ -76,3 +76,26 @@ def test_a_configuration_error_is_reported_once(tmp_path):
     result = _run(write_config(tmp_path / "config.yaml", doc))
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("subscriptions[0] 'S' subscribe") == 1, result.stderr
+
+
+def test_missing_retry_and_dead_letter_topics_get_the_topics_create_partitions(kafka_bootstrap, tmp_path):
+    """Issue 12 item 11: run created them with 1 partition while topics create used 6."""
+    from confluent_kafka.admin import AdminClient
+
+    from processor.app import ensure_internal_topics
+    from processor.config import parse_config
+    from processor.kafka.admin import DEFAULT_PARTITIONS
+    from tests.support.kafka_broker import delete_topics, unique_topic_name
+
+    source = unique_topic_name("absent-source")  # not created: the partition count has no source to follow
+    cfg = parse_config(subprocess_config(kafka_bootstrap, "http://127.0.0.1:9", source))
+    internal = [f"{source}.retry.{i}" for i in range(3)] + [f"{source}.dlq"]
+    try:
+        ensure_internal_topics(cfg)
+        admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+        wait_until(lambda: set(internal) <= set(admin.list_topics(timeout=5).topics), 30)
+        topics = admin.list_topics(timeout=5).topics
+        assert {name: len(topics[name].partitions) for name in internal} == dict.fromkeys(internal, DEFAULT_PARTITIONS)
+        assert source not in topics
+    finally:
+        delete_topics(kafka_bootstrap, internal)

@@ -64,11 +64,13 @@ def compile_mapping(mapping: dict, *, field_prefix: str = "") -> CompiledMapping
         to_process = root_mapping(mapping, [])
         problems = validate_mapping(to_process)
         if problems:
-            raise MappingConfigError(" ".join(p.message for p in problems), field=problems[0].field)
+            raise MappingConfigError(" ".join(p.message for p in problems), field=problems[0].field,
+                                     problems=[(p.field, p.text) for p in problems])
         node = compile_node(to_process, [])
     except MappingConfigError as e:
         if field_prefix:
             e.field = field_prefix + (e.field or "")
+            e.prefix = field_prefix
         raise
     except RecursionError:
         raise MappingConfigError("Maximum call stack size exceeded", field=field_prefix or None) from None

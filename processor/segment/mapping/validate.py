@@ -30,7 +30,8 @@ class ValidationError(InternalSignal):
 
     def __init__(self, message: str, stack: Stack) -> None:
         self.field = "/" + "/".join(stack)
-        self.message = f"{self.field} {message}."
+        self.text = f"{message}."  # without the location, for one line per problem
+        self.message = f"{self.field} {self.text}"
         super().__init__(self.message)
 
 
