@@ -99,3 +99,41 @@ def test_missing_retry_and_dead_letter_topics_get_the_topics_create_partitions(k
         assert source not in topics
     finally:
         delete_topics(kafka_bootstrap, internal)
+
+
+@pytest.mark.reliability
+def test_broker_down_mid_run_is_logged_once_per_kind_as_json(own_broker, tmp_path):
+    """Issue 12 item 2: with the broker gone, every librdkafka error came out raw (not JSON) and
+    again as a WARNING, ~40 lines a second. Now: JSON lines, repeats held back."""
+    import time
+
+    import orjson
+
+    from tests.support.kafka_broker import create_topic
+
+    bootstrap = own_broker.bootstrap
+    source = "down-mid-run"
+    create_topic(bootstrap, source, 1)
+    with StubServer() as stub:
+        doc = subprocess_config(bootstrap, stub.url, source, subscriptions=SUBS, ops={"log_format": "json"})
+        proc = ProcessorProcess(write_config(tmp_path / "config.yaml", doc), tmp_path / "processor.log").start()
+        try:
+            proc.wait_for_log(r"partitions assigned", 60)
+            before = len(proc.log_text().splitlines())
+            assert own_broker.stop()
+            time.sleep(15)  # librdkafka retries every ~0.1-1 s per connection meanwhile
+            during = proc.log_text().splitlines()[before:]
+            own_broker.start()
+            produce_events(bootstrap, source, [track("u", i) for i in range(5)])
+            wait_until(lambda: sum(1 for r in stub.requests if r.path == EVENT_PATH) >= 5, 120,
+                       message="nothing delivered after the broker came back")
+            assert proc.terminate() == 0
+        finally:
+            proc.ensure_stopped()
+    records = [orjson.loads(line) for line in proc.log_text().splitlines()]  # every line is one JSON object
+    kafka_lines = [line for line in during if '"logger":"librdkafka"' in line]
+    assert kafka_lines, "the outage was not logged at all"
+    assert len(during) <= 40, "\n".join(during)
+    messages = [orjson.loads(line)["message"] for line in during]
+    assert len(messages) == len(set(messages)), "a line was logged twice"
+    assert all(r["level"] != "CRITICAL" for r in records)
