@@ -136,6 +136,7 @@ class KafkaConfig(_Section):
     def _one_password_source(self) -> "KafkaConfig":
         if self.sasl_password is not None and self.sasl_password_file is not None:
             raise ValueError("set sasl_password or sasl_password_file, not both")
+        self.secret_settings()  # an unreadable or malformed secrets file stops every command here, named
         return self
 
     def secret_settings(self) -> dict[str, str]:

@@ -46,3 +46,34 @@ def test_an_unknown_option_suggests_the_nearest_valid_one(tmp_path: Path, text: 
     path = tmp_path / "c.yaml"
     path.write_text(text)
     assert expected in _error(path, env).splitlines()
+
+
+def test_kafka_secret_files_are_read_at_load_and_named_when_unreadable(tmp_path: Path) -> None:
+    """Issue 12 item 4: the password from a file, or from a shell variable without dots."""
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD + "kafka: {client: {sasl.username: u}}\n")
+    password = tmp_path / "password"
+    password.write_text("s3cret-pass\n")
+    cfg = load_config(path, environ={"VP__KAFKA__SASL_PASSWORD_FILE": str(password)})
+    assert cfg.kafka.librdkafka("admin")["sasl.password"] == "s3cret-pass"
+    cfg = load_config(path, environ={"VP__KAFKA__SASL_PASSWORD": "from-env"})
+    assert cfg.kafka.librdkafka("consumer")["sasl.password"] == "from-env"
+    properties = tmp_path / "client.properties"
+    properties.write_text("# secrets\nssl.key.password = kp\nsasl.password=pp\n")
+    cfg = load_config(path, environ={"VP__KAFKA__CLIENT_SECRETS_FILE": str(properties)})
+    conf = cfg.kafka.librdkafka("producer")
+    assert (conf["ssl.key.password"], conf["sasl.password"], conf["sasl.username"]) == ("kp", "pp", "u")
+    message = _error(path, {"VP__KAFKA__SASL_PASSWORD_FILE": str(tmp_path / "missing")})
+    assert message.startswith("kafka.sasl_password_file: cannot read ")
+    both = _error(path, {"VP__KAFKA__SASL_PASSWORD": "a", "VP__KAFKA__SASL_PASSWORD_FILE": str(password)})
+    assert "set sasl_password or sasl_password_file, not both" in both
+
+
+def test_kafka_secrets_are_redacted() -> None:
+    from processor.config import parse_config
+    from processor.ops.logging import secrets_from_config
+
+    cfg = parse_config({"destination": {"custom_url": "https://x.voucherify.io", "application_id": "a1234",
+                                        "secret_key": "s1234"}, "kafka": {"sasl_password": "kafka-pass-1"}})
+    assert "kafka-pass-1" in secrets_from_config(cfg)
+    assert "kafka-pass-1" not in repr(cfg) and "kafka-pass-1" not in str(cfg.kafka)
