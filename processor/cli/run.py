@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     rejected the credentials; 1 anything else (logged with its traceback: a bug or a lost broker
     mid-hand-off; restarting redelivers the uncommitted events). Expected failures are one line.
     """
-    from processor.kafka.admin import KafkaAuthFailed, KafkaSettingsError, KafkaUnavailable
+    from processor.errors import KafkaAuthFailed, KafkaUnavailable
+    from processor.kafka.logs import KAFKA_LOGGER
     from processor.ops.logging import configure_logging, secrets_from_config
 
     # SIGHUP means "reload" here; until the processor's handler is installed a SIGHUP must not
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(cfg.ops.log_level, cfg.ops.log_format, secrets_from_config(cfg))
+    configure_logging(cfg.ops.log_level, cfg.ops.log_format, secrets_from_config(cfg), repeat_limited=(KAFKA_LOGGER,))
     if args.processes > 1:
         return _run_members(args, cfg.ops.http_port)
     from processor.app import ReloadOptions, run_blocking

@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from processor.config import ConfigFileError
+    from processor.kafka.logs import KAFKA_LOGGER
     from processor.ops.logging import SENSITIVE_KAFKA_KEYS, configure_logging
     from processor.webhooks.config import load_receiver_config
 
@@ -35,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigFileError, ValueError) as exc:
         err(f"error: {exc}")
         return EXIT_CONFIG
-    kafka_secrets = [str(v) for section in (cfg.kafka.client, cfg.kafka.producer, cfg.kafka.consumer)
+    kafka_secrets = [str(v) for section in (cfg.kafka.client, cfg.kafka.producer, cfg.kafka.consumer,
+                                            cfg.kafka.secret_settings())
                      for k, v in section.items() if k in SENSITIVE_KAFKA_KEYS and v]
-    configure_logging(cfg.ops.log_level, cfg.ops.log_format, [secret, *kafka_secrets])
+    configure_logging(cfg.ops.log_level, cfg.ops.log_format, [secret, *kafka_secrets], repeat_limited=(KAFKA_LOGGER,))
     from processor.app import install_signal_handlers
     from processor.webhooks.service import run_receiver
 

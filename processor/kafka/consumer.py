@@ -33,7 +33,7 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from processor.engine.ports import TP, ConsumerListener, Inbound
-from processor.ops.logging import KAFKA_LOGGER
+from processor.kafka.logs import KAFKA_LOGGER
 
 log = logging.getLogger(__name__)
 _kafka_log = logging.getLogger(KAFKA_LOGGER)

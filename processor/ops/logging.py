@@ -6,11 +6,11 @@ formatted traceback and any ``extra=`` fields with :class:`processor.redaction.R
 owner of what counts as a secret's spelling (raw, base64 in every variant, ``Basic <b64>``, long
 fragments of those, and librdkafka password-like settings).
 
-librdkafka's own log lines come through Python logging too (every Kafka client gets
-``logger=logging.getLogger(KAFKA_LOGGER)``), so they share the format (one JSON object per line)
-and the redaction. A broker that is down makes librdkafka repeat the same line every few
-hundred milliseconds; :class:`RepeatFilter` lets one through per interval and says how many
-it held back.
+librdkafka's own log lines come through Python logging too (every Kafka client gets a Python
+logger, see ``processor.kafka.logs``), so they share the format (one JSON object per line) and
+the redaction. A broker that is down makes librdkafka repeat the same line every few hundred
+milliseconds; :class:`RepeatFilter`, installed on the loggers ``configure_logging`` is given as
+``repeat_limited``, lets one through per interval and says how many it held back.
 """
 
 from __future__ import annotations
@@ -34,12 +34,8 @@ __all__ = [
     "secrets_from_config",
     "REDACTED",
     "SENSITIVE_KAFKA_KEYS",
-    "KAFKA_LOGGER",
     "RepeatFilter",
 ]
-
-#: The logger librdkafka's lines (and our Kafka error callbacks) are logged on.
-KAFKA_LOGGER = "librdkafka"
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
@@ -190,8 +186,10 @@ def configure_logging(
     secrets: Iterable[str] = (),
     *,
     stream: Any = None,
+    repeat_limited: Iterable[str] = (),
 ) -> RedactingFilter:
-    """Install one redacting handler on the root logger (replacing a previous one of ours).
+    """Install one redacting handler on the root logger (replacing a previous one of ours), and
+    a :class:`RepeatFilter` on each logger named in ``repeat_limited`` (e.g. librdkafka's).
 
     Returns the filter so callers can ``add()`` secrets learned later.
     """
@@ -206,8 +204,9 @@ def configure_logging(
     handler.setFormatter(JsonFormatter() if fmt == "json" else _TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
-    kafka = logging.getLogger(KAFKA_LOGGER)
-    for old in [f for f in kafka.filters if isinstance(f, RepeatFilter)]:
-        kafka.removeFilter(old)
-    kafka.addFilter(RepeatFilter())
+    for name in repeat_limited:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, RepeatFilter)]:
+            logger.removeFilter(old)
+        logger.addFilter(RepeatFilter())
     return redactor

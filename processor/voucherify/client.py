@@ -210,14 +210,3 @@ def _network_error(exc: BaseException) -> str:
         why = os.strerror(os_error.errno) if os_error.errno else str(os_error) or type(os_error).__name__
         return f"cannot connect to {exc.host}:{exc.port}: {why}"
     return f"{type(exc).__name__}: {exc}"
-
-
-def _secret_forms(application_id: str, secret_key: str) -> tuple[str, ...]:
-    """Every spelling of a credential that could leak into a message (raw and base64)."""
-    forms: list[str] = []
-    for value in (secret_key, application_id):
-        if len(value) >= 4:
-            forms.append(value)
-            forms.append(base64.b64encode(value.encode()).decode())
-    # longest first so a base64 form is not half-replaced by a shorter raw one
-    return tuple(sorted(set(forms), key=len, reverse=True))

@@ -9,7 +9,7 @@ import pytest
 
 from dev.kafka_local import LocalKafka
 from dev.stub import StubServer
-from processor.ops.logging import KAFKA_LOGGER
+from processor.kafka.logs import KAFKA_LOGGER
 from tests.support.kafka_broker import create_topic, delete_topics, unique_topic_name
 from tests.support.processor import ProcessorRun, committed_offsets, end_offsets, processor_config, wait_until
 from tests.support.reliability import (
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 class KafkaErrorLog(logging.Handler):
     """Collects what the processor's Kafka clients report as errors: librdkafka's own lines and
-    the error callbacks, both on the ``librdkafka`` logger (``processor.ops.logging.KAFKA_LOGGER``)."""
+    the error callbacks, both on the ``librdkafka`` logger (``processor.kafka.logs.KAFKA_LOGGER``)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
