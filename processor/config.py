@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from processor.errors import ConfigFileError
+from processor.redaction import SENSITIVE_KAFKA_KEYS
 from processor.voucherify.actions import ACTION_IDS, ActionId
 from processor.voucherify.settings import coerce_setting
 
@@ -200,6 +201,23 @@ class AppConfig(_Section):
     #: Owned and validated by ``voucherify-processor webhooks`` (processor.webhooks.settings), so one
     #: file can configure both commands without the processor depending on the receiver's secret.
     webhooks: dict[str, Any] | None = Field(None, description="the webhook receiver (see `voucherify-processor webhooks`)")
+
+    def secrets(self) -> list[str]:
+        """Every secret this configuration holds: destination credentials and Kafka passwords.
+
+        What the log redactor and command output must never show. An unreadable ``*_file``
+        secret is skipped here (reading it again reports the error where it matters).
+        """
+        found: list[str] = []
+        for name in ("application_id", "secret_key"):
+            try:
+                found.append(self.destination.secret(name))  # type: ignore[arg-type]
+            except Exception:  # noqa: BLE001 - unreadable or undecodable file: nothing to redact yet
+                pass
+        k = self.kafka
+        for section in (k.client, k.consumer, k.producer, self.input.schema_registry):
+            found.extend(str(v) for key, v in section.items() if key in SENSITIVE_KAFKA_KEYS and v)
+        return [s for s in found if s]
 
     @field_validator("subscriptions")
     @classmethod

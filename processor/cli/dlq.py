@@ -17,13 +17,13 @@ from typing import Any
 
 import orjson
 
+from processor.app import dlq_settings
 from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_OK, add_config_argument, err, load_config_or_none
 from processor.cli.replay import parse_datetime
 from processor.config import AppConfig
 from processor.engine import headers as h
 from processor.errors import KafkaUnavailable, LedgerFull
 from processor.kafka.dlq import DlqFilter, DlqRecord, RedriveLedger, load_ledgers, redrive, scan_dlq
-from processor.ops.logging import secrets_from_config
 from processor.redaction import Redactor
 
 __all__ = ["register", "run"]
@@ -128,7 +128,7 @@ def _redrive(cfg: AppConfig, scanned: list[DlqRecord], matched: list[DlqRecord],
     existing: dict[int, list[int]] = {}
     for r in scanned:
         existing.setdefault(r.partition, []).append(r.offset)
-    result = redrive(cfg, matched, ledgers, existing, progress=_Progress(), timeout=timeout)
+    result = redrive(dlq_settings(cfg), matched, ledgers, existing, progress=_Progress(), timeout=timeout)
     err(
         f"redriven {result.redriven} record(s) into {cfg.kafka.retry_topic}.0; "
         f"{result.skipped} already redriven earlier; {result.failed} failed"
@@ -146,20 +146,20 @@ def run(args: argparse.Namespace) -> int:
         err(str(exc))
         return EXIT_CONFIG
     try:
-        ledgers = load_ledgers(cfg, timeout=args.timeout)
-        scanned = list(scan_dlq(cfg, timeout=args.timeout))
+        ledgers = load_ledgers(dlq_settings(cfg), timeout=args.timeout)
+        scanned = list(scan_dlq(dlq_settings(cfg), timeout=args.timeout))
         matched = [r for r in scanned if flt.matches(r)]
         if args.limit is not None:
             matched = matched[: args.limit]
         if args.dlq_action == "list":
-            _print_list(matched, ledgers, Redactor(secrets_from_config(cfg)))
+            _print_list(matched, ledgers, Redactor(cfg.secrets()))
             err(f"{len(matched)} record(s)")
             return EXIT_OK
         if args.dlq_action == "show":
             if not matched:
                 err("no matching record")
                 return EXIT_FAILED
-            _print_full(matched, ledgers, Redactor(secrets_from_config(cfg)))
+            _print_full(matched, ledgers, Redactor(cfg.secrets()))
             return EXIT_OK
         return _redrive(cfg, scanned, matched, ledgers, args.timeout)
     except KafkaUnavailable as exc:

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from processor.ops.logging import configure_logging, secrets_from_config
+    from processor.ops.logging import configure_logging
 
     # SIGHUP means "reload" here; until the processor's handler is installed a SIGHUP must not
     # kill it (the default action), and the configuration is being read right now anyway.
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(cfg.ops.log_level, cfg.ops.log_format, secrets_from_config(cfg))
+    configure_logging(cfg.ops.log_level, cfg.ops.log_format, cfg.secrets())
     if args.processes > 1:
         return _run_members(args, cfg.ops.http_port)
     from processor.app import ReloadOptions, run_blocking

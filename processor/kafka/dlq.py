@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from processor.config import AppConfig
 from processor.engine import headers as h
 from processor.errors import KafkaUnavailable, LedgerFull
 from processor.kafka.producer import durable_producer_settings
-from processor.kafka.topics import retry_topic_names
 
 __all__ = [
+    "DlqSettings",
     "DlqRecord",
     "DlqFilter",
     "RedriveLedger",
@@ -46,8 +45,24 @@ __all__ = [
 MAX_METADATA_CHARS = 3500
 
 
-def redrive_group_id(cfg: AppConfig) -> str:
-    return f"{cfg.kafka.group_id}.dlq-redrive"
+@dataclass(frozen=True, slots=True)
+class DlqSettings:
+    """Plain values the dead-letter tools need (built by ``processor.app.dlq_settings``).
+
+    ``consumer`` / ``producer``: librdkafka settings (bootstrap + passthrough) for each role;
+    ``group_id``: the processor's group (the ledger and reader groups are named after it);
+    ``redrive_topic``: where re-driven records go (retry tier 0).
+    """
+
+    consumer: Mapping[str, Any]
+    producer: Mapping[str, Any]
+    group_id: str
+    dead_letter_topic: str
+    redrive_topic: str
+
+
+def redrive_group_id(settings: DlqSettings) -> str:
+    return f"{settings.group_id}.dlq-redrive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +175,8 @@ def _ranges(offsets: list[int]) -> Iterator[tuple[int, int]]:
     yield start, prev
 
 
-def _reader(cfg: AppConfig, group_id: str) -> Consumer:
-    conf = cfg.kafka.librdkafka("consumer")
+def _reader(settings: DlqSettings, group_id: str) -> Consumer:
+    conf = dict(settings.consumer)
     conf.update({"group.id": group_id, "enable.auto.commit": False, "enable.auto.offset.store": False})
     return Consumer(conf)
 
@@ -176,10 +191,10 @@ def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[int]:
     return sorted(meta.partitions)
 
 
-def load_ledgers(cfg: AppConfig, timeout: float = 10.0) -> dict[int, RedriveLedger]:
+def load_ledgers(settings: DlqSettings, timeout: float = 10.0) -> dict[int, RedriveLedger]:
     """The re-drive ledger of every DLQ partition (empty ledgers where nothing was re-driven)."""
-    topic = cfg.kafka.dead_letter_topic
-    consumer = _reader(cfg, redrive_group_id(cfg))
+    topic = settings.dead_letter_topic
+    consumer = _reader(settings, redrive_group_id(settings))
     try:
         partitions = _partitions(consumer, topic, timeout)
         committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=timeout)
@@ -190,10 +205,10 @@ def load_ledgers(cfg: AppConfig, timeout: float = 10.0) -> dict[int, RedriveLedg
     return {tp.partition: RedriveLedger.parse(tp.offset, tp.metadata) for tp in committed}
 
 
-def scan_dlq(cfg: AppConfig, timeout: float = 10.0) -> Iterator[DlqRecord]:
+def scan_dlq(settings: DlqSettings, timeout: float = 10.0) -> Iterator[DlqRecord]:
     """Every DLQ record from the beginning to the end offsets as of the call, partition order."""
-    topic = cfg.kafka.dead_letter_topic
-    consumer = _reader(cfg, f"{cfg.kafka.group_id}.dlq-reader-{uuid.uuid4().hex[:8]}")
+    topic = settings.dead_letter_topic
+    consumer = _reader(settings, f"{settings.group_id}.dlq-reader-{uuid.uuid4().hex[:8]}")
     try:
         ends: dict[int, int] = {}
         starts: list[TopicPartition] = []
@@ -263,7 +278,7 @@ class RedriveResult:
 
 
 def redrive(
-    cfg: AppConfig,
+    settings: DlqSettings,
     records: list[DlqRecord],
     ledgers: dict[int, RedriveLedger],
     existing_offsets: dict[int, list[int]],
@@ -273,12 +288,12 @@ def redrive(
     timeout: float = 30.0,
 ) -> RedriveResult:
     """Re-publish ``records`` into retry tier 0 and record them in the ledgers as they land."""
-    target = retry_topic_names(cfg)[0]
+    target = settings.redrive_topic
     result = RedriveResult()
     todo = [r for r in records if r.offset not in ledgers.setdefault(r.partition, RedriveLedger())]
     result.skipped = len(records) - len(todo)
-    producer = Producer(durable_producer_settings(cfg.kafka.librdkafka("producer")))
-    committer = _reader(cfg, redrive_group_id(cfg))
+    producer = Producer(durable_producer_settings(dict(settings.producer)))
+    committer = _reader(settings, redrive_group_id(settings))
     delivered: list[DlqRecord] = []
     errors: list[str] = []
 
@@ -303,7 +318,7 @@ def redrive(
         for p in sorted(touched):
             ledger = ledgers[p]
             ledger.compact(existing_offsets.get(p, []))
-            offsets.append(TopicPartition(cfg.kafka.dead_letter_topic, p, ledger.watermark, metadata=ledger.metadata()))
+            offsets.append(TopicPartition(settings.dead_letter_topic, p, ledger.watermark, metadata=ledger.metadata()))
         if offsets:
             committer.commit(offsets=offsets, asynchronous=False)
 

@@ -24,32 +24,12 @@ __all__ = [
     "RedactingFilter",
     "JsonFormatter",
     "secret_variants",
-    "secrets_from_config",
     "REDACTED",
     "SENSITIVE_KAFKA_KEYS",
 ]
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
-
-
-def secrets_from_config(cfg: Any) -> list[str]:
-    """Every secret an ``AppConfig`` holds: destination credentials and Kafka passwords.
-
-    Typed loosely so this module does not import the config model (ops sits below it).
-    """
-    found: list[str] = []
-    dest = cfg.destination
-    for name in ("application_id", "secret_key"):
-        try:
-            found.append(dest.secret(name))
-        except Exception:  # an unreadable *_file is reported elsewhere; nothing to redact
-            pass
-    for section in (cfg.kafka.client, cfg.kafka.consumer, cfg.kafka.producer, cfg.input.schema_registry):
-        for key, value in section.items():
-            if key in SENSITIVE_KAFKA_KEYS and value:
-                found.append(str(value))
-    return [s for s in found if s]
 
 
 class RedactingFilter(logging.Filter):
