@@ -3,6 +3,12 @@
 This is the only module that knows every layer; each layer below it is built here from its
 section of the configuration and handed to the next. Building is start-up work: a bad trigger,
 mapping, or setting raises here, before anything is consumed.
+
+The layers below never see the configuration object: the functions ending in ``_settings``
+turn it, once, into the small typed values each component declares (``EngineSettings``,
+``TopicSettings``, ``DlqSettings``, ``DecoderSettings``, plain librdkafka dicts). The operator
+commands build their components through the same functions, so ``run`` and ``check-config``
+cannot disagree on, say, a topic name or how the HTTP client is sized.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from processor.engine.handoff import Handoff
 from processor.engine.ordering import ordering_key_func
 from processor.engine.pipeline import Engine, EngineSettings
 from processor.kafka.consumer import ConsumerThread
-from processor.kafka.decoders import decoder_from_config
+from processor.kafka.admin import QUIET, admin_client, create_topics, existing_topics, new_topic_partitions, plan_topics
+from processor.kafka.decoders import DecoderSettings, decoder_from_config
+from processor.kafka.dlq import DlqSettings
 from processor.kafka.producer import AsyncProducer
-from processor.kafka.topics import retry_topic_names
+from processor.kafka.topics import TopicSettings, retry_topic_names
 from processor.ops.gc_tuning import tune_gc
 from processor.ops.health import Health
 from processor.ops.http_server import start_ops_server
@@ -43,6 +51,44 @@ def build_destination(cfg: AppConfig) -> Destination:
     for warning in destination.warnings:
         log.warning("%s", warning)
     return destination
+
+
+def topic_settings(cfg: AppConfig) -> TopicSettings:
+    """Topic names and the retry tiers' retention inputs."""
+    return TopicSettings(
+        source_topic=cfg.kafka.source_topic,
+        retry_topic=cfg.kafka.retry_topic,
+        dead_letter_topic=cfg.kafka.dead_letter_topic,
+        retry_delays_s=tuple(cfg.engine.retry_delays_s),
+        max_age_s=cfg.engine.max_age_s,
+    )
+
+
+def dlq_settings(cfg: AppConfig) -> DlqSettings:
+    """What ``dlq list|show|redrive`` needs: clients, the group, the dead-letter topic, tier 0."""
+    return DlqSettings(
+        consumer=cfg.kafka.librdkafka("consumer"),
+        producer=cfg.kafka.librdkafka("producer"),
+        group_id=cfg.kafka.group_id,
+        dead_letter_topic=cfg.kafka.dead_letter_topic,
+        redrive_topic=retry_topic_names(topic_settings(cfg))[0],
+    )
+
+
+def decoder_settings(cfg: AppConfig) -> DecoderSettings:
+    i = cfg.input
+    return DecoderSettings(
+        format=i.format,
+        avro_schema=i.avro_schema,
+        schema_registry_url=i.schema_registry_url,
+        schema_registry=dict(i.schema_registry),
+        max_value_bytes=i.max_value_bytes,
+    )
+
+
+def admin_settings(cfg: AppConfig) -> dict[str, Any]:
+    """librdkafka settings for an AdminClient (bootstrap + the shared passthrough)."""
+    return cfg.kafka.librdkafka("admin")
 
 
 def startup_warnings(cfg: AppConfig, destination: Destination) -> list[str]:
@@ -143,7 +189,7 @@ async def run_processor(
     """
     tune_gc()  # per-event allocation made the default GC ~30 % of CPU (see processor/ops/gc_tuning.py)
     destination = build_destination(cfg)
-    decoder = decoder_from_config(cfg.input)
+    decoder = decoder_from_config(decoder_settings(cfg))
     metrics = metrics or Metrics()
     health = health or Health()
     observer = MetricsObserver(metrics, health)
@@ -155,8 +201,9 @@ async def run_processor(
     log.info("configuration generation 1 (hash %s): %s", first.hash,
              f"{len(destination.subscription_names)} enabled subscription(s)",
              extra={"config_generation": 1, "config_hash": first.hash})
-    retry_topics = retry_topic_names(cfg)
-    await asyncio.get_running_loop().run_in_executor(None, ensure_internal_topics, cfg)
+    topics = topic_settings(cfg)
+    retry_topics = retry_topic_names(topics)
+    await asyncio.get_running_loop().run_in_executor(None, ensure_internal_topics, admin_settings(cfg), topics)
     async with AsyncExitStack() as stack:
         if cfg.ops.http_port:
             server = await start_ops_server(cfg.ops.http_host, cfg.ops.http_port, metrics, health)
@@ -218,7 +265,7 @@ async def run_processor(
             health.set_ready(False, "stopped")
 
 
-def ensure_internal_topics(cfg: AppConfig) -> None:
+def ensure_internal_topics(admin_conf: dict[str, Any], topics: TopicSettings) -> None:
     """Create missing retry tiers and the dead-letter topic (never the source: that is the user's).
 
     A consumer only notices a topic created after it subscribed at its next metadata refresh
@@ -228,14 +275,12 @@ def ensure_internal_topics(cfg: AppConfig) -> None:
     Raises ``KafkaUnavailable`` / ``KafkaAuthFailed`` / ``KafkaSettingsError`` (``run`` turns
     each into one line and its exit code).
     """
-    from processor.kafka.admin import QUIET, admin_client, create_topics, existing_topics, new_topic_partitions, plan_topics
-
-    admin = admin_client(cfg, **QUIET)  # a failure here is one line of ours, not librdkafka's retries
+    admin = admin_client(admin_conf, **QUIET)  # a failure here is one line of ours, not librdkafka's retries
     present = existing_topics(admin)
-    partitions = new_topic_partitions(present, cfg.kafka.source_topic)
-    if cfg.kafka.source_topic not in present:
-        log.warning("source topic %s does not exist yet; it is consumed once it appears", cfg.kafka.source_topic)
-    plans = [p for p in plan_topics(cfg) if p.role != "source"]
+    partitions = new_topic_partitions(present, topics.source_topic)
+    if topics.source_topic not in present:
+        log.warning("source topic %s does not exist yet; it is consumed once it appears", topics.source_topic)
+    plans = [p for p in plan_topics(topics) if p.role != "source"]
     for name, outcome in create_topics(admin, plans, partitions=partitions).items():
         if outcome == "created":
             log.info("created missing topic %s (%d partitions, as `topics create` would)", name, partitions)

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from processor.errors import ConfigFileError
 from processor.kafka.logs import KAFKA_LOGGER
+from processor.redaction import SENSITIVE_KAFKA_KEYS
 from processor.voucherify.actions import ACTION_IDS, ActionId
 from processor.voucherify.settings import coerce_setting
 
@@ -260,6 +261,27 @@ class AppConfig(_Section):
     #: Owned and validated by ``voucherify-processor webhooks`` (processor.webhooks.settings), so one
     #: file can configure both commands without the processor depending on the receiver's secret.
     webhooks: dict[str, Any] | None = Field(None, description="the webhook receiver (see `voucherify-processor webhooks`)")
+
+    def secrets(self) -> list[str]:
+        """Every secret this configuration holds: destination credentials and Kafka passwords.
+
+        What the log redactor and command output must never show. An unreadable ``*_file``
+        secret is skipped here (reading it again reports the error where it matters).
+        """
+        found: list[str] = []
+        for name in ("application_id", "secret_key"):
+            try:
+                found.append(self.destination.secret(name))  # type: ignore[arg-type]
+            except Exception:  # noqa: BLE001 - unreadable or undecodable file: nothing to redact yet
+                pass
+        k = self.kafka
+        try:
+            kafka_secrets = k.secret_settings()  # kafka.sasl_password(_file), client_secrets_file
+        except ConfigFileError:  # unreadable: reported where it is read
+            kafka_secrets = {}
+        for section in (k.client, k.consumer, k.producer, self.input.schema_registry, kafka_secrets):
+            found.extend(str(v) for key, v in section.items() if key in SENSITIVE_KAFKA_KEYS and v)
+        return [s for s in found if s]
 
     @field_validator("subscriptions")
     @classmethod

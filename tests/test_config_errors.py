@@ -71,9 +71,8 @@ def test_kafka_secret_files_are_read_at_load_and_named_when_unreadable(tmp_path:
 
 def test_kafka_secrets_are_redacted() -> None:
     from processor.config import parse_config
-    from processor.ops.logging import secrets_from_config
 
     cfg = parse_config({"destination": {"custom_url": "https://x.voucherify.io", "application_id": "a1234",
                                         "secret_key": "s1234"}, "kafka": {"sasl_password": "kafka-pass-1"}})
-    assert "kafka-pass-1" in secrets_from_config(cfg)
+    assert "kafka-pass-1" in cfg.secrets()
     assert "kafka-pass-1" not in repr(cfg) and "kafka-pass-1" not in str(cfg.kafka)

@@ -297,6 +297,74 @@ def random_cases(rng: random.Random, n: int) -> list[dict]:
     return out
 
 
+NEST_EXPR = ["x", "a", "x == a", "x != 1", "x > 2", "a contains 'b'", "x and a", "not x", "x == empty", "a == blank",
+             "x | size > 1", "x == nil", "true", "false", "nil", "x.size"]
+NEST_VALS = ["x", "a", "'s'", "1", "x | size", "a | upcase", "x | json", "nil", "empty", "(1..3)"]
+NEST_LIQUID = ["echo x", "assign z = a | size\necho z", "if x\necho 'T'\nendif", "cycle 'p', 'q'", "increment n"]
+
+
+def _block(rng: random.Random, depth: int) -> str:
+    """1-3 random pieces; blocks nest up to three deep."""
+
+    def dash() -> str:
+        return rng.choice(["", "", "-"])
+
+    def sub() -> str:
+        return _block(rng, depth + 1)
+
+    parts = []
+    for _ in range(rng.randint(1, 3)):
+        r = rng.random()
+        if depth < 3 and r < 0.15:
+            elsif = ("{% elsif " + rng.choice(NEST_EXPR) + " %}" + sub()) if rng.random() < 0.3 else ""
+            other = ("{% else %}" + sub()) if rng.random() < 0.5 else ""
+            parts.append("{%" + dash() + " if " + rng.choice(NEST_EXPR) + " " + dash() + "%}" + sub() + elsif + other
+                         + "{%" + dash() + " endif " + dash() + "%}")
+        elif depth < 3 and r < 0.25:
+            other = ("{% else %}" + sub()) if rng.random() < 0.4 else ""
+            parts.append("{% unless " + rng.choice(NEST_EXPR) + " %}" + sub() + other + "{% endunless %}")
+        elif depth < 3 and r < 0.32:
+            parts.append(f"{{% capture c{depth} %}}" + sub() + f"{{% endcapture %}}{{{{ c{depth} }}}}")
+        elif r < 0.4:
+            parts.append("{% assign v = " + rng.choice(NEST_VALS) + " %}{{ v }}")
+        elif r < 0.47:
+            values = ", ".join(rng.choice(NEST_VALS) for _ in range(rng.randint(1, 3)))
+            parts.append("{% cycle " + rng.choice(["", "'g': "]) + values + " %}")
+        elif r < 0.52:
+            parts.append("{% increment " + rng.choice(["n", "x", "a"]) + " %}")
+        elif r < 0.56:
+            parts.append("{% decrement " + rng.choice(["n", "x"]) + " %}")
+        elif r < 0.6:
+            parts.append(rng.choice(["{% break %}", "{% continue %}"]))
+        elif r < 0.66:
+            parts.append("{% echo " + rng.choice(NEST_VALS) + " %}")
+        elif r < 0.7 and depth < 2:
+            parts.append("{% liquid\n" + rng.choice(NEST_LIQUID) + "\n%}")
+        elif r < 0.74:
+            parts.append("{% raw %}{{ r }}{% endraw %}")
+        elif r < 0.78:
+            parts.append("{% comment %}c{% endcomment %}")
+        elif r < 0.82:
+            parts.append("{%# note %}")
+        else:
+            value = rng.choice(NEST_VALS)
+            parts.append(rng.choice([" ", "\n", "t", " \n ", "{{ " + value + " }}", "{{- " + value + " -}}"]))
+    return "".join(parts)
+
+
+NEST_DATA = ["", "abc", 0, 1, 2.5, -1, True, False, None, [], [1, 2], ["a"], {}, {"a": 1}, " ", "b"]
+
+
+def nested_tag_cases(rng: random.Random, n: int) -> list[dict]:
+    """Random nestings of every enabled tag (with whitespace control), at most 1,000 characters."""
+    out: list[dict] = []
+    while len(out) < n:
+        t = _block(rng, 0)
+        if len(t) <= 1000:
+            out.append({"t": t, "d": {"x": rng.choice(NEST_DATA), "a": rng.choice(NEST_DATA)}})
+    return out
+
+
 def more_date_cases(rng: random.Random, n: int) -> list[dict]:
     zones = ["", "", ", 'America/New_York'", ", 'Asia/Kathmandu'", ", -330", ", 'Pacific/Kiritimati'", ", 'America/Caracas'",
              ", 'Europe/London'"]
@@ -340,6 +408,7 @@ def generate(seed: int = 11) -> list[dict]:
     cases += chain_cases(rng, 3000)
     cases += unicode_cases()
     cases += random_cases(rng, 4000)
+    cases += nested_tag_cases(rng, 1000)
     cases += more_date_cases(rng, 800)
     return cases
 

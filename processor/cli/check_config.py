@@ -35,12 +35,12 @@ from processor.cli.common import (
     add_config_argument,
     load_config_or_none,
 )
-from processor.app import build_client, startup_warnings
+from processor.app import admin_settings, build_client, startup_warnings, topic_settings
 from processor.config import AppConfig
 from processor.errors import ConfigError, KafkaAuthFailed, KafkaSettingsError, KafkaUnavailable, ProbeError
 from processor.kafka.admin import QUIET, admin_client, existing_topics
 from processor.kafka.topics import all_topic_names
-from processor.ops.logging import RedactingFilter, secrets_from_config
+from processor.ops.logging import RedactingFilter
 from processor.voucherify.destination import Destination
 
 __all__ = ["register", "run", "check_destination", "check_auth", "check_kafka"]
@@ -116,14 +116,14 @@ def _quiet(logger: str) -> Iterator[None]:
 def check_kafka(cfg: AppConfig, timeout: float) -> tuple[int, str, list[str]]:
     """(exit code, detail, missing topics) for the client settings, connectivity, credentials and topics."""
     try:
-        present = existing_topics(admin_client(cfg, **QUIET), timeout=timeout)
+        present = existing_topics(admin_client(admin_settings(cfg), **QUIET), timeout=timeout)
     except KafkaSettingsError as exc:
         return EXIT_CONFIG, str(exc), []
     except KafkaAuthFailed as exc:
         return EXIT_KAFKA_AUTH, f"{cfg.kafka.bootstrap_servers}: reachable, but {exc}", []
     except KafkaUnavailable as exc:
         return EXIT_KAFKA, f"{cfg.kafka.bootstrap_servers}: unreachable: {exc}", []
-    names = all_topic_names(cfg)
+    names = all_topic_names(topic_settings(cfg))
     wanted = [names["source"], *names["retries"], names["dlq"]]
     missing = [t for t in wanted if t not in present]
     return (EXIT_TOPICS if missing else EXIT_OK), f"{cfg.kafka.bootstrap_servers}: connected", missing
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg is None:
         return EXIT_CONFIG
     try:
-        redactor = RedactingFilter(secrets_from_config(cfg))
+        redactor = RedactingFilter(cfg.secrets())
         cfg.destination.secret("application_id")
         cfg.destination.secret("secret_key")
     except ConfigError as exc:

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from processor.app import dlq_settings
 from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_OK, add_config_argument, err, load_config_or_none
 from processor.cli.replay import parse_datetime
 from processor.config import AppConfig
@@ -40,7 +41,6 @@ from processor.kafka.dlq import (
     redrive,
     scan_dlq,
 )
-from processor.ops.logging import secrets_from_config
 from processor.redaction import Redactor
 
 __all__ = ["register", "run"]
@@ -179,7 +179,7 @@ def _redrive(
             fails_again[r.error_class or "(none)"] = fails_again.get(r.error_class or "(none)", 0) + 1
         else:
             todo.append(r)
-    result = redrive(cfg, todo, ledgers, _existing(scanned), progress=_Progress(), timeout=args.timeout)
+    result = redrive(dlq_settings(cfg), todo, ledgers, _existing(scanned), progress=_Progress(), timeout=args.timeout)
     err(
         f"redriven {result.redriven} record(s) into {cfg.kafka.retry_topic}.0; "
         f"{result.skipped} already redriven earlier; {result.failed} failed"
@@ -200,7 +200,7 @@ def _resolve(args: argparse.Namespace, cfg: AppConfig, scanned: list[DlqRecord],
     if not args.all and not any((args.error_class, args.subscription, args.since, args.until, args.at)):
         err("dlq resolve marks every matching record: give a filter (--at, --error-class, ...) or --all")
         return EXIT_CONFIG
-    new = mark_handled(cfg, matched, handled, _existing(scanned))
+    new = mark_handled(dlq_settings(cfg), matched, handled, _existing(scanned))
     err(f"marked {new} record(s) as handled; {len(matched) - new} already were")
     return EXIT_OK
 
@@ -215,9 +215,10 @@ def run(args: argparse.Namespace) -> int:
         err(str(exc))
         return EXIT_CONFIG
     try:
-        redriven = load_ledgers(cfg, timeout=args.timeout)
-        handled = load_ledgers(cfg, timeout=args.timeout, group=handled_group_id(cfg))
-        scanned = list(scan_dlq(cfg, timeout=args.timeout))
+        settings = dlq_settings(cfg)
+        redriven = load_ledgers(settings, timeout=args.timeout)
+        handled = load_ledgers(settings, timeout=args.timeout, group=handled_group_id(settings))
+        scanned = list(scan_dlq(settings, timeout=args.timeout))
         status = {(r.partition, r.offset): _status(r, redriven, handled) for r in scanned}
         matched = [r for r in scanned if flt.matches(r)]
         if getattr(args, "pending", False):
@@ -225,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         if args.limit is not None:
             matched = matched[: args.limit]
         if args.dlq_action == "list":
-            redactor = Redactor(secrets_from_config(cfg))
+            redactor = Redactor(cfg.secrets())
             _print_list([_row(r, status[(r.partition, r.offset)], redactor) for r in matched])
             pending = sum(1 for r in matched if status[(r.partition, r.offset)] == "dead")
             err(f"{len(matched)} record(s); {pending} still need attention (neither re-driven nor handled)")
@@ -234,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
             if not matched:
                 err("no matching record")
                 return EXIT_FAILED
-            _print_full(matched, status, Redactor(secrets_from_config(cfg)))
+            _print_full(matched, status, Redactor(cfg.secrets()))
             return EXIT_OK
         if args.dlq_action == "resolve":
             return _resolve(args, cfg, scanned, matched, handled)

@@ -21,6 +21,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from processor.app import admin_settings
 from processor.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -121,7 +122,7 @@ def _planner_consumer(cfg: AppConfig) -> Consumer:
 def plan_replay(cfg: AppConfig, target: ReplayTarget, *, timeout: float = 10.0) -> ReplayPlan:
     """What the group's committed offsets on the source topic would become. Changes nothing."""
     topic, group = cfg.kafka.source_topic, cfg.kafka.group_id
-    admin = admin_client(cfg)
+    admin = admin_client(admin_settings(cfg))
     present = existing_topics(admin, timeout=timeout)
     if topic not in present:
         raise ReplayError(f"source topic {topic!r} does not exist")
@@ -164,7 +165,7 @@ def plan_replay(cfg: AppConfig, target: ReplayTarget, *, timeout: float = 10.0) 
 
 def apply_replay(cfg: AppConfig, plan: ReplayPlan, *, timeout: float = 10.0) -> None:
     """Commit the plan's offsets for the group; ``GroupActive`` if any member is running."""
-    admin = admin_client(cfg)
+    admin = admin_client(admin_settings(cfg))
     members = group_members(admin, plan.group_id, timeout=timeout)
     if members:
         raise GroupActive(plan.group_id, members)
@@ -249,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
         err(str(exc))
         return EXIT_CONFIG
     try:
-        members = group_members(admin_client(cfg), cfg.kafka.group_id, timeout=args.timeout)
+        members = group_members(admin_client(admin_settings(cfg)), cfg.kafka.group_id, timeout=args.timeout)
         if members and not args.dry_run:
             err(str(GroupActive(cfg.kafka.group_id, members)))
             return EXIT_FAILED

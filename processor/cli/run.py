@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from processor.errors import KafkaAuthFailed, KafkaUnavailable
     from processor.kafka.logs import KAFKA_LOGGER
-    from processor.ops.logging import configure_logging, secrets_from_config
+    from processor.ops.logging import configure_logging
 
     # SIGHUP means "reload" here; until the processor's handler is installed a SIGHUP must not
     # kill it (the default action), and the configuration is being read right now anyway.
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(cfg.ops.log_level, cfg.ops.log_format, secrets_from_config(cfg), repeat_limited=(KAFKA_LOGGER,))
+    configure_logging(cfg.ops.log_level, cfg.ops.log_format, cfg.secrets(), repeat_limited=(KAFKA_LOGGER,))
     if args.processes > 1:
         return _run_members(args, cfg.ops.http_port)
     from processor.app import ReloadOptions, run_blocking

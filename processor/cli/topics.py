@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from processor.app import admin_settings, topic_settings
 from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_KAFKA_AUTH, EXIT_OK, add_config_argument, err, load_config_or_none
 from processor.kafka.admin import (
     QUIET,
@@ -43,9 +44,9 @@ def run_create(args: argparse.Namespace) -> int:
     if args.partitions is not None and args.partitions < 1:
         err("--partitions must be >= 1")
         return EXIT_CONFIG
-    plans = plan_topics(cfg)
+    plans = plan_topics(topic_settings(cfg))
     try:
-        admin = admin_client(cfg, **QUIET)
+        admin = admin_client(admin_settings(cfg), **QUIET)
         present = existing_topics(admin, timeout=args.timeout)
         partitions = new_topic_partitions(present, cfg.kafka.source_topic, args.partitions)
         result = create_topics(

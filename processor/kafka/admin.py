@@ -8,16 +8,15 @@ can map it to its exit code instead of hanging in librdkafka's reconnect loop.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from processor.config import AppConfig
 from processor.errors import KafkaAuthFailed, KafkaSettingsError, KafkaUnavailable
-from processor.kafka.topics import all_topic_names
+from processor.kafka.topics import TopicSettings, all_topic_names
 
 __all__ = [
     "KafkaUnavailable",
@@ -72,12 +71,14 @@ class _Admin(AdminClient):
     errors: list[KafkaError]
 
 
-def admin_client(cfg: AppConfig, **overrides: Any) -> AdminClient:
-    """An AdminClient with the configured settings; :class:`KafkaSettingsError` if librdkafka refuses them."""
+def admin_client(conf: Mapping[str, Any], **overrides: Any) -> AdminClient:
+    """An AdminClient from librdkafka settings (``bootstrap.servers`` and the passthrough).
+
+    Raises :class:`KafkaSettingsError` if librdkafka refuses them (``sasl.password`` missing...).
+    """
     errors: list[KafkaError] = []
-    conf = {**cfg.kafka.librdkafka("admin"), "error_cb": errors.append, **overrides}
     try:
-        admin = _Admin(conf)
+        admin = _Admin({**conf, "error_cb": errors.append, **overrides})
     except KafkaException as exc:
         raise KafkaSettingsError(f"kafka client settings: {_describe(exc, name=False)}") from None
     admin.errors = errors
@@ -122,19 +123,18 @@ class TopicPlan:
     config: dict[str, str]
 
 
-def retry_retention_ms(cfg: AppConfig, delay_s: float) -> int:
+def retry_retention_ms(max_age_s: float, delay_s: float) -> int:
     """Retry records must outlive their delay and the max-age clock, with margin for outages."""
-    return int(max(7 * DAY_MS, 2 * cfg.engine.max_age_s * 1000, 2 * delay_s * 1000))
+    return int(max(7 * DAY_MS, 2 * max_age_s * 1000, 2 * delay_s * 1000))
 
 
-def plan_topics(cfg: AppConfig) -> list[TopicPlan]:
+def plan_topics(topics: TopicSettings) -> list[TopicPlan]:
     """Source (broker defaults: its retention is the user's decision), retry tiers, DLQ."""
-    names = all_topic_names(cfg)
+    names = all_topic_names(topics)
     plans = [TopicPlan(names["source"], "source", {})]
-    for name, delay in zip(names["retries"], cfg.engine.retry_delays_s):
-        plans.append(
-            TopicPlan(name, "retry", {"cleanup.policy": "delete", "retention.ms": str(retry_retention_ms(cfg, delay))})
-        )
+    for name, delay in zip(names["retries"], topics.retry_delays_s):
+        retention = retry_retention_ms(topics.max_age_s, delay)
+        plans.append(TopicPlan(name, "retry", {"cleanup.policy": "delete", "retention.ms": str(retention)}))
     plans.append(TopicPlan(names["dlq"], "dlq", {"cleanup.policy": "delete", "retention.ms": str(DLQ_RETENTION_MS)}))
     return plans
 

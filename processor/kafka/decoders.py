@@ -15,17 +15,16 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
 
 import orjson
 
 from processor.engine.ports import DecodeError, Decoder
 from processor.segment.events import shape_problem
 
-if TYPE_CHECKING:
-    from processor.config import InputConfig
-
 __all__ = [
+    "DecoderSettings",
     "Decoder",
     "DecodeError",
     "JsonDecoder",
@@ -146,14 +145,30 @@ class ConfluentAvroDecoder:
         return _normalize_avro(record)
 
 
-def decoder_from_config(cfg: "InputConfig") -> Decoder:
-    """The decoder ``input.format`` names."""
+@dataclass(frozen=True, slots=True)
+class DecoderSettings:
+    """How source values are decoded (plain values, built by ``processor.app.decoder_settings``).
+
+    ``format`` ``avro`` needs ``avro_schema`` (an .avsc path); ``avro-confluent`` needs
+    ``schema_registry_url`` (plus extra client settings in ``schema_registry``). Values longer
+    than ``max_value_bytes`` are dead-lettered as oversized.
+    """
+
+    format: Literal["json", "avro", "avro-confluent"] = "json"
+    avro_schema: Path | None = None
+    schema_registry_url: str | None = None
+    schema_registry: Mapping[str, Any] = field(default_factory=dict)
+    max_value_bytes: int = 1_000_000
+
+
+def decoder_from_config(cfg: DecoderSettings) -> Decoder:
+    """The decoder ``format`` names."""
     if cfg.format == "json":
         return JsonDecoder(cfg.max_value_bytes)
     if cfg.format == "avro":
-        assert cfg.avro_schema is not None  # the config model enforces it
+        assert cfg.avro_schema is not None  # the config model enforces it at start-up
         return AvroDecoder(cfg.avro_schema, cfg.max_value_bytes)
     if cfg.format == "avro-confluent":
         assert cfg.schema_registry_url is not None
-        return ConfluentAvroDecoder(cfg.schema_registry_url, cfg.schema_registry, max_value_bytes=cfg.max_value_bytes)
+        return ConfluentAvroDecoder(cfg.schema_registry_url, dict(cfg.schema_registry), max_value_bytes=cfg.max_value_bytes)
     raise ValueError(f"unknown input format {cfg.format!r}")

@@ -22,21 +22,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from processor.config import AppConfig
 from processor.engine import headers as h
 from processor.engine.ports import AUTH, DECODE, PERMANENT, RETRYABLE, VALIDATION
 from processor.errors import KafkaUnavailable, LedgerFull
 from processor.kafka.producer import durable_producer_settings
-from processor.kafka.topics import retry_topic_names
 
 __all__ = [
+    "DlqSettings",
     "DlqRecord",
     "DlqFilter",
     "RedriveLedger",
@@ -68,12 +67,28 @@ FAILS_AGAIN = {
 MAX_METADATA_CHARS = 3500
 
 
-def redrive_group_id(cfg: AppConfig) -> str:
-    return f"{cfg.kafka.group_id}.dlq-redrive"
+@dataclass(frozen=True, slots=True)
+class DlqSettings:
+    """Plain values the dead-letter tools need (built by ``processor.app.dlq_settings``).
+
+    ``consumer`` / ``producer``: librdkafka settings (bootstrap + passthrough) for each role;
+    ``group_id``: the processor's group (the ledger and reader groups are named after it);
+    ``redrive_topic``: where re-driven records go (retry tier 0).
+    """
+
+    consumer: Mapping[str, Any]
+    producer: Mapping[str, Any]
+    group_id: str
+    dead_letter_topic: str
+    redrive_topic: str
 
 
-def handled_group_id(cfg: AppConfig) -> str:
-    return f"{cfg.kafka.group_id}.dlq-handled"
+def redrive_group_id(settings: DlqSettings) -> str:
+    return f"{settings.group_id}.dlq-redrive"
+
+
+def handled_group_id(settings: DlqSettings) -> str:
+    return f"{settings.group_id}.dlq-handled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +201,8 @@ def _ranges(offsets: list[int]) -> Iterator[tuple[int, int]]:
     yield start, prev
 
 
-def _reader(cfg: AppConfig, group_id: str) -> Consumer:
-    conf = cfg.kafka.librdkafka("consumer")
+def _reader(settings: DlqSettings, group_id: str) -> Consumer:
+    conf = dict(settings.consumer)
     conf.update({"group.id": group_id, "enable.auto.commit": False, "enable.auto.offset.store": False})
     return Consumer(conf)
 
@@ -202,13 +217,13 @@ def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[int]:
     return sorted(meta.partitions)
 
 
-def load_ledgers(cfg: AppConfig, timeout: float = 10.0, *, group: str | None = None) -> dict[int, RedriveLedger]:
+def load_ledgers(settings: DlqSettings, timeout: float = 10.0, *, group: str | None = None) -> dict[int, RedriveLedger]:
     """The ledger of every DLQ partition (empty where nothing is recorded).
 
     ``group``: the ledger's group, by default the re-drive ledger's (see :func:`handled_group_id`).
     """
-    topic = cfg.kafka.dead_letter_topic
-    consumer = _reader(cfg, group or redrive_group_id(cfg))
+    topic = settings.dead_letter_topic
+    consumer = _reader(settings, group or redrive_group_id(settings))
     try:
         partitions = _partitions(consumer, topic, timeout)
         committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=timeout)
@@ -219,10 +234,10 @@ def load_ledgers(cfg: AppConfig, timeout: float = 10.0, *, group: str | None = N
     return {tp.partition: RedriveLedger.parse(tp.offset, tp.metadata) for tp in committed}
 
 
-def scan_dlq(cfg: AppConfig, timeout: float = 10.0) -> Iterator[DlqRecord]:
+def scan_dlq(settings: DlqSettings, timeout: float = 10.0) -> Iterator[DlqRecord]:
     """Every DLQ record from the beginning to the end offsets as of the call, partition order."""
-    topic = cfg.kafka.dead_letter_topic
-    consumer = _reader(cfg, f"{cfg.kafka.group_id}.dlq-reader-{uuid.uuid4().hex[:8]}")
+    topic = settings.dead_letter_topic
+    consumer = _reader(settings, f"{settings.group_id}.dlq-reader-{uuid.uuid4().hex[:8]}")
     try:
         ends: dict[int, int] = {}
         starts: list[TopicPartition] = []
@@ -292,7 +307,7 @@ class RedriveResult:
 
 
 def redrive(
-    cfg: AppConfig,
+    settings: DlqSettings,
     records: list[DlqRecord],
     ledgers: dict[int, RedriveLedger],
     existing_offsets: dict[int, list[int]],
@@ -302,12 +317,12 @@ def redrive(
     timeout: float = 30.0,
 ) -> RedriveResult:
     """Re-publish ``records`` into retry tier 0 and record them in the ledgers as they land."""
-    target = retry_topic_names(cfg)[0]
+    target = settings.redrive_topic
     result = RedriveResult()
     todo = [r for r in records if r.offset not in ledgers.setdefault(r.partition, RedriveLedger())]
     result.skipped = len(records) - len(todo)
-    producer = Producer(durable_producer_settings(cfg.kafka.librdkafka("producer")))
-    committer = _reader(cfg, redrive_group_id(cfg))
+    producer = Producer(durable_producer_settings(dict(settings.producer)))
+    committer = _reader(settings, redrive_group_id(settings))
     delivered: list[DlqRecord] = []
     errors: list[str] = []
 
@@ -324,7 +339,7 @@ def redrive(
         if producer.flush(timeout) > 0:
             raise KafkaUnavailable(f"records not acknowledged by {target} within {timeout:g}s")
         result.redriven += len(delivered)
-        _record(cfg, committer, ledgers, delivered, existing_offsets)
+        _record(settings, committer, ledgers, delivered, existing_offsets)
         delivered.clear()
 
     try:
@@ -352,7 +367,7 @@ def redrive(
 
 
 def _record(
-    cfg: AppConfig,
+    settings: DlqSettings,
     committer: Consumer,
     ledgers: dict[int, RedriveLedger],
     records: list[DlqRecord],
@@ -365,13 +380,13 @@ def _record(
     for p in sorted({r.partition for r in records}):
         ledger = ledgers[p]
         ledger.compact(existing_offsets.get(p, []))
-        offsets.append(TopicPartition(cfg.kafka.dead_letter_topic, p, ledger.watermark, metadata=ledger.metadata()))
+        offsets.append(TopicPartition(settings.dead_letter_topic, p, ledger.watermark, metadata=ledger.metadata()))
     if offsets:
         committer.commit(offsets=offsets, asynchronous=False)
 
 
 def mark_handled(
-    cfg: AppConfig, records: list[DlqRecord], ledgers: dict[int, RedriveLedger], existing_offsets: dict[int, list[int]]
+    settings: DlqSettings, records: list[DlqRecord], ledgers: dict[int, RedriveLedger], existing_offsets: dict[int, list[int]]
 ) -> int:
     """Record ``records`` as handled (``ledgers``: the handled ledger); returns how many were new.
 
@@ -381,9 +396,9 @@ def mark_handled(
     new = [r for r in records if r.offset not in ledgers.get(r.partition, RedriveLedger())]
     if not new:
         return 0
-    committer = _reader(cfg, handled_group_id(cfg))
+    committer = _reader(settings, handled_group_id(settings))
     try:
-        _record(cfg, committer, ledgers, new, existing_offsets)
+        _record(settings, committer, ledgers, new, existing_offsets)
     except KafkaException as exc:
         raise KafkaUnavailable(str(exc)) from None
     finally:

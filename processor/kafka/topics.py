@@ -1,17 +1,18 @@
-"""Topic naming: the one place that turns the configuration into topic names.
+"""Topic naming: the one place that turns topic settings into topic names.
 
-Retry topics are tiers, one per entry of ``engine.retry_delays_s``: tier ``i`` is
-``f"{kafka.retry_topic}.{i}"`` and holds records whose next attempt waits ``retry_delays_s[i]``.
-The engine, ``topics create``, ``check-config`` and ``dlq redrive`` all name topics through here.
+Retry topics are tiers, one per retry delay: tier ``i`` is ``f"{retry_topic}.{i}"`` and holds
+records whose next attempt waits ``retry_delays_s[i]``. The engine, ``topics create``,
+``check-config`` and ``dlq redrive`` all name topics through here. The settings are plain values
+built once by the composition root (``processor.app.topic_settings``); this module never sees the
+configuration object.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypedDict
 
-from processor.config import AppConfig
-
-__all__ = ["TopicNames", "retry_topic_names", "all_topic_names"]
+__all__ = ["TopicNames", "TopicSettings", "retry_topic_names", "all_topic_names"]
 
 
 class TopicNames(TypedDict):
@@ -20,15 +21,26 @@ class TopicNames(TypedDict):
     dlq: str
 
 
-def retry_topic_names(cfg: AppConfig) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class TopicSettings:
+    """What names (and sizes the retention of) the processor's topics.
+
+    ``retry_delays_s``: one retry tier per delay, seconds, shortest first. ``max_age_s``: older
+    failures are dead-lettered, so retry records must outlive it (seconds).
+    """
+
+    source_topic: str
+    retry_topic: str
+    dead_letter_topic: str
+    retry_delays_s: tuple[float, ...]
+    max_age_s: float
+
+
+def retry_topic_names(topics: TopicSettings) -> list[str]:
     """The retry tiers, shortest delay first."""
-    return [f"{cfg.kafka.retry_topic}.{i}" for i in range(len(cfg.engine.retry_delays_s))]
+    return [f"{topics.retry_topic}.{i}" for i in range(len(topics.retry_delays_s))]
 
 
-def all_topic_names(cfg: AppConfig) -> TopicNames:
+def all_topic_names(topics: TopicSettings) -> TopicNames:
     """Every topic the processor reads or writes."""
-    return {
-        "source": cfg.kafka.source_topic,
-        "retries": retry_topic_names(cfg),
-        "dlq": cfg.kafka.dead_letter_topic,
-    }
+    return {"source": topics.source_topic, "retries": retry_topic_names(topics), "dlq": topics.dead_letter_topic}

@@ -31,7 +31,6 @@ __all__ = [
     "RedactingFilter",
     "JsonFormatter",
     "secret_variants",
-    "secrets_from_config",
     "REDACTED",
     "SENSITIVE_KAFKA_KEYS",
     "RepeatFilter",
@@ -39,29 +38,6 @@ __all__ = [
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
-
-
-def secrets_from_config(cfg: Any) -> list[str]:
-    """Every secret an ``AppConfig`` holds: destination credentials and Kafka passwords.
-
-    Typed loosely so this module does not import the config model (ops sits below it).
-    """
-    found: list[str] = []
-    dest = cfg.destination
-    for name in ("application_id", "secret_key"):
-        try:
-            found.append(dest.secret(name))
-        except Exception:  # an unreadable *_file is reported elsewhere; nothing to redact
-            pass
-    try:
-        kafka_secrets = cfg.kafka.secret_settings()  # kafka.sasl_password(_file), client_secrets_file
-    except Exception:  # an unreadable file is reported elsewhere
-        kafka_secrets = {}
-    for section in (cfg.kafka.client, cfg.kafka.consumer, cfg.kafka.producer, cfg.input.schema_registry, kafka_secrets):
-        for key, value in section.items():
-            if key in SENSITIVE_KAFKA_KEYS and value:
-                found.append(str(value))
-    return [s for s in found if s]
 
 
 class RedactingFilter(logging.Filter):

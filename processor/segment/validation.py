@@ -394,6 +394,13 @@ def _compile_runner(node: _Node, pointer: str, is_root: bool) -> Runner:
             for key, v in value.items():
                 if key not in names and not (is_root and v == ""):
                     out[key] = v
+        if len(out) > 1:
+            # ajv edits the object in place, so Segment's body keeps the mapping's key order;
+            # ``out`` was built in field order, which differs when a mapping lists its keys in
+            # another order (the bytes of the request would differ, not its JSON).
+            order = [key for key in value if key in out]
+            if order != list(out):
+                out = {key: out[key] for key in order}
         if required:
             missing = [message for key, message in required if key not in out]
             if missing:

@@ -83,6 +83,10 @@ _JS_FLOAT_RISK = re.compile(rb"[:,\[]-?\d+(?:\.0[,}\]]|(?:\.\d+)?e[+-])")
 _HAS_POINT_ZERO = re.compile(rb"\.0").search
 _HAS_E_PLUS = re.compile(rb"e\+").search
 _HAS_E_MINUS = re.compile(rb"e-").search
+#: An object key that JavaScript enumerates first (an array index: ``"0"``, ``"7"``, ``"10"``, not
+#: ``"01"``), so ``JSON.stringify`` writes it before the object's other keys, in numeric order,
+#: where orjson keeps insertion order. A superset too (a string value may match).
+_ARRAY_INDEX_KEY = re.compile(rb'[{,]"(?:0|[1-9][0-9]{0,9})":').search
 
 
 def _encode(payload: Any) -> bytes:
@@ -94,7 +98,9 @@ def _encode(payload: Any) -> bytes:
 
     1. integers beyond 53 bits (``OPT_STRICT_INTEGER`` makes orjson refuse them), and what orjson
        cannot encode at all (integers beyond 64 bits, lone surrogates);
-    2. bodies with a float orjson writes differently (:data:`_JS_FLOAT_RISK`).
+    2. bodies with a float orjson writes differently (:data:`_JS_FLOAT_RISK`);
+    3. bodies with an integer-like object key (:data:`_ARRAY_INDEX_KEY`), which JavaScript
+       enumerates first (``js_keys``), so the bytes follow Segment's key order too.
     """
     try:
         body = orjson.dumps(payload, option=orjson.OPT_STRICT_INTEGER)
@@ -103,6 +109,8 @@ def _encode(payload: Any) -> bytes:
     if (
         _HAS_POINT_ZERO(body) is not None or _HAS_E_PLUS(body) is not None or _HAS_E_MINUS(body) is not None
     ) and _JS_FLOAT_RISK.search(body) is not None:
+        return json_stringify(payload).encode("utf-8")  # type: ignore[union-attr]
+    if _ARRAY_INDEX_KEY(body) is not None:
         return json_stringify(payload).encode("utf-8")  # type: ignore[union-attr]
     return body
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
+from processor.app import topic_settings
 from processor.cli.main import main
 from processor.config import parse_config
 from processor.kafka.admin import DAY_MS, DLQ_RETENTION_MS, plan_topics
@@ -15,7 +16,7 @@ from tests.cli.conftest import WriteConfig, config_document
 
 def test_plan_retention() -> None:
     cfg = parse_config(config_document("b:1", "src", engine={"retry_delays_s": [10.0, 86400.0 * 10], "max_age_s": 3600.0}))
-    plans = {p.name: p for p in plan_topics(cfg)}
+    plans = {p.name: p for p in plan_topics(topic_settings(cfg))}
     assert list(plans) == ["src", "src.retry.0", "src.retry.1", "src.dlq"]
     assert plans["src"].config == {}
     assert plans["src.retry.0"].config["retention.ms"] == str(7 * DAY_MS)

@@ -113,6 +113,15 @@ def json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def key_order(value: Any) -> Any:
+    """The object keys of ``value`` in order, recursively (what JSON equality ignores)."""
+    if isinstance(value, dict):
+        return [(k, key_order(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [key_order(v) for v in value]
+    return None
+
+
 def _describe(planned: Delivery | Rejection) -> dict[str, Any]:
     if isinstance(planned, Delivery):
         return {"subscription": planned.subscription, "outcome": "send", "url": planned.url, "body": orjson.loads(planned.body)}
@@ -143,6 +152,9 @@ def _compare(destination: Destination, expected: dict[str, Any], ours: list[Deli
             assert headers["authorization"] == request["authorization"], detail
             assert headers["secret-key"] == request["secret_key"], detail
             assert json_equal(orjson.loads(got.body), request["body"]), detail
+            # cases.jsonl keeps the key order of Segment's body (Node's JSON.parse then
+            # JSON.stringify of the request), so the bytes' order is checked too.
+            assert key_order(orjson.loads(got.body)) == key_order(request["body"]), f"key order: {detail}"
         elif want["outcome"] == "invalid":
             assert isinstance(got, Rejection), detail
             assert (got.status, got.message) == (want["error"]["status"], want["error"]["message"]), detail

@@ -15,6 +15,7 @@ import pytest
 
 from dev.kafka_local.net import free_port
 from dev.stub import StubServer
+from processor.app import admin_settings
 from processor.config import parse_config
 from processor.kafka.admin import admin_client, group_members
 from tests.integration.test_engine import EVENT_PATH, track
@@ -63,7 +64,7 @@ def test_replay_to_datetime_redelivers_exactly_that_window(kafka_bootstrap, make
 
         # While a member is active, replay refuses.
         with ProcessorRun(cfg):
-            admin = admin_client(cfg)
+            admin = admin_client(admin_settings(cfg))
             wait_until(lambda: group_members(admin, cfg.kafka.group_id) != [], 60, message="never joined the group")
             refused = cli("replay", "--config", config_file, "--to-datetime", window_start.isoformat(), "--yes")
             assert refused.returncode != 0

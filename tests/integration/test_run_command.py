@@ -83,7 +83,7 @@ def test_missing_retry_and_dead_letter_topics_get_the_topics_create_partitions(k
     """Issue 12 item 11: run created them with 1 partition while topics create used 6."""
     from confluent_kafka.admin import AdminClient
 
-    from processor.app import ensure_internal_topics
+    from processor.app import admin_settings, ensure_internal_topics, topic_settings
     from processor.config import parse_config
     from processor.kafka.admin import DEFAULT_PARTITIONS
     from tests.support.kafka_broker import delete_topics, unique_topic_name
@@ -92,7 +92,7 @@ def test_missing_retry_and_dead_letter_topics_get_the_topics_create_partitions(k
     cfg = parse_config(subprocess_config(kafka_bootstrap, "http://127.0.0.1:9", source))
     internal = [f"{source}.retry.{i}" for i in range(3)] + [f"{source}.dlq"]
     try:
-        ensure_internal_topics(cfg)
+        ensure_internal_topics(admin_settings(cfg), topic_settings(cfg))
         admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
         wait_until(lambda: set(internal) <= set(admin.list_topics(timeout=5).topics), 30)
         topics = admin.list_topics(timeout=5).topics

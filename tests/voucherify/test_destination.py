@@ -114,3 +114,37 @@ def test_unknown_liquid_filter_is_a_start_up_warning_naming_the_field() -> None:
     ]
     [planned] = destination.plan(TRACK)
     assert orjson.loads(planned.body)["event"] == "Order Completed"  # as Segment: the value unchanged
+
+
+# Bodies as Segment's runtime writes them (recorded with the reference harness, actions-core +
+# the Voucherify destination, on 2026-11-29): ajv edits the mapped object in place, so the body
+# keeps the *mapping's* key order, not the action's field order, and JavaScript enumerates
+# integer-like keys ("2", "10", not "01") first, in numeric order, wherever the object came from.
+KEY_ORDER_CASES = [
+    (
+        Subscription(
+            name="s1", subscribe='type = "track"', action="addCustomEvent",
+            mapping={"customer": {"source_id": {"@path": "$.userId"}}, "event": {"@path": "$.event"},
+                     "type": {"@path": "$.type"}, "metadata": {"@path": "$.properties"}},
+        ),
+        {"type": "track", "userId": "u1", "event": "E", "properties": {"b": 1, "2": 2, "a": {"10": 1, "9": 2, "x": 3, "01": 4}}},
+        b'{"customer":{"source_id":"u1"},"event":"E","type":"track","metadata":{"2":2,"b":1,"a":{"9":2,"10":1,"x":3,"01":4}}}',
+    ),
+    (
+        Subscription(
+            name="s2", subscribe='type = "identify"', action="upsertCustomer",
+            mapping={"type": {"@path": "$.type"},
+                     "address": {"country": {"@path": "$.traits.c"}, "10": "x", "city": {"@path": "$.traits.city"}, "2": "y"},
+                     "source_id": {"@path": "$.userId"}, "metadata": {"z": 1, "5": 2}},
+        ),
+        {"type": "identify", "userId": "u1", "traits": {"c": "PL", "city": "W"}},
+        b'{"type":"identify","address":{"country":"PL","city":"W"},"source_id":"u1","metadata":{"5":2,"z":1}}',
+    ),
+]
+
+
+@pytest.mark.parametrize("subscription,event,body", KEY_ORDER_CASES, ids=["event-keys", "mapping-order"])
+def test_body_bytes_keep_segments_key_order(subscription: Subscription, event: dict, body: bytes) -> None:
+    [planned] = Destination.build(SETTINGS, [subscription]).plan(event)
+    assert isinstance(planned, Delivery)
+    assert planned.body == body
