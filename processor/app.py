@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,19 +314,31 @@ def install_signal_handlers(stop: asyncio.Event, reload_requested: asyncio.Event
         loop.add_signal_handler(sig, on_signal, sig)
 
 
-def run_blocking(cfg: AppConfig, *, reload: ReloadOptions | None = None, **kwargs: Any) -> None:
-    """Run the processor in this process until a signal; uvloop when available."""
+def run_until_signal(
+    run: Callable[[asyncio.Event], Awaitable[None]], *, reload_requested: asyncio.Event | None = None
+) -> None:
+    """Run ``run(stop)`` on a new event loop (uvloop when installed) until SIGTERM/SIGINT sets ``stop``
+    (SIGHUP sets ``reload_requested`` when given).
+
+    The one way a long-running command (``run``, ``webhooks``) owns the process's loop and signals.
+    """
 
     async def main() -> None:
         stop = asyncio.Event()
-        if reload is not None and reload.requested is None:
-            reload.requested = asyncio.Event()
-        install_signal_handlers(stop, reload.requested if reload is not None else None)
-        await run_processor(cfg, stop, reload=reload, **kwargs)
+        install_signal_handlers(stop, reload_requested)
+        await run(stop)
 
     try:
         import uvloop
-
-        uvloop.run(main())
     except ImportError:
         asyncio.run(main())
+        return
+    uvloop.run(main())
+
+
+def run_blocking(cfg: AppConfig, *, reload: ReloadOptions | None = None, **kwargs: Any) -> None:
+    """Run the processor in this process until a signal; uvloop when available."""
+    if reload is not None and reload.requested is None:
+        reload.requested = asyncio.Event()  # binds to the loop on first use (Python >= 3.10)
+    run_until_signal(lambda stop: run_processor(cfg, stop, reload=reload, **kwargs),
+                     reload_requested=reload.requested if reload is not None else None)

@@ -290,8 +290,15 @@ class LocalKafka:
 
 
 def _new_cluster_id() -> str:
-    """A Kafka ``Uuid`` string: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A Kafka ``Uuid`` string: 16 random bytes, URL-safe base64 without padding.
+
+    Never one starting with ``-`` (1 in 64 do): ``kafka-storage format --cluster-id -x...`` reads it
+    as an option and fails, which is also why Kafka's own ``Uuid.randomUuid()`` draws again then.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _alive(pid: int) -> bool:

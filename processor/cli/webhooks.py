@@ -8,7 +8,6 @@ exits at once (an unanswered delivery is retried by Voucherify).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 
 from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, add_config_argument, err
@@ -40,21 +39,11 @@ def run(args: argparse.Namespace) -> int:
                                             cfg.kafka.secret_settings())
                      for k, v in section.items() if k in SENSITIVE_KAFKA_KEYS and v]
     configure_logging(cfg.ops.log_level, cfg.ops.log_format, [secret, *kafka_secrets], repeat_limited=(KAFKA_LOGGER,))
-    from processor.app import install_signal_handlers
+    from processor.app import run_until_signal
     from processor.webhooks.service import run_receiver
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        install_signal_handlers(stop)
-        await run_receiver(cfg, stop)
-
     try:
-        try:
-            import uvloop
-
-            uvloop.run(main())
-        except ImportError:
-            asyncio.run(main())
+        run_until_signal(lambda stop: run_receiver(cfg, stop))
     except Exception as exc:  # noqa: BLE001 - logged; the exit code says "restart me"
         log.error("webhook receiver stopped: %s", exc, exc_info=True)
         return EXIT_FAILED

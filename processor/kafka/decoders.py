@@ -22,6 +22,7 @@ import orjson
 
 from processor.engine.ports import DecodeError, Decoder
 from processor.segment.events import shape_problem
+from processor.segment.js import json_parse
 
 __all__ = [
     "DecoderSettings",
@@ -53,6 +54,20 @@ def _check_size(value: bytes | None, max_value_bytes: int) -> bytes:
     return value
 
 
+def _parse_as_javascript(value: bytes, orjson_message: str) -> Any:
+    """The slow path for what orjson refuses: Segment's runtime reads the event with
+    ``JSON.parse``, which also takes lone surrogate escapes and numbers beyond the double range
+    (``segment.js.json_parse``); only what neither reads is undecodable."""
+    if "UTF-8" in orjson_message:
+        raise DecodeError("invalid UTF-8") from None
+    try:
+        return json_parse(value)
+    except RecursionError:
+        raise DecodeError("invalid JSON: nested too deeply") from None
+    except ValueError:
+        raise DecodeError(f"invalid JSON: {orjson_message}") from None
+
+
 class JsonDecoder:
     """Segment events as JSON objects (the default; what Segment's own pipeline carries)."""
 
@@ -64,10 +79,7 @@ class JsonDecoder:
         try:
             event = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
-            message = str(exc)
-            if "UTF-8" in message:
-                raise DecodeError("invalid UTF-8") from None
-            raise DecodeError(f"invalid JSON: {message}") from None
+            event = _parse_as_javascript(value, str(exc))
         return _check_event(event)
 
 

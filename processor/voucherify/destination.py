@@ -115,6 +115,10 @@ def _encode(payload: Any) -> bytes:
     return body
 
 
+#: The rejection message of an event nested too deeply for Python's recursion limit.
+TOO_DEEP = "The event is nested too deeply for voucherify-processor (about 900 levels or more)."
+
+
 def _runner(name: str, action: str, url: str, mapping: Callable[[dict], Any], schema: PayloadSchema) -> Callable[[dict], Planned]:
     """The per-event work of one subscription, with everything it needs bound as locals."""
     validate = schema.clean_and_validate
@@ -122,11 +126,17 @@ def _runner(name: str, action: str, url: str, mapping: Callable[[dict], Any], sc
     def run(event: dict) -> Planned:
         try:
             payload = validate(mapping(event))
+            body = _encode(payload)
         except PayloadValidationError as exc:
             return Rejection(name, action, exc.message, exc.status)
         except MappingRuntimeError as exc:
             return Rejection(name, action, exc.message, exc.status)
-        return Delivery(name, action, url, _encode(payload))
+        except RecursionError:
+            # Python's recursion limit is met near 1,000 levels of nesting, JavaScript's stack
+            # a few thousand: an event this deep is refused for this subscription (dead-lettered
+            # with the reason) instead of stopping the process; see "Where we differ".
+            return Rejection(name, action, TOO_DEEP, None)
+        return Delivery(name, action, url, body)
 
     return run
 

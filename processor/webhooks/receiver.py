@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -81,7 +82,8 @@ class Receiver:
         self.max_body_bytes = max_body_bytes
         self._catch_up_timeout_s = catch_up_timeout_s
         self._inflight: dict[str, asyncio.Future[bool]] = {}
-        self._uncertain: set[str] = set()
+        # Ids whose produce failed (the record may have landed anyway), oldest first; bounded like the window.
+        self._uncertain: OrderedDict[str, None] = OrderedDict()
         self._handling = 0
         self.loaded = False
         self.broker_ok = False
@@ -169,7 +171,7 @@ class Receiver:
             if not await self._reader.catch_up(self._catch_up_timeout_s):
                 return self._reject(503, "not_ready", "could not read the topic to check an earlier attempt")
             if mid in self._seen:
-                self._uncertain.discard(mid)
+                self._uncertain.pop(mid, None)
                 return self._duplicate(mid)
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._inflight[mid] = done
@@ -177,24 +179,29 @@ class Receiver:
         try:
             await self._sink.send(item)
         except ProduceError as exc:
-            self._uncertain.add(mid)
+            self._mark_uncertain(mid)
             done.set_result(False)
             status = 413 if exc.too_large else 503
             reason = "too_large" if exc.too_large else "produce_failed"
             return self._reject(status, reason, f"not acknowledged by Kafka: {exc}")
         except BaseException:
-            self._uncertain.add(mid)
+            self._mark_uncertain(mid)
             done.set_result(False)
             raise
         finally:
             self._inflight.pop(mid, None)
         self.metrics.produce_latency.observe(time.perf_counter() - started)
         self._seen.add(mid)
-        self._uncertain.discard(mid)
+        self._uncertain.pop(mid, None)
         done.set_result(True)
         self.metrics.produced.labels(item.event["event"]).inc()
         self.metrics.window_ids.set(len(self._seen))
         return _answer(200, status="produced", messageId=mid, event=item.event["event"])
+
+    def _mark_uncertain(self, mid: str) -> None:
+        self._uncertain[mid] = None
+        while len(self._uncertain) > self._seen.max_ids:
+            self._uncertain.popitem(last=False)
 
     def _duplicate(self, mid: str) -> web.Response:
         self.metrics.duplicates.inc()

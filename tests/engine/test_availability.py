@@ -9,6 +9,8 @@ import pytest
 
 from processor.engine.availability import AvailabilityCircuit, AvailabilityRule
 
+from tests.engine.fakes import run
+
 
 class Clock:
     def __init__(self) -> None:
@@ -95,7 +97,7 @@ def test_circuit_warns_probes_with_backoff_and_closes_by_itself(caplog: pytest.L
         return changes, probes
 
     with caplog.at_level(logging.WARNING, logger="processor.engine.availability"):
-        changes, probes = asyncio.run(main())
+        changes, probes = run(main)
     assert changes == [(True, "connection error (refused)"), (False, "")]
     assert probes == 3
     messages = [r.getMessage() for r in caplog.records]
@@ -117,4 +119,4 @@ def test_a_success_closes_the_circuit_without_waiting_for_a_probe() -> None:
         await circuit.close()
         return circuit.is_open
 
-    assert asyncio.run(main()) is False
+    assert run(main) is False

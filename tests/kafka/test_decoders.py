@@ -126,3 +126,16 @@ def test_decoder_from_config() -> None:
     assert isinstance(decoder_from_config(InputConfig(format="avro", avro_schema=SCHEMA_PATH)), AvroDecoder)
     dec = decoder_from_config(InputConfig(format="avro-confluent", schema_registry_url="mock://cfg"))
     assert isinstance(dec, ConfluentAvroDecoder)
+
+
+def test_json_decoder_reads_what_javascripts_json_parse_reads() -> None:
+    """A newcomer's finding: orjson refuses lone surrogate escapes and ``1e400``, which Segment's
+    ``JSON.parse`` reads (a lone code unit, ``Infinity``), so such events were dead-lettered as
+    undecodable while Segment sends them. NaN literals and deep nesting stay undecodable."""
+    decoder = JsonDecoder()
+    event = decoder.decode(b'{"type":"track","properties":{"x":1e400,"s":"\\ud800","t":"a\\udc00x"}}', "t")
+    assert event["properties"] == {"x": float("inf"), "s": "\ud800", "t": "a\udc00x"}
+    with pytest.raises(DecodeError, match="invalid JSON"):
+        decoder.decode(b'{"type":"track","x":NaN}', "t")
+    with pytest.raises(DecodeError, match="nested too deeply"):
+        decoder.decode(b'{"type":"track","p":' + b"[" * 3000 + b"]" * 3000 + b"}", "t")

@@ -173,3 +173,12 @@ def test_unknown_filters_are_listed_for_a_warning():
         '/m/x/0/@liquid: filter "upcse" is not a Liquid filter; Segment passes the value through it unchanged'
     ]
     assert mapping_warnings({"v": {"@liquid": "{{ unclosed"}}) == []  # compile_mapping refuses it instead
+
+
+def test_sample_of_a_string_picks_whole_characters():
+    """liquidjs spreads a string by code points (``[...v]``): an emoji is never cut in half.
+    Random on both sides, so the test checks the set of possible outputs (a newcomer's finding)."""
+    render = compile_mapping({"v": {"@liquid": "{{ s | sample }}"}})
+    seen = {render({"s": "😀a👍🏽é"})["v"] for _ in range(300)}
+    assert seen <= {"😀", "a", "👍", "🏽", "é"}
+    assert len(seen) > 1

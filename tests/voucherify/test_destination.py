@@ -148,3 +148,34 @@ def test_body_bytes_keep_segments_key_order(subscription: Subscription, event: d
     [planned] = Destination.build(SETTINGS, [subscription]).plan(event)
     assert isinstance(planned, Delivery)
     assert planned.body == body
+
+
+def test_an_event_nested_too_deeply_is_rejected_not_raised() -> None:
+    """A newcomer's finding: 990 levels under ``properties`` ended dry-run (and would stop
+    ``run``) with a RecursionError from the body encoder. It is this subscription's rejection."""
+    from processor.voucherify.destination import TOO_DEEP
+
+    deep: dict = {"a": 1}
+    for _ in range(990):
+        deep = {"a": deep}
+    subscription = Subscription(
+        name="deep", subscribe='type = "track"', action="addCustomEvent",
+        mapping={"customer": {"source_id": {"@path": "$.userId"}}, "metadata": {"@path": "$.properties"},
+                 "event": {"@path": "$.event"}, "type": {"@path": "$.type"}},
+    )
+    [planned] = Destination.build(SETTINGS, [subscription]).plan({"type": "track", "userId": "u", "event": "e", "properties": deep})
+    assert isinstance(planned, Rejection)
+    assert planned.message == TOO_DEEP
+
+
+def test_infinity_and_lone_surrogates_are_written_as_segment_writes_them() -> None:
+    """Recorded with the reference harness (the raw body bytes): ``1e400`` is ``Infinity`` in
+    JavaScript and ``JSON.stringify`` writes it ``null``; lone surrogates are escaped."""
+    subscription = Subscription(
+        name="s", subscribe='type = "track"', action="addCustomEvent",
+        mapping={"customer": {"source_id": {"@path": "$.userId"}}, "event": {"@path": "$.event"},
+                 "type": {"@path": "$.type"}, "metadata": {"@path": "$.properties"}},
+    )
+    event = {"type": "track", "userId": "u", "event": "e", "properties": {"x": float("inf"), "s": "\ud800", "t": "a\udc00x"}}
+    [planned] = Destination.build(SETTINGS, [subscription]).plan(event)
+    assert planned.body == b'{"customer":{"source_id":"u"},"event":"e","type":"track","metadata":{"x":null,"s":"\\ud800","t":"a\\udc00x"}}'

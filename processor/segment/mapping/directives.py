@@ -9,13 +9,12 @@ constant, in which case the node is folded and the error surfaces at compile tim
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Callable
 
 from ..errors import MappingConfigError, MappingRuntimeError
 from .compiler import DIRECTIVES, Stack, compile_node, field_of, fold_if_constant
-from ..js import UNDEFINED, is_nullish, real_type_of, to_string, truthy, typeof, utf16_len
+from ..js import UNDEFINED, is_nullish, json_parse, real_type_of, to_string, truthy, typeof, utf16_len
 from .jsvalue import js_keys, json_stringify, loose_not_equal_empty_string
 from .nodes import Node, constant, dynamic
 from .paths import compile_get
@@ -342,19 +341,6 @@ def _compile_array_path(data: Any, stack: Stack) -> Node:
 # --- @json, @flatten, @merge -------------------------------------------------------------------
 
 
-def _json_parse(text: str) -> Any:
-    def reject(name: str) -> Any:
-        raise ValueError(name)
-
-    value = json.loads(text, parse_constant=reject, parse_int=_js_int)
-    return value
-
-
-def _js_int(digits: str) -> int | float:
-    n = int(digits)
-    return n if -(2**53) <= n <= 2**53 else float(digits)
-
-
 @_directive("@json")
 def _compile_json(opts: Any, stack: Stack) -> Node:
     if not _is_object(opts):
@@ -378,7 +364,7 @@ def _compile_json(opts: Any, stack: Stack) -> Node:
             v = arg_fn(p)
             if type(v) is str:
                 try:
-                    return _json_parse(v)
+                    return json_parse(v)
                 except (ValueError, RecursionError):
                     return v
             return v

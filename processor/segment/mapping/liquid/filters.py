@@ -549,10 +549,15 @@ def _sample(ctx: Any, v: Any, args: list) -> Any:
     v = to_value(v)
     if is_nil(v):
         return []
-    items = list(v) if type(v) is list else list(from_units(to_units(stringify(v))))
-    if type(v) is not list:
-        items = [c for c in to_units(stringify(v))]
-    ctx.memory.use(len(items))
+    if type(v) is list:
+        items = list(v)
+        ctx.memory.use(len(items))
+    else:
+        # ``[...v]`` spreads a string by code points (an emoji stays whole), while the memory
+        # limit is charged ``v.length``, in UTF-16 units.
+        text = stringify(v)
+        items = list(from_units(to_units(text)))
+        ctx.memory.use(utf16_len(text))
     random.shuffle(items)
     count = _arg(args, 0) if args else 1
     if count == 1 and type(count) is not bool:
