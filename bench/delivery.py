@@ -68,6 +68,18 @@ def _ready(port: int) -> bool | None:
         return None
 
 
+def _allowed_rate(port: int) -> float | None:
+    """The processor's ``allowed_rate`` gauge (requests/s; inf = not paced), or None."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("voucherify_processor_allowed_rate "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def _stats(stub: Stub) -> dict[str, int] | None:
     """Answers by status over all paths, or None while the stub is unreachable (refuse outage)."""
     try:
@@ -125,6 +137,7 @@ def run(broker: str, stub: Stub, topic: str, partitions: int, produced: kafka_io
     watcher = kafka_io.CommitWatcher(broker, group, topic, partitions)
     samples: list[tuple[float, int]] = []  # (time, 200s so far)
     ready: list[tuple[float, bool | None]] = []
+    rates: list[float] = []
     outage_at: float | None = None
     outage_end: float | None = None
     finished = None
@@ -136,6 +149,9 @@ def run(broker: str, stub: Stub, topic: str, partitions: int, produced: kafka_io
                 raise RuntimeError(f"processor exited:\n{proc.log_tail()}")
             now = time.time()
             ready.append((now, _ready(ops_port)))
+            allowed = _allowed_rate(ops_port)
+            if allowed is not None:
+                rates.append(allowed)
             stats = _stats(stub)
             if stats is not None:
                 ok = stats.get("200", 0)
@@ -163,6 +179,9 @@ def run(broker: str, stub: Stub, topic: str, partitions: int, produced: kafka_io
     out = analyse(records, produced, started, finished, samples)
     out["dead_letters"] = dead_letters(broker, f"{topic}.dlq")
     out["engine"] = engine
+    paced = sorted(r for r in rates if r != float("inf"))
+    out["allowed_rate"] = {"samples": len(rates), "paced_samples": len(paced),
+                           "median_paced": percentile(paced, 0.5), "last": rates[-1] if rates else None}
     if outage_at is not None and outage_end is not None:
         out["outage"] = outage_figures(records, ready, proc.log_text(), outage_at, outage_end)
     return out
@@ -341,6 +360,9 @@ def render(r: dict[str, Any]) -> str:
         row("limit: dead letters / lost", f"{x['dead_letters']} / {x['lost']}", "0 / 0")
         w = x["throttled_to_success_s"]
         row("limit: first 429 -> success p50 / p99 s (Retry-After 1)", f"{w['p50']:.2f} / {w['p99']:.2f}", "p99 <= 2")
+        a = x.get("allowed_rate", {})
+        row("limit: allowed rate, median while paced / last (req/s)",
+            f"{a.get('median_paced', float('nan')):,.0f} / {a.get('last') or float('nan'):,.0f}")
     if "faults" in r:
         f = r["faults"]
         for name in ("503_only", "503_and_429"):
@@ -348,6 +370,8 @@ def render(r: dict[str, Any]) -> str:
             row(f"faults {name}: delivered/s steady", f"{x['delivered_per_s_steady']:,.0f}",
                 "" if x["complete"] else "(incomplete)")
             row(f"faults {name}: lost / dead letters", f"{x['lost']} / {x['dead_letters']}", "0 / 0")
+            a = x.get("allowed_rate", {})
+            row(f"faults {name}: samples paced / all", f"{a.get('paced_samples', 0)} / {a.get('samples', 0)}")
         row("faults: 503+429 / 503 only", f"{f['ratio']:.0%}", ">= 50%")
     if "outage" in r:
         x = r["outage"]

@@ -48,7 +48,7 @@ from collections.abc import Callable
 __all__ = ["AdaptiveRate"]
 
 _MAX_HOLD_S = 300.0  # never trust a server-requested global hold longer than this
-_GOOD_BUCKET_S = 0.25  # goodput is counted per quarter second
+_GOOD_BUCKET_S = 1.0  # goodput is counted per second (a quarter second let a burst inflate the floor)
 _MIN_CUT_INTERVAL_S = 0.1  # at most one cut per 100 ms, whatever the round-trip time
 _MIN_MEASURED = 20  # requests in the measuring window before the measured rate is trusted over the pace
 
@@ -211,10 +211,11 @@ class AdaptiveRate:
             self._thr[1] += 1
 
     def peak_goodput(self) -> float:
-        """The most successes/s seen in a quarter second over the last ``floor_window_s`` seconds."""
+        """The most successes/s seen in one second over the last ``floor_window_s`` seconds (the
+        current second counts once half of it has passed)."""
         self._roll_good()
         elapsed = self._clock() - self._good_start
-        current = self._good_cur / elapsed if elapsed >= 0.05 else 0.0
+        current = self._good_cur / elapsed if elapsed >= 0.5 else 0.0
         return max(max(self._good, default=0) / _GOOD_BUCKET_S, current)
 
     def _roll_good(self) -> None:
@@ -222,7 +223,7 @@ class AdaptiveRate:
         if elapsed >= _GOOD_BUCKET_S:
             self._good.append(self._good_cur)
             for _ in range(min(int(elapsed / _GOOD_BUCKET_S) - 1, self._good.maxlen or 0)):
-                self._good.append(0)  # idle quarters
+                self._good.append(0)  # idle seconds
             self._good_start += int(elapsed / _GOOD_BUCKET_S) * _GOOD_BUCKET_S
             self._good_cur = 0
 
