@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from bench import kafka_io
 from bench.analysis import percentile, tag_of
@@ -91,6 +91,14 @@ def _stats(stub: Stub) -> dict[str, int] | None:
         for status, n in statuses.items():
             out[status] = out.get(status, 0) + n
     return out
+
+
+def _committed(watcher: kafka_io.CommitWatcher) -> int:
+    """Committed offsets in total; 0 while the broker cannot tell (a busy broker's NOT_COORDINATOR)."""
+    try:
+        return watcher.total()
+    except KafkaException:
+        return 0
 
 
 def dead_letters(bootstrap: str, topic: str) -> int:
@@ -162,7 +170,7 @@ def run(broker: str, stub: Stub, topic: str, partitions: int, produced: kafka_io
                     _say(f"  outage: refusing connections for {outage[1]:g} s")
                 if producer is None or not producer.is_alive():
                     # done: every offset committed, every request delivered or dead-lettered
-                    if watcher.total() >= expected_total and (
+                    if _committed(watcher) >= expected_total and (
                             ok >= expected_total or ok + dead_letters(broker, f"{topic}.dlq") >= expected_total):
                         finished = time.time()
                         break

@@ -63,16 +63,18 @@ def test_ceiling_paces_evenly() -> None:
     assert rate.rate == 10  # never above the ceiling
 
 
-def evidence(rate: AdaptiveRate, clock: Clock) -> float:
-    """Answers that show a limit (20 answers, 2 of them 429s for requests sent before now, so
-    they do not cut by themselves); returns the rate they leave."""
+def evidence(rate: AdaptiveRate, clock: Clock) -> float | None:
+    """Answers that show a limit (100 answers, the last 6 of them 429s for requests sent before
+    now, so they do not cut by themselves); returns the rate they leave."""
     before = rate.rate
-    for i in range(20):
-        if i < 2:
+    last_cut, rate._last_cut = rate._last_cut, float("inf")  # answers to requests of "before"
+    for i in range(100):
+        if i >= 94:
             rate.on_throttled(float("-inf"), None)
         else:
             rate._answered(False)  # an answer that does not move the rate
             rate._remember(False)
+    rate._last_cut = last_cut
     assert rate.rate == before
     return before
 
@@ -113,9 +115,8 @@ def test_one_cut_per_window_of_requests() -> None:
     new = rate.try_take()
     assert new is not None
     rate.on_throttled(new, None)
-    # 5 of the last 23 answers were 429s: the cut is by that share when deeper than 0.85
-    assert rate.rate == pytest.approx(85 * min(0.85, 1 - 5 / 23))
-    assert rate.decreases == 2 and rate.throttled_total == 5
+    assert rate.rate == pytest.approx(85 * 0.85)  # 9 % 429s: the usual 0.85
+    assert rate.decreases == 2 and rate.throttled_total == 9
 
 
 def test_a_deep_overshoot_is_cut_deeper() -> None:
@@ -144,7 +145,10 @@ def test_additive_increase_back_to_the_ceiling() -> None:
     assert rate.rate == pytest.approx(85)
     for _ in range(85):  # about one second's successes at 85/s
         rate.on_success()
-    assert rate.rate == pytest.approx(87, abs=0.2)  # +2 % of the limit per second
+    assert 88 <= rate.rate <= 93  # far below the rate of the cut (100): about half the gap a second
+    for _ in range(300):
+        rate.on_success()
+    assert rate.rate >= 98
     for _ in range(10_000):
         rate.on_success()
     assert rate.rate == 100
@@ -245,14 +249,14 @@ def test_retry_after_holds_new_requests_only_when_throttling_is_across_the_board
     assert sent is not None
     rate.on_throttled(sent, 2.0)
     assert rate.hold_until == 0.0
-    for n in range(1, 10):  # now 429s keep coming: a global limit once half the window is 429s
+    for n in range(1, 10):  # now 429s keep coming: a global limit once 90 % of the window are 429s
         clock.t += 0.01
         sent = rate.try_take()
         assert sent is not None
         rate.on_throttled(sent, 2.0)
         if rate.hold_until:
             break
-    assert n == 4  # 5 of the last 10 answers
+    assert n == 8  # 9 of the last 10 answers
     assert rate.hold_until == pytest.approx(clock.t + 2.0)
     held_until = rate.hold_until
     assert rate.try_take() is None and rate.next_free() == held_until
@@ -294,7 +298,7 @@ def test_bad_settings() -> None:
 def test_gate_lets_priority_waiters_go_before_fresh_work() -> None:
     async def main() -> list[str]:
         loop = asyncio.get_running_loop()
-        rate = AdaptiveRate(clock=loop.time, ceiling_per_s=200)  # one slot per 5 ms
+        rate = AdaptiveRate(clock=loop.time, ceiling_per_s=20)  # one slot per 50 ms, no catch-up slack
         gate = RateGate(rate)
         order: list[str] = []
 
@@ -364,8 +368,24 @@ def test_a_storm_of_random_429s_does_not_collapse_the_rate() -> None:
         else:
             rate.on_success()
     assert first_cut is not None and at_10s is not None and rate.decreases >= 2
-    # AIMD alone would be at a few requests/s by now; the goodput floor holds it where it settled
-    # (from a cold start the first second's cuts come before any goodput is measured: ~20 % of
-    # the first cut here, then stable)
-    assert rate.rate is not None and rate.rate >= 0.15 * first_cut
-    assert rate.rate >= 0.9 * at_10s
+    # AIMD alone would be at a few requests/s within a second or two; the goodput floor (90 % of
+    # the median second of the last 30 s) turns that into a slow drift (~ -3 %/s here)
+    assert rate.rate is not None and rate.rate >= 0.1 * first_cut
+    assert rate.rate >= 0.6 * at_10s
+
+
+def test_one_cluster_of_429s_is_not_a_global_limit() -> None:
+    """A server answering in bunches: 12 429s in a row inside a second of ~500 successes."""
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock, ceiling_per_s=1000)
+    for _ in range(500):
+        clock.t += 0.001
+        sent = rate.try_take()
+        if sent is not None:
+            rate.on_success()
+    for _ in range(12):
+        clock.t += 0.001
+        sent = rate.try_take()
+        if sent is not None:
+            rate.on_throttled(sent, 1.0)
+    assert rate.hold_until == 0.0
