@@ -8,7 +8,10 @@ server's limit whatever it is, combined with the configured ceiling (``requests_
 
 The rules (the README's "Rate and availability" section says the same in prose):
 
-1. No ceiling and never throttled: no pacing at all.
+1. Start: at the ceiling when one is configured; else a slow start (as TCP's): 200 requests/s,
+   growing x16 per second while the rate is used, until the first cut, or unpaced once it
+   passes 20,000/s. Starting unpaced with thousands of events in flight flooded a 500/s limit
+   with ~2,000 429s in the first second, whose Retry-After retries then queued for seconds.
 2. When to cut: a throttled answer to a request *sent after the last cut*, at most one cut per
    100 ms, and only if throttling is more than noise: at least ``cut_share`` (5 %) of the
    answers of the last second were 429s (of the last 100 answers when that second had fewer;
@@ -53,6 +56,8 @@ from collections.abc import Callable
 __all__ = ["AdaptiveRate"]
 
 _MAX_HOLD_S = 300.0  # never trust a server-requested global hold longer than this
+_SLOW_START_STEP = 2.77  # per success: ln(16), i.e. x16 per second while every slot is used
+_SLOW_START_END_PER_S = 20_000.0  # a slow start that reaches this found no limit: stop pacing
 _HOLD_AFTER_S = 1.0  # a hold only once the rate has not come down for this long
 _DEEP_SHARE = 0.2  # a 429 share from which a cut goes straight to the goodput...
 _GOODPUT_MARGIN = 1.05  # ...plus this margin (the additive increase probes the rest)
@@ -80,6 +85,7 @@ class AdaptiveRate:
         cut_share: float = 0.05,
         floor_share: float = 0.9,
         floor_window_s: int = 30,
+        slow_start_per_s: float | None = 200.0,
     ) -> None:
         if ceiling_per_s is not None and ceiling_per_s <= 0:
             raise ValueError("ceiling_per_s must be positive")
@@ -93,7 +99,9 @@ class AdaptiveRate:
         self._decrease = decrease
         self._increase_share = increase_share
         self.min_rate = min_rate_per_s
-        self.rate: float | None = ceiling_per_s  # rule 1: None = unlimited
+        # rule 1: slow start from slow_start_per_s, unless a ceiling is configured; None = unlimited
+        self.rate: float | None = ceiling_per_s if ceiling_per_s or not slow_start_per_s else slow_start_per_s
+        self._slow_start = self.rate is not None and ceiling_per_s is None
         self._increase = max(0.1, increase_share * ceiling_per_s) if ceiling_per_s else 0.1
         self._tat = 0.0  # theoretical arrival time of the next slot (GCRA)
         self._last_cut = float("-inf")
@@ -292,6 +300,14 @@ class AdaptiveRate:
         rate = self.rate
         if rate is None:
             return
+        if self._slow_start:  # rule 1: x16 per second while the rate is in use, until a cut
+            rate += _SLOW_START_STEP
+            if rate >= _SLOW_START_END_PER_S:
+                self.rate = None  # no limit found: unpaced
+                self._slow_start = False
+                return
+            self.rate = rate
+            return
         gap = self._w_max - rate  # far below the rate of the last cut: close half the gap a second
         rate += (self._increase if gap < 2 * self._increase else 0.5 * gap) / rate
         if rate < self._floor:  # the server took more than this in one second lately
@@ -327,6 +343,7 @@ class AdaptiveRate:
             new = max(self.min_rate, new, self._floor)
             self._increase = max(0.1, self._increase_share * new / self._decrease)
             old = self.rate
+            self._slow_start = False
             self._w_max = base
             self.rate = new if self.ceiling is None else min(new, self.ceiling)
             if old is None or self.rate < old:

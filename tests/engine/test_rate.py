@@ -45,9 +45,27 @@ def send_for(rate: AdaptiveRate, clock: Clock, seconds: float, step: float = 0.0
 
 def test_unlimited_until_throttled() -> None:
     clock = Clock()
-    rate = AdaptiveRate(clock=clock)
+    rate = AdaptiveRate(clock=clock, slow_start_per_s=None)
     assert all(rate.try_take() is not None for _ in range(10_000))
     assert rate.rate is None
+
+
+def test_slow_start_grows_sixteenfold_a_second_then_stops_pacing() -> None:
+    clock = Clock()
+    rate = AdaptiveRate(clock=clock)
+    assert rate.rate == 200
+    sent = 0
+    while rate.rate is not None and clock.t < 1010:
+        clock.t += 0.0001
+        if rate.try_take() is not None:
+            rate.on_success()
+            sent += 1
+    assert rate.rate is None  # no limit found
+    assert 1.5 <= clock.t - 1000 <= 2.5  # 200 -> 20,000 at x16 a second: ln(100)/ln(16) = 1.7 s
+
+
+def test_a_ceiling_means_no_slow_start() -> None:
+    assert AdaptiveRate(clock=Clock(), ceiling_per_s=30).rate == 30
 
 
 def test_ceiling_paces_evenly() -> None:
@@ -90,7 +108,7 @@ def test_one_throttle_among_few_answers_is_not_yet_a_limit() -> None:
 
 def test_first_throttle_cuts_from_the_rate_actually_sent() -> None:
     clock = Clock()
-    rate = AdaptiveRate(clock=clock)
+    rate = AdaptiveRate(clock=clock, slow_start_per_s=None)  # starting unpaced, as before the first cut
     sent = 0.0
     for _ in range(2000):  # 2,000/s for one second
         sent = rate.try_take() or sent
@@ -207,7 +225,7 @@ def test_random_429s_do_not_drag_the_rate_down() -> None:
 
     rng = random.Random(3)
     clock = Clock()
-    rate = AdaptiveRate(clock=clock)
+    rate = AdaptiveRate(clock=clock, slow_start_per_s=None)  # starting unpaced, as before the first cut
     ok = 0
     for _ in range(30_000):  # 3,000/s for 10 s
         sent = rate.try_take()
@@ -224,7 +242,7 @@ def test_random_429s_do_not_drag_the_rate_down() -> None:
 
 def test_a_429_storm_cuts_the_rate() -> None:
     clock = Clock()
-    rate = AdaptiveRate(clock=clock)
+    rate = AdaptiveRate(clock=clock, slow_start_per_s=None)  # starting unpaced, as before the first cut
     for i in range(300):  # offered at 3,000/s, one in ten throttled: a limit is being hit
         clock.t += 1 / 3000
         sent = rate.try_take()
@@ -351,7 +369,7 @@ def test_a_storm_of_random_429s_does_not_collapse_the_rate() -> None:
 
     rng = random.Random(5)
     clock = Clock()
-    rate = AdaptiveRate(clock=clock)
+    rate = AdaptiveRate(clock=clock, slow_start_per_s=None)  # starting unpaced, as before the first cut
     first_cut = None
     at_10s = None
     for step in range(200_000):  # offered at 10,000/s for 20 s
