@@ -18,15 +18,15 @@ The rules (the README's "Rate and availability" section says the same in prose):
    before 100 answers at all, only a flood of half of 20 or more), and at least two. A server's
    limiter answers 429 in proportion to the overshoot, so its 429s pass that bar as soon as it
    matters; 2 % random 429s (issue 14's test) do not, at hundreds of answers per second. AIMD
-   that cut on every random 429 would settle near ``increase / (0.15 x loss)``: a trickle.
+   that cut on every random 429 would settle near ``increase / (0.1 x loss)``: a trickle.
    Answers to requests sent before the last cut were sent at the old rate: one burst counts once.
 3. How deep: from the lower of the rate and the rate actually sent over the last second (when
    that rests on 20 requests or more; the first cut from "unlimited" always uses the rate sent),
-   times 0.85, or times the share of answers that were not 429s when that is lower (DCTCP's idea;
+   times 0.9, or times the share of answers that were not 429s when that is lower (DCTCP's idea;
    never below one half); from 20 % 429s on, at most 105 % of the successes per second just
    seen, which is the server's limit when it has one.
 4. Increase: each success adds ``increase / rate``, i.e. ``increase`` requests/s per second while
-   the rate is in use, ``increase`` being 2 % of the rate the last cut set; when far below the
+   the rate is in use, ``increase`` being 4 % of the rate the last cut set; when far below the
    rate that cut came from, half of that gap per second instead (as CUBIC), so a cut that
    undershot (a slow server's late answers at the start) does not leave the rate low for minutes.
 5. Bounds: never above the ceiling; never below ``min_rate_per_s``; and never staying below 90 %
@@ -77,8 +77,8 @@ class AdaptiveRate:
         clock: Callable[[], float],
         ceiling_per_s: float | None = None,
         burst: int = 1,
-        decrease: float = 0.85,
-        increase_share: float = 0.02,
+        decrease: float = 0.9,
+        increase_share: float = 0.04,
         min_rate_per_s: float = 0.5,
         hold_window: int = 20,
         hold_share: float = 0.9,

@@ -115,7 +115,7 @@ def test_first_throttle_cuts_from_the_rate_actually_sent() -> None:
         clock.t += 0.0005
     evidence(rate, clock)
     rate.on_throttled(sent, None)
-    assert rate.rate == pytest.approx(2000 * 0.85, rel=0.05)
+    assert rate.rate == pytest.approx(2000 * 0.9, rel=0.05)
 
 
 def test_one_cut_per_window_of_requests() -> None:
@@ -126,14 +126,14 @@ def test_one_cut_per_window_of_requests() -> None:
     evidence(rate, clock)
     clock.t += 0.01
     rate.on_throttled(old, None)
-    assert rate.rate == pytest.approx(85)
+    assert rate.rate == pytest.approx(90)
     rate.on_throttled(old, None)  # sent before the cut: says nothing new
-    assert rate.rate == pytest.approx(85)
+    assert rate.rate == pytest.approx(90)
     clock.t += 0.3
     new = rate.try_take()
     assert new is not None
     rate.on_throttled(new, None)
-    assert rate.rate == pytest.approx(85 * 0.85)  # 9 % 429s: the usual 0.85
+    assert rate.rate == pytest.approx(90 * 0.9)  # 9 % 429s: the usual 0.9
     assert rate.decreases == 2 and rate.throttled_total == 9
 
 
@@ -160,10 +160,10 @@ def test_additive_increase_back_to_the_ceiling() -> None:
     assert sent is not None
     evidence(rate, clock)
     rate.on_throttled(sent, None)
-    assert rate.rate == pytest.approx(85)
-    for _ in range(85):  # about one second's successes at 85/s
+    assert rate.rate == pytest.approx(90)
+    for _ in range(90):  # about one second's successes at 90/s
         rate.on_success()
-    assert 88 <= rate.rate <= 93  # far below the rate of the cut (100): about half the gap a second
+    assert 93 <= rate.rate <= 97  # far below the rate of the cut (100): about half the gap a second
     for _ in range(300):
         rate.on_success()
     assert rate.rate >= 98
