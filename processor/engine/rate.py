@@ -144,6 +144,7 @@ class AdaptiveRate:
         if ceiling_per_s is not None and ceiling_per_s <= 0:
             raise ValueError("ceiling_per_s must be positive")
         was_paced = self.rate is not None
+        self._slow_start = False  # a configured ceiling (or its removal) decides instead (rule 1)
         self.ceiling = ceiling_per_s
         if self.decreases == 0:
             self.rate = ceiling_per_s

@@ -66,6 +66,11 @@ def test_slow_start_grows_sixteenfold_a_second_then_stops_pacing() -> None:
 
 def test_a_ceiling_means_no_slow_start() -> None:
     assert AdaptiveRate(clock=Clock(), ceiling_per_s=30).rate == 30
+    rate = AdaptiveRate(clock=Clock())
+    rate.set_ceiling(30)  # reloaded during the slow start: the ceiling holds
+    for _ in range(1000):
+        rate.on_success()
+    assert rate.rate == 30
 
 
 def test_ceiling_paces_evenly() -> None:
@@ -186,9 +191,9 @@ def test_ceiling_changed_while_running() -> None:
     assert sent is not None
     evidence(rate, clock)
     rate.on_throttled(sent, None)
-    assert rate.rate == pytest.approx(85)
+    assert rate.rate == pytest.approx(90)
     rate.set_ceiling(200)
-    assert rate.rate == pytest.approx(85)  # learned from the server: kept, grows up to 200
+    assert rate.rate == pytest.approx(90)  # learned from the server: kept, grows up to 200
     rate.set_ceiling(50)
     assert rate.rate == 50
     with pytest.raises(ValueError):
