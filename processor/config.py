@@ -64,7 +64,9 @@ class DestinationConfig(_Section):
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(10.0, gt=0)
     max_connections: int = Field(256, ge=1)
-    requests_per_minute: float | None = Field(None, gt=0, description="client-side rate limit; None = unlimited")
+    requests_per_minute: float | None = Field(
+        None, gt=0, description="ceiling of the adaptive request rate (stay under your plan); None = only what 429s show"
+    )
 
     @field_validator("application_id", "secret_key", mode="before")
     @classmethod
