@@ -205,7 +205,10 @@ class LocalKafka:
         cmd = [
             java, "-Xmx256m", "-cp", f"{libs}/*",
             f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.xml'}",
-            STORAGE_TOOL, "format", "--config", str(self._props_path), "--cluster-id", state["cluster_id"],
+            STORAGE_TOOL, "format", "--config", str(self._props_path),
+            # one argument with '=': an id after a separate option word that starts with '-' (one
+            # saved in state.json before ids were drawn again) is read by argparse4j as an option
+            f"--cluster-id={state['cluster_id']}",
         ]  # fmt: skip
         if self.sasl:
             cmd += ["--add-scram", self.scram_user.format_arg()]
