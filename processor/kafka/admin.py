@@ -32,6 +32,8 @@ __all__ = [
     "group_members",
     "committed_offsets",
     "alter_committed_offsets",
+    "retry_coordinator",
+    "COORDINATOR_RETRIABLE",
     "DAY_MS",
     "DLQ_RETENTION_MS",
     "DEFAULT_PARTITIONS",
@@ -39,10 +41,14 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Group-coordinator errors that mean "ask again shortly" (a new group's coordinator is loading).
-_COORDINATOR_RETRIABLE = frozenset(
+#: Group-coordinator errors that mean "ask again shortly" (a new group's coordinator is loading,
+#: or the broker is still starting).
+COORDINATOR_RETRIABLE = frozenset(
     {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE}
 )
+#: First wait of :func:`retry_coordinator`, doubled per attempt up to the maximum (seconds).
+RETRY_BACKOFF_S = 0.1
+RETRY_BACKOFF_MAX_S = 1.0
 
 DAY_MS = 24 * 3600 * 1000
 #: Dead-lettered records wait for a human; a month covers holidays and slow triage.
@@ -184,7 +190,7 @@ def group_members(admin: AdminClient, group_id: str, timeout: float = 10.0) -> l
         return [f"{m.client_id}@{m.host}" for m in description.members]
 
     try:
-        return _retry_coordinator(attempt, timeout)
+        return retry_coordinator(attempt, timeout)
     except KafkaException as exc:
         err = exc.args[0] if exc.args else None
         if isinstance(err, KafkaError) and err.code() == KafkaError.GROUP_ID_NOT_FOUND:
@@ -204,7 +210,7 @@ def committed_offsets(
         return {tp.partition: (tp.offset if tp.offset >= 0 else None) for tp in answer.topic_partitions}
 
     try:
-        return _retry_coordinator(attempt, timeout)
+        return retry_coordinator(attempt, timeout)
     except KafkaException as exc:
         raise KafkaUnavailable(_describe(exc)) from None
 
@@ -219,7 +225,7 @@ def alter_committed_offsets(
         answer = admin.alter_consumer_group_offsets([request], request_timeout=timeout)[group_id].result(timeout=timeout)
         _raise_partition_errors(answer.topic_partitions)
 
-    _retry_coordinator(attempt, timeout)
+    retry_coordinator(attempt, timeout)
 
 
 def _raise_partition_errors(partitions: list[TopicPartition]) -> None:
@@ -228,18 +234,37 @@ def _raise_partition_errors(partitions: list[TopicPartition]) -> None:
             raise KafkaException(tp.error)
 
 
-def _retry_coordinator(call: Callable[[], T], timeout: float) -> T:
-    """Run ``call``, retrying while the group coordinator is moving or loading."""
-    deadline = time.monotonic() + timeout
+def retry_coordinator(
+    call: Callable[[], T],
+    timeout: float,
+    *,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> T:
+    """Run ``call``, retrying while the group coordinator is moving or loading.
+
+    Retried: :data:`COORDINATOR_RETRIABLE` codes (``NOT_COORDINATOR`` and friends, typical while
+    a broker starts or a new group's coordinator loads) and any error librdkafka marks retriable.
+    Backoff: :data:`RETRY_BACKOFF_S` doubling up to :data:`RETRY_BACKOFF_MAX_S`, never past
+    ``timeout`` seconds from the first call. Raises the last ``KafkaException`` once the time is up
+    or for any other error (callers map it to :class:`KafkaUnavailable`). ``sleep`` / ``clock``:
+    ``time.sleep`` / ``time.monotonic`` unless given (tests).
+    """
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    deadline = clock() + timeout
+    backoff = RETRY_BACKOFF_S
     while True:
         try:
             return call()
         except KafkaException as exc:
             err = exc.args[0] if exc.args else None
-            retriable = isinstance(err, KafkaError) and err.code() in _COORDINATOR_RETRIABLE
-            if not retriable or time.monotonic() >= deadline:
+            retriable = isinstance(err, KafkaError) and (err.code() in COORDINATOR_RETRIABLE or err.retriable())
+            remaining = deadline - clock()
+            if not retriable or remaining <= 0:
                 raise
-            time.sleep(0.2)
+            sleep(min(backoff, remaining))
+            backoff = min(backoff * 2, RETRY_BACKOFF_MAX_S)
 
 
 def _describe(exc: KafkaException, *, name: bool = True) -> str:

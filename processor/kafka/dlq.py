@@ -32,6 +32,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from processor.engine import headers as h
 from processor.engine.ports import AUTH, DECODE, PERMANENT, RETRYABLE, VALIDATION
 from processor.errors import KafkaUnavailable, LedgerFull
+from processor.kafka.admin import retry_coordinator
 from processor.kafka.producer import durable_producer_settings
 
 __all__ = [
@@ -226,7 +227,17 @@ def load_ledgers(settings: DlqSettings, timeout: float = 10.0, *, group: str | N
     consumer = _reader(settings, group or redrive_group_id(settings))
     try:
         partitions = _partitions(consumer, topic, timeout)
-        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=timeout)
+        wanted = [TopicPartition(topic, p) for p in partitions]
+
+        def attempt() -> list[TopicPartition]:
+            answer = consumer.committed(wanted, timeout=timeout)
+            for tp in answer:  # librdkafka may report a coordinator error per partition
+                if tp.error is not None:
+                    raise KafkaException(tp.error)
+            return answer
+
+        # NOT_COORDINATOR and friends while a broker starts or the ledger group's coordinator loads
+        committed = retry_coordinator(attempt, timeout)
     except KafkaException as exc:
         raise KafkaUnavailable(str(exc)) from None
     finally:
