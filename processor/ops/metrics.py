@@ -74,7 +74,7 @@ class Metrics:
         )
         self.availability_circuit_info = Gauge(
             f"{p}availability_circuit_info",
-            "1 for the cause of the open availability circuit (HTTP <status>, timeout, connection error).",
+            "1 for the cause of the open availability circuit ('status <n>', or 'no answer': connection failure or timeout).",
             ["reason"],
             registry=r,
         )
