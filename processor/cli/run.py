@@ -4,17 +4,25 @@
 one core per process; Kafka spreads the partitions over the members). Signals are forwarded so
 each member drains and commits before the command exits, and SIGHUP reloads every member's
 configuration (processor/reload.py); ``--watch-config`` reloads it when the file changes.
+
+The members die with the command: each asks the kernel (Linux ``prctl(PR_SET_PDEATHSIG)``) for
+SIGKILL when its parent dies, so a SIGKILLed or crashed command leaves no orphan consuming and
+holding its metrics port (a second start would fail with "address already in use"). SIGKILL, not
+SIGTERM: the parent died without draining, so the whole command is a crash (uncommitted work is
+redelivered, bounded as for any crash), and the ports are free at once for the next start.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_KAFKA_AUTH, EXIT_OK
 from processor.config import load_config
@@ -87,7 +95,7 @@ def _run_members(args: argparse.Namespace, base_port: int) -> int:
         cmd = [sys.executable, "-m", "processor", "run", "--config", args.config]
         if args.watch_config:
             cmd.append("--watch-config")
-        members.append(subprocess.Popen(cmd, env=env))
+        members.append(subprocess.Popen(cmd, env=env, preexec_fn=die_with_parent()))
 
     def forward(signum: int, _frame: object) -> None:
         for m in members:
@@ -103,3 +111,32 @@ def _run_members(args: argparse.Namespace, base_port: int) -> int:
             time.sleep(0.2)
         codes.append(m.returncode)
     return max(codes, key=abs) if codes else 0
+
+
+#: ``prctl`` option: signal to deliver to this process when its parent thread dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child receive ``sig`` when this process dies (Linux).
+
+    Runs in the forked child before exec; the setting survives exec. Race: if the parent died
+    between fork and ``prctl``, the child was already re-parented, so it checks ``getppid()``
+    afterwards and kills itself. Elsewhere (no ``prctl``) returns None and logs once: members are
+    then only stopped by the forwarded signals, as before.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        log.warning("this platform has no prctl(PR_SET_PDEATHSIG): members outlive a killed parent")
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        if prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            os.write(2, b"run: prctl(PR_SET_PDEATHSIG) failed; this member may outlive its parent\n")
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
+
+    return preexec
