@@ -43,7 +43,8 @@ is this module's ``ConfigError``).
 Internal signals (never leave their package; listed so nothing is unrooted): ``LexerError`` and
 ``ParseFailure`` (FQL, become :class:`FqlSyntaxError`), ``LiquidError`` / ``LiquidFailure``
 (become mapping errors), ``ValidationError`` / ``AggregateValidationError`` of the mapping
-validator (become :class:`PayloadValidationError`). They subclass :class:`InternalSignal`.
+validator (become :class:`PayloadValidationError`), ``MetadataError`` of the finished-offsets commit
+metadata (becomes "nothing finished" and a WARNING). They subclass :class:`InternalSignal`.
 
 Note on the name :class:`KafkaError`: confluent-kafka has a ``KafkaError`` too (an error *code*
 object, not an exception); modules that need both import this one as ``errors.KafkaError``.

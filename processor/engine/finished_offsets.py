@@ -41,6 +41,8 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from processor.errors import InternalSignal
+
 log = logging.getLogger(__name__)
 
 VERSION = "vp1"
@@ -53,8 +55,10 @@ MAX_DECODED_BYTES = 1 << 20
 MAX_SPAN = 1 << 31
 
 
-class MetadataError(ValueError):
-    """A commit-metadata string that is not a valid finished-offsets set for this offset."""
+class MetadataError(InternalSignal, ValueError):
+    """A commit-metadata string that is not a valid finished-offsets set for this offset.
+
+    Never leaves this module's :func:`decode` (it becomes "nothing finished" and a WARNING)."""
 
 
 @dataclass(frozen=True, slots=True)
