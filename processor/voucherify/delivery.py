@@ -33,7 +33,8 @@ class Rejection:
     action: str
     message: str  # Segment's wording
     status: int | None  # 400 for schema validation
-    #: ``validation`` (the payload), or ``config`` (a reload removed/disabled the subscription)
+    #: ``validation`` (the payload), ``config`` (a reload removed/disabled the subscription), or
+    #: ``internal`` (our Segment semantics raised unexpectedly for this event and subscription)
     error_class: str = VALIDATION
 
 

@@ -13,10 +13,19 @@ words it. The per-event path is plain calls on dicts: no configuration is interp
 
 One deliberate difference: an event whose ``context`` is ``null`` is treated as having no
 context (Segment's runtime throws a TypeError for it once the payload is valid, a defect).
+
+One bad (event, subscription) never stops the stream: any exception the trigger, the mapping,
+the validation or the body encoding raises for one subscription, expected or not (a defect in
+our port, e.g. a Liquid filter called with an argument count it does not handle), becomes that
+pair's :class:`Rejection` with error class ``internal`` (dead-lettered with the exception's type
+and message), logged at ERROR with the traceback; the event's other subscriptions, and every
+other event, carry on. Otherwise the event would stop the processor, come back after the
+restart and stop it again: one event would wedge its partition forever.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -34,7 +43,14 @@ from processor.voucherify.delivery import Delivery, Rejection
 from processor.voucherify.presets import presets
 from processor.voucherify.settings import DestinationSettings
 
-__all__ = ["Destination", "Subscription", "Planned"]
+__all__ = ["Destination", "Subscription", "Planned", "INTERNAL"]
+
+log = logging.getLogger(__name__)
+
+#: Error class of an (event, subscription) our Segment semantics failed on unexpectedly.
+INTERNAL = "internal"
+#: An exception message quoted in a dead letter is cut to this many characters.
+MAX_INTERNAL_MESSAGE = 1000
 
 Planned = Delivery | Rejection
 
@@ -212,10 +228,20 @@ class Destination:
         return cls.build(settings, None if subs is None else [Subscription.from_config(s) for s in subs])
 
     def plan(self, event: dict) -> list[Planned]:
-        """Requests (or rejections) for every subscription ``event`` triggers, in order."""
+        """Requests (or rejections) for every subscription ``event`` triggers, in order.
+
+        Never raises for one subscription: see the module docstring (error class ``internal``).
+        """
         if event.get("context", _NO_VALUE) is None:
             event = {k: v for k, v in event.items() if k != "context"}
-        return [sub.run(event) for sub in self._subs if sub.trigger(event)]
+        out: list[Planned] = []
+        for sub in self._subs:
+            try:
+                if sub.trigger(event):
+                    out.append(sub.run(event))
+            except Exception as exc:  # noqa: BLE001 - one pair's failure, whatever it is
+                out.append(_internal(sub, exc))
+        return out
 
     def plan_only(self, event: dict, names: Iterable[str]) -> list[Planned]:
         """Like :meth:`plan`, restricted to the named subscriptions (retries).
@@ -226,4 +252,23 @@ class Destination:
         wanted = names if isinstance(names, (set, frozenset)) else set(names)
         if event.get("context", _NO_VALUE) is None:
             event = {k: v for k, v in event.items() if k != "context"}
-        return [sub.run(event) for sub in self._subs if sub.name in wanted and sub.trigger(event)]
+        out: list[Planned] = []
+        for sub in self._subs:
+            if sub.name not in wanted:
+                continue
+            try:
+                if sub.trigger(event):
+                    out.append(sub.run(event))
+            except Exception as exc:  # noqa: BLE001 - one pair's failure, whatever it is
+                out.append(_internal(sub, exc))
+        return out
+
+
+def _internal(sub: _Compiled, exc: Exception) -> Rejection:
+    """The (event, subscription) failed inside our Segment semantics: dead-letter it as ``internal``."""
+    log.error("subscription %r failed on an event with %s; the event is dead-lettered for this subscription "
+              "(error class internal) and processing goes on", sub.name, type(exc).__name__, exc_info=exc)
+    message = f"internal error in subscription {sub.name!r}: {type(exc).__name__}: {exc}"
+    if len(message) > MAX_INTERNAL_MESSAGE:
+        message = message[: MAX_INTERNAL_MESSAGE - 1] + "…"
+    return Rejection(sub.name, sub.action, message, None, INTERNAL)

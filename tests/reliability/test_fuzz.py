@@ -79,3 +79,55 @@ def test_random_json_values(value) -> None:
     except (TypeError, orjson.JSONEncodeError):
         return
     _through(raw)
+
+
+# -- Liquid with random filters, argument counts and types (issue 13 item 5) ---------------------
+from processor.segment.errors import ConfigError  # noqa: E402
+from processor.segment.mapping.liquid.filters import FILTERS  # noqa: E402
+from processor.voucherify.destination import Subscription  # noqa: E402
+from processor.voucherify.settings import DestinationSettings  # noqa: E402
+
+SETTINGS = DestinationSettings("fuzz-app", "fuzz-key", "https://us1.segmentio.voucherify.io")
+liquid_args = st.one_of(
+    st.integers(min_value=-10**6, max_value=10**6).map(str),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda f: repr(float(f))),
+    st.text(alphabet=st.characters(codec="ascii", exclude_characters="\"'{}%\r\n"), max_size=6).map(lambda t: f'"{t}"'),
+    st.sampled_from(["nil", "true", "false", "properties.k", "properties.s", "properties.missing", "userId"]),
+)
+filter_calls = st.tuples(st.sampled_from(sorted(FILTERS)), st.lists(liquid_args, max_size=3)).map(
+    lambda fa: fa[0] + (": " + ", ".join(fa[1]) if fa[1] else ""))
+templates = st.lists(filter_calls, min_size=1, max_size=3).map(lambda fs: "{{ properties.v | " + " | ".join(fs) + " }}")
+
+
+@settings(max_examples=max(EXAMPLES // 3, 50), deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(templates, st.fixed_dictionaries({"v": json_values, "k": json_values, "s": json_values}), st.data())
+def test_liquid_with_random_filter_arguments_never_escapes(template: str, props: dict, data) -> None:
+    """Whatever a Liquid filter does with odd arguments, the pair fails alone: nothing raises."""
+    subs = [Subscription("liquid", 'type = "track"', "addCustomEvent",
+                         {"customer": {"source_id": {"@path": "$.userId"}}, "event": {"@liquid": template}}),
+            Subscription("plain", 'type = "track"', "addCustomEvent",
+                         {"customer": {"source_id": {"@path": "$.userId"}}, "event": {"@path": "$.event"}})]
+    try:
+        destination = Destination.build(SETTINGS, subs)
+    except ConfigError:
+        return  # refused at start-up (e.g. a template that does not parse): never reaches events
+    event = {"type": "track", "event": "E", "userId": data.draw(st.sampled_from(["u1", "", None])), "properties": props}
+    planned = destination.plan(event)
+    assert [p.subscription for p in planned] == ["liquid", "plain"]
+    for item in planned:
+        assert isinstance(item, (Delivery, Rejection)), item
+        if isinstance(item, Delivery):
+            orjson.loads(item.body)
+
+
+def test_the_reported_poison_mapping_is_an_internal_rejection() -> None:
+    """``at_least`` with two arguments raised TypeError out of plan(): the processor stopped."""
+    subs = [Subscription("poison", 'type = "track"', "addCustomEvent",
+                         {"customer": {"source_id": {"@path": "$.userId"}},
+                          "event": {"@liquid": "{{ properties.v | at_least: properties.k, 99 }}"}}),
+            Subscription("other", 'type = "track"', "addCustomEvent", None)]
+    planned = Destination.build(SETTINGS, subs).plan(
+        {"type": "track", "event": "E", "userId": "u1", "properties": {"v": 1, "k": 2}})
+    assert isinstance(planned[0], Rejection) and planned[0].error_class == "internal"
+    assert "TypeError" in planned[0].message
+    assert isinstance(planned[1], Delivery)
