@@ -22,6 +22,7 @@ from processor.errors import MSG_SIZE_TOO_LARGE, DecodeError, ProduceError
 __all__ = [
     "TP",
     "Inbound",
+    "Commit",
     "ConsumerListener",
     "Consumer",
     "DecodeError",
@@ -62,20 +63,32 @@ class Inbound:
     timestamp_ms: int | None
 
 
+#: An offset to commit ("next to read") and its commit metadata: the finished offsets above it
+#: (``processor.engine.finished_offsets``; "" for none).
+Commit = tuple[int, str]
+
+
 class ConsumerListener(Protocol):
     """What a consumer calls, on its own thread (the engine implements it).
 
-    1. ``on_assigned(partitions)`` after an incremental assign.
+    1. ``on_assigned(partitions, committed)`` after an incremental assign, with each partition's
+       committed offset and metadata as the group coordinator has them (a partition missing:
+       none, or they could not be read; then nothing is skipped).
     2. ``on_messages(batch)`` for every non-empty batch; may block briefly (back-pressure).
-    3. ``on_revoked(partitions) -> {tp: offset}`` inside the revoke callback (and on close): the
-       listener stops those partitions, waits (bounded) for their in-flight work, and returns the
-       offsets ("next to read") that are safe to commit; the consumer commits them synchronously
-       before the partitions are released.
+    3. ``on_revoked(partitions) -> {tp: (offset, metadata)}`` inside the revoke callback (and on
+       close): the listener stops those partitions, waits (bounded) for their in-flight work, and
+       returns the offsets ("next to read") that are safe to commit with their metadata; the
+       consumer commits them synchronously before the partitions are released.
+    4. ``on_position_jump(tp, old, new, skipped)`` (blocking) when the consumer's position of a
+       partition moved by itself (an offset reset: topic re-created, records deleted before they
+       were read) before handing over the record at ``new``: the listener starts the partition
+       afresh from ``new``; ``skipped`` offsets were never read.
     """
 
-    def on_assigned(self, partitions: list[TP]) -> None: ...
+    def on_assigned(self, partitions: list[TP], committed: dict[TP, Commit]) -> None: ...
     def on_messages(self, batch: list[Inbound]) -> None: ...
-    def on_revoked(self, partitions: list[TP]) -> dict[TP, int]: ...
+    def on_revoked(self, partitions: list[TP]) -> dict[TP, Commit]: ...
+    def on_position_jump(self, tp: TP, old: int, new: int, skipped: int) -> None: ...
 
 
 class Consumer(Protocol):
@@ -86,8 +99,8 @@ class Consumer(Protocol):
         """Leave: revoke every partition through the listener (step 3), commit, close."""
 
     def join(self, timeout: float | None = None) -> None: ...
-    def store_offsets(self, offsets: dict[TP, int]) -> None:
-        """Offsets (next to read) whose prefix is finished; committed by the next (auto-)commit."""
+    def store_offsets(self, offsets: dict[TP, Commit]) -> None:
+        """Offsets (next to read) whose prefix is finished, with metadata; committed at the next interval."""
 
     def set_paused(self, partitions: set[TP]) -> None:
         """The partitions to keep paused from now on; all others are resumed."""

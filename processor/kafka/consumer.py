@@ -7,19 +7,40 @@ needs the event loop to keep running, so ``consume()`` cannot run on the loop's 
 This implements the engine's :class:`~processor.engine.ports.Consumer` port and drives its
 :class:`~processor.engine.ports.ConsumerListener` (both defined by the engine):
 
-1. ``on_assigned(partitions)``: called (blocking, on this thread) after an incremental assign.
+1. ``on_assigned(partitions, committed)``: called (blocking, on this thread) after an
+   incremental assign, with each partition's committed offset and its commit metadata (the
+   finished offsets above it, see ``processor.engine.finished_offsets``) as read from the group
+   coordinator; a partition missing there has none (or the read failed: skip nothing).
 2. ``on_messages(batch)``: every non-empty batch from ``consume(n)``; the listener may block only
    briefly, as back-pressure (the engine waits, bounded, until the previous batch is dispatched).
 3. ``on_revoked(partitions) -> {tp: offset}``: called (blocking) inside the revoke callback. The
    listener stops dispatching those partitions, waits (bounded) for their in-flight work, and
    returns the offsets that are safe to commit. This thread commits them *synchronously* before
    the partitions are released, so the next owner starts exactly after the finished prefix.
-4. Offsets are never committed for unfinished work: ``enable.auto.offset.store`` is off; the
-   engine hands the finished prefix to :meth:`store_offsets` and librdkafka's auto-commit
-   commits *stored* offsets every ``commit_interval``; revoke and close commit synchronously.
+4. Offsets are never committed for unfinished work: the engine hands the finished prefix
+   (offset and metadata) to :meth:`store_offsets`, and this thread commits every partition whose
+   offset *or metadata* changed, asynchronously, every ``commit_interval`` (librdkafka's
+   auto-commit would not do: it commits an offset only when the offset moved, so the finished
+   offsets above a stuck one would never reach the broker); revoke and close commit
+   synchronously. A failed asynchronous commit is sent again at the next interval.
 5. Flow control (:meth:`set_paused`), stored offsets and stop requests are applied by this thread
    between ``consume()`` calls, so the Consumer object is only ever used from this thread, except
    in the revoke callback which also runs here.
+6. Position jumps: librdkafka moves a partition's position by itself when its offset is out of
+   range (the topic was deleted and re-created, retention deleted records not read yet), and
+   records stop following each other. This thread knows where each partition should continue
+   (the committed offset at assignment, then one past the last record handed over) and checks
+   every record: a record *below* it, or a gap over records the log no longer has (the log
+   start offset moved past it), is a jump. Then, in order: the records before it are handed
+   over, the jump is logged (WARNING: partition, old and new position, offsets skipped),
+   ``on_position_jump(tp, old, new, skipped)`` is called (blocking: the listener starts the
+   partition afresh at ``new`` and reports the metric), offsets stored for the old position and
+   not committed yet are replaced by ``new``, so a stale position is never committed on top of
+   the new one, and the records from the jump on are handed over.
+7. Transaction markers take an offset but are never returned as records; when a partition is
+   idle (everything handed over is finished and stored) and the consumer's position is past
+   the stored offset, the position is stored, so a partition ending with a marker commits to
+   the end and its lag reaches 0.
 """
 
 from __future__ import annotations
@@ -32,7 +53,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from processor.engine.ports import TP, ConsumerListener, Inbound
+from processor.engine.ports import TP, Commit, ConsumerListener, Inbound
 from processor.kafka.logs import KAFKA_LOGGER
 
 log = logging.getLogger(__name__)
@@ -61,14 +82,18 @@ class ConsumerThread:
     ) -> None:
         settings = {
             "auto.offset.reset": "earliest",
+            # librdkafka refreshes topic metadata every 5 minutes by default: partitions added to
+            # the source topic were consumed only minutes later, and a deleted topic went unnoticed
+            # (issue 13). Every 5 s costs one small metadata request per broker. Overridable.
+            "topic.metadata.refresh.interval.ms": 5000,
             # librdkafka prefetches up to 64 MB by default, but the engine holds at most
             # max_in_flight events anyway; with a backlog that buffer was ~75 MB of the peak RSS
             # (bench --rss: 308 -> 234 MB at 16 MB, throughput unchanged). Still overridable.
             "queued.max.messages.kbytes": 16384,
             **conf,
             **SAFETY_SETTINGS,
-            "enable.auto.commit": True,
-            "auto.commit.interval.ms": int(commit_interval_s * 1000),
+            "enable.auto.commit": False,  # rule 4: this thread commits
+            "on_commit": self._on_commit,
             "error_cb": self._on_kafka_error,
         }
         self._consumer = Consumer(settings)
@@ -77,14 +102,18 @@ class ConsumerThread:
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout_s
         self._lag_interval = max(commit_interval_s, 1.0)
+        self._commit_interval = commit_interval_s
+        self._to_commit: dict[TP, Commit] = {}  # latest finished position per partition (rule 4)
+        self._sent: dict[TP, Commit] = {}  # what was last sent (or acknowledged) per partition
         self._on_lag = on_lag
         self._on_error = on_error
         self._lock = threading.Lock()
-        self._pending_store: dict[TP, int] = {}
+        self._pending_store: dict[TP, Commit] = {}
         self._want_paused: set[TP] | None = None
         self._paused: set[TP] = set()
         self._assigned: set[TP] = set()
         self._stored: dict[TP, int] = {}
+        self._position: dict[TP, int] = {}  # where each partition's next record should be (rule 6)
         self._stop = threading.Event()
         self._fatal: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kafka-consumer", daemon=True)
@@ -94,10 +123,11 @@ class ConsumerThread:
     def start(self) -> None:
         self._thread.start()
 
-    def store_offsets(self, offsets: dict[TP, int]) -> None:
-        """Offsets (next to read) that are finished; committed by the next auto-commit."""
+    def store_offsets(self, offsets: dict[TP, int | Commit]) -> None:
+        """Offsets (next to read) that are finished, with metadata; committed at the next commit interval."""
         with self._lock:
-            self._pending_store.update(offsets)
+            for tp, commit in offsets.items():
+                self._pending_store[tp] = commit if isinstance(commit, tuple) else (commit, "")
 
     def set_paused(self, partitions: set[TP]) -> None:
         """The partitions that should be paused from now on (the others are resumed)."""
@@ -125,16 +155,20 @@ class ConsumerThread:
             self._consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
                                      on_lost=self._on_lost)
             next_lag = time.monotonic() + self._lag_interval
+            next_commit = time.monotonic() + self._commit_interval
             while not self._stop.is_set():
                 self._apply_commands()
                 messages = self._consumer.consume(self._batch_size, self._poll_timeout)
                 if messages:
-                    batch = self._to_inbound(messages)
-                    if batch:
-                        self._listener.on_messages(batch)
-                if self._on_lag is not None and time.monotonic() >= next_lag:
+                    self._hand_over(messages)
+                if time.monotonic() >= next_commit:
+                    next_commit = time.monotonic() + self._commit_interval
+                    self._commit_async()
+                if time.monotonic() >= next_lag:
                     next_lag = time.monotonic() + self._lag_interval
-                    self._report_lag()
+                    self._store_past_markers()
+                    if self._on_lag is not None:
+                        self._report_lag()
             self._close()
         except BaseException as exc:  # noqa: BLE001 - surfaced to the engine, which stops
             log.exception("consumer thread failed")
@@ -146,8 +180,10 @@ class ConsumerThread:
             except Exception:  # noqa: BLE001
                 pass
 
-    def _to_inbound(self, messages: list[Message]) -> list[Inbound]:
+    def _hand_over(self, messages: list[Message]) -> None:
+        """Records to the listener in batches, with position jumps reported in between (rule 6)."""
         batch: list[Inbound] = []
+        position = self._position
         for m in messages:
             err = m.error()
             if err is not None:
@@ -156,10 +192,49 @@ class ConsumerThread:
                     if err.fatal() and self._on_error is not None:
                         self._on_error(f"fatal consumer error: {err.str()}")
                 continue
+            tp = (m.topic(), m.partition())
+            offset = m.offset()
+            expected = position.get(tp)
+            if expected is not None and offset != expected:
+                skipped = self._jump(tp, expected, offset)
+                if skipped is not None:
+                    if batch:
+                        self._listener.on_messages(batch)
+                        batch = []
+                    self._position_jumped(tp, expected, offset, skipped)
+            position[tp] = offset + 1
             ts_type, ts = m.timestamp()
-            batch.append(Inbound(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.headers(),
-                                 ts if ts_type else None))
-        return batch
+            batch.append(Inbound(tp[0], tp[1], offset, m.key(), m.value(), m.headers(), ts if ts_type else None))
+        if batch:
+            self._listener.on_messages(batch)
+
+    def _jump(self, tp: TP, expected: int, offset: int) -> int | None:
+        """Offsets skipped if ``offset`` (after ``expected``) is a position jump, else None (a gap).
+
+        Backwards is always a jump (0 skipped: the offsets are read again, from another log).
+        Forwards, gaps are normal (transaction markers, aborted or compacted records); it is a
+        jump only over records the log no longer has: its start offset moved past ``expected``.
+        """
+        if offset < expected:
+            return 0
+        try:
+            low, _high = self._consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)
+        except KafkaException:
+            return None
+        if low is None or low <= expected:
+            return None
+        return min(offset, low) - expected
+
+    def _position_jumped(self, tp: TP, old: int, new: int, skipped: int) -> None:
+        log.warning("partition %s[%d] position jumped from offset %d to %d (%d offsets skipped: %s); "
+                    "continuing from %d", tp[0], tp[1], old, new, skipped,
+                    "the log no longer has them" if skipped else "the partition starts again below", new)
+        self._listener.on_position_jump(tp, old, new, skipped)
+        with self._lock:  # stored for the old position and not sent yet: superseded
+            self._pending_store.pop(tp, None)
+        # librdkafka commits the *stored* offset: replace a stale one so it is not committed
+        # on top of the new position (the records below ``new`` are gone or from another log).
+        self._store({tp: (new, "")})
 
     def _apply_commands(self) -> None:
         with self._lock:
@@ -178,33 +253,46 @@ class ConsumerThread:
                 self._consumer.resume([TopicPartition(t, p) for t, p in to_resume])
             self._paused = want
 
-    def _store(self, offsets: dict[TP, int]) -> None:
-        tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()
-               if (t, p) in self._assigned and self._stored.get((t, p)) != o]
-        if not tps:
-            return
-        try:
-            self._consumer.store_offsets(offsets=tps)
-        except KafkaException as exc:
-            # A partition revoked between the engine's decision and now: harmless, its
-            # final offset was committed in the revoke callback.
-            log.debug("store_offsets: %s", exc)
-            return
-        for tp in tps:
-            self._stored[(tp.topic, tp.partition)] = tp.offset
+    def _store(self, offsets: dict[TP, Commit]) -> None:
+        """Remember what to commit next (partitions revoked meanwhile are ignored: their final
+        offset was committed in the revoke callback)."""
+        for tp, commit in offsets.items():
+            if tp in self._assigned:
+                self._to_commit[tp] = commit
+                self._stored[tp] = commit[0]
 
-    def _commit_sync(self, offsets: dict[TP, int]) -> None:
-        tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items() if o is not None and o >= 0]
+    def _commit_async(self) -> None:
+        """Rule 4: commit every assigned partition whose (offset, metadata) changed since last sent."""
+        changed = {tp: c for tp, c in self._to_commit.items() if self._sent.get(tp) != c and tp in self._assigned}
+        if not changed:
+            return
+        try:
+            self._consumer.commit(offsets=[TopicPartition(t, p, o, metadata=meta)
+                                           for (t, p), (o, meta) in changed.items()], asynchronous=True)
+        except KafkaException as exc:
+            log.warning("commit failed (retried at the next interval): %s", exc)
+            return
+        self._sent.update(changed)
+
+    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """Result of an asynchronous commit (called on this thread): failures are sent again."""
+        failed = [tp for tp in partitions if err is not None or tp.error is not None]
+        for tp in failed:
+            self._sent.pop((tp.topic, tp.partition), None)
+        if failed and not (err is not None and err.code() == KafkaError._NO_OFFSET):
+            log.warning("commit of %s failed (retried at the next interval): %s",
+                        _fmt([(tp.topic, tp.partition) for tp in failed]), err or failed[0].error)
+
+    def _commit_sync(self, offsets: dict[TP, Commit]) -> None:
+        tps = [TopicPartition(t, p, o, metadata=meta) for (t, p), (o, meta) in offsets.items()
+               if o is not None and o >= 0]
         if not tps:
             return
         try:
-            # Store them too: with auto-commit on, librdkafka commits the *stored* offsets again
-            # when it unassigns the partitions (revoke, close); an older stored offset would
-            # move the committed one back and the next owner would repeat finished events.
-            self._consumer.store_offsets(offsets=tps)
             self._consumer.commit(offsets=tps, asynchronous=False)
             for tp in tps:
                 self._stored[(tp.topic, tp.partition)] = tp.offset
+                self._sent[(tp.topic, tp.partition)] = (tp.offset, tp.metadata or "")
         except KafkaException as exc:
             err = exc.args[0] if exc.args else None
             if isinstance(err, KafkaError) and err.code() == KafkaError._NO_OFFSET:
@@ -215,7 +303,29 @@ class ConsumerThread:
         tps = [(tp.topic, tp.partition) for tp in partitions]
         self._assigned.update(tps)
         log.info("partitions assigned: %s", _fmt(tps))
-        self._listener.on_assigned(tps)
+        committed = self._read_committed(partitions)
+        for tp in tps:
+            self._position.pop(tp, None)
+        for tp, (offset, _meta) in committed.items():
+            self._position[tp] = offset  # where the first record should be (rule 6)
+        self._listener.on_assigned(tps, committed)
+
+    def _read_committed(self, partitions: list[TopicPartition]) -> dict[TP, Commit]:
+        """The group's committed offsets and metadata; {} if the coordinator does not answer.
+
+        librdkafka fetches the same offsets itself to start from; reading them here as well
+        costs one request per assignment and gives the engine the metadata. Failing is safe:
+        without it nothing is skipped (duplicates, never loss).
+        """
+        try:
+            got = self._consumer.committed([TopicPartition(tp.topic, tp.partition) for tp in partitions],
+                                           timeout=10)
+        except KafkaException as exc:
+            log.warning("could not read the committed offsets of %s (events finished above them may be "
+                        "delivered again): %s", _fmt([(tp.topic, tp.partition) for tp in partitions]), exc)
+            return {}
+        return {(tp.topic, tp.partition): (tp.offset, tp.metadata or "") for tp in got
+                if tp.error is None and tp.offset is not None and tp.offset >= 0}
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(tp.topic, tp.partition) for tp in partitions]
@@ -239,6 +349,9 @@ class ConsumerThread:
             self._assigned.discard(tp)
             self._paused.discard(tp)
             self._stored.pop(tp, None)
+            self._position.pop(tp, None)
+            self._to_commit.pop(tp, None)
+            self._sent.pop(tp, None)
 
     def _close(self) -> None:
         """Shutdown: the engine has drained; commit what it finished and leave the group."""
@@ -261,6 +374,28 @@ class ConsumerThread:
             if committed is None:
                 continue
             self._on_lag((topic, partition), max(0, high - committed))
+
+    def _store_past_markers(self) -> None:
+        """Rule 7: an idle partition whose position is past its stored offset stores the position.
+
+        Idle: the stored offset is one past the last record handed over, so everything handed
+        over is finished and nothing else is in transit; what lies between the stored offset and
+        the position is then offsets without a record (transaction markers, aborted records).
+        """
+        idle = [TopicPartition(t, p) for (t, p), stored in self._stored.items()
+                if self._position.get((t, p)) == stored]
+        if not idle:
+            return
+        try:
+            positions = self._consumer.position(idle)
+        except KafkaException:
+            return
+        ahead = {(tp.topic, tp.partition): (tp.offset, "") for tp in positions
+                 if tp.offset is not None and tp.offset > self._stored.get((tp.topic, tp.partition), tp.offset)}
+        if ahead:
+            self._store(ahead)
+            for tp, (offset, _) in ahead.items():
+                self._position[tp] = offset
 
     def _on_kafka_error(self, err: KafkaError) -> None:
         """Transient broker errors (e.g. a broker restart) are retried by librdkafka.

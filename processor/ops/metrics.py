@@ -81,6 +81,23 @@ class Metrics:
         self.assigned_partitions = Gauge(
             f"{p}assigned_partitions", "Partitions currently assigned to this consumer.", registry=r
         )
+        self.offsets_skipped = Counter(
+            f"{p}offsets_skipped",
+            "Offsets the consumer's position jumped over without reading them (records deleted by "
+            "retention before they were read, a re-created topic), by topic and partition.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.position_jumps = Counter(
+            f"{p}position_jumps", "Times a partition's position jumped (reset by the client), by topic.",
+            ["topic"], registry=r,
+        )
+        self.already_finished = Counter(
+            f"{p}already_finished",
+            "Records skipped because the previous owner had finished them (committed with the offset), by topic.",
+            ["topic"],
+            registry=r,
+        )
         self.committed_offset = Gauge(
             f"{p}committed_offset", "Last committed offset.", ["topic", "partition"], registry=r
         )

@@ -62,6 +62,13 @@ class MetricsObserver(EngineObserver):
     def committed(self, tp: Any, offset: int) -> None:
         self._committed(tp[0], tp[1]).set(offset)
 
+    def position_jumped(self, tp: Any, skipped: int) -> None:
+        self.metrics.position_jumps.labels(tp[0]).inc()
+        self.metrics.offsets_skipped.labels(tp[0], str(tp[1])).inc(skipped)
+
+    def already_finished(self, topic: str, n: int) -> None:
+        self.metrics.already_finished.labels(topic).inc(n)
+
     def circuit(self, is_open: bool) -> None:
         self.metrics.circuit_open.set(1 if is_open else 0)
         self.health.set_circuit_open(is_open)
