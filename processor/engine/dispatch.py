@@ -3,7 +3,9 @@
 For each record of a batch (steps 1-3 of the engine's protocol):
 
 1. A record of a partition that is not assigned, or is being revoked, is skipped: the next
-   owner reads it from the committed offset. Otherwise its offset is tracked as in flight.
+   owner reads it from the committed offset. Otherwise its offset is tracked as in flight, unless
+   the previous owner finished it (committed in the offset's metadata): then it is skipped,
+   finished at once, and nothing is sent.
 2. A source record is decoded; an undecodable one becomes a dead-letter task (no key).
 3. Its ordering key is admitted to the partition's serializer: a free key runs now as a task, a
    busy key waits behind the running record. When a keyed task ends, the next waiter of its key
@@ -14,7 +16,8 @@ Records on a retry tier skip 3 (retries are not ordered): they go to the
 
 A task that ends with an exception (a failed hand-off) is fatal: ``on_fatal`` stops the engine
 and the record, never finished, is delivered again after the restart. A cancelled task (drain
-timeout) is simply unfinished.
+timeout) is simply unfinished. Nothing raised while dispatching one record drops the rest of the
+batch silently: it stops the engine the same way (the record, unfinished, comes again).
 """
 
 from __future__ import annotations
@@ -68,20 +71,31 @@ class Dispatcher:
         by_tp = self._partitions.by_tp
         now_ms = int(self._clock() * 1000)
         counted: dict[str, int] = {}
+        skipped: dict[str, int] = {}
         admitted = 0
         for msg in batch:
             st = by_tp.get((msg.topic, msg.partition))
             if st is None or st.revoking:
                 continue  # not ours any more: the next owner reads it from the committed offset
-            st.offsets.track(msg.offset)  # step 1
-            admitted += 1
-            counted[msg.topic] = counted.get(msg.topic, 0) + 1
-            if st.is_retry_tier:
-                self.tiers.arrive(st, msg, now_ms)
-            else:
-                self._arrive_source(st, msg)
+            try:
+                if not st.offsets.track(msg.offset):  # step 1
+                    skipped[msg.topic] = skipped.get(msg.topic, 0) + 1
+                    continue  # the previous owner finished it
+                admitted += 1
+                counted[msg.topic] = counted.get(msg.topic, 0) + 1
+                if st.is_retry_tier:
+                    self.tiers.arrive(st, msg, now_ms)
+                else:
+                    self._arrive_source(st, msg)
+            except Exception as exc:  # noqa: BLE001 - never drop the rest of a batch silently
+                log.error("dispatching %s[%d]@%d failed; stopping so it is redelivered",
+                          msg.topic, msg.partition, msg.offset, exc_info=exc)
+                self._on_fatal(exc)
+                break
         for topic, n in counted.items():
             self._obs.consumed(topic, n)
+        for topic, n in skipped.items():
+            self._obs.already_finished(topic, n)
         self._flow.admitted(admitted)
 
     def _arrive_source(self, st: PartitionState, msg: Inbound) -> None:

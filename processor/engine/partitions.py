@@ -7,13 +7,21 @@ change these states; :class:`Partitions` alone creates and removes them.
 
 Lifecycle of a partition:
 
-1. ``assign``: a fresh state (a retry-tier partition when its topic is a retry tier).
+1. ``assign``: a fresh state (a retry-tier partition when its topic is a retry tier). Its offset
+   tracker inherits the finished offsets the previous owner committed above the committed offset
+   (the commit metadata, decoded paranoidly: anything doubtful inherits nothing).
 2. ``start_revoking``: the group takes it away (or the engine stops). From now on no record of it
    is accepted; what was consumed keeps flowing (also records waiting behind a busy key).
 3. ``drain``: wait, bounded by a timeout, for its running tasks; on timeout they are cancelled
    (their offsets stay unfinished, so the next owner delivers them again).
 4. ``release``: handed back to the group. Nothing about it counts any more: a late completion of
    one of its records finishes nothing (see :meth:`FlowControl.finish`).
+
+Restart (any time while assigned): the consumer's position jumped (an offset reset). ``restart``
+puts a fresh state in place, so nothing of the old position is ever committed on top of the new
+one. The old state is neither revoked nor released: the records of it already consumed keep
+running (key waiters included) and finish against its detached tracker; they count in flight
+until they end, and their offsets reach no commit.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from processor.engine.finished_offsets import decode as decode_finished
 from processor.engine.handoff import RetryContext
 from processor.engine.offsets import PartitionOffsets
 from processor.engine.ordering import KeyedSerializer
-from processor.engine.ports import TP, Inbound
+from processor.engine.ports import TP, Commit, Inbound
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +55,7 @@ class PartitionState:
     timer: asyncio.TimerHandle | None = None  # retry tier: wakes up when the first delayed record is due
     revoking: bool = False  # no new records accepted; what was consumed drains (bounded)
     released: bool = False  # handed back to the group: nothing about it counts any more
-    stored: int | None = None  # last offset handed to the consumer for committing
+    stored: Commit | None = None  # last (offset, metadata) handed to the consumer for committing
 
 
 class Partitions:
@@ -67,10 +76,26 @@ class Partitions:
     def get(self, tp: TP) -> PartitionState | None:
         return self.by_tp.get(tp)
 
-    def assign(self, partitions: list[TP]) -> None:
-        """Step 1."""
+    def assign(self, partitions: list[TP], committed: dict[TP, Commit] | None = None) -> None:
+        """Step 1; ``committed``: the group's committed offset and metadata of each partition."""
+        committed = committed or {}
         for tp in partitions:
-            self.by_tp[tp] = PartitionState(tp, tp[0] in self._retry_topics)
+            inherited = None
+            if tp in committed:
+                offset, metadata = committed[tp]
+                inherited = decode_finished(metadata, offset)
+                if len(inherited):
+                    log.info("%s[%d]: %d events above the committed offset %d were finished by the previous "
+                             "owner; they are skipped", tp[0], tp[1], len(inherited), offset)
+            self.by_tp[tp] = PartitionState(tp, tp[0] in self._retry_topics, PartitionOffsets(inherited))
+
+    def restart(self, tp: TP) -> PartitionState | None:
+        """A fresh state for ``tp`` (position jump); returns the old one, which lives on in its tasks."""
+        old = self.by_tp.get(tp)
+        if old is None or old.revoking:
+            return None
+        self.by_tp[tp] = PartitionState(tp, old.is_retry_tier)
+        return old
 
     def start_revoking(self, partitions: list[TP]) -> list[PartitionState]:
         """Step 2: the states of those partitions that are assigned, now accepting nothing new."""

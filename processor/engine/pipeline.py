@@ -6,7 +6,8 @@ talks to the engine through the :class:`~processor.engine.ports.ConsumerListener
 
 Life of a source record (the protocol; numbered steps are referred to in comments):
 
-1. Arrival: the partition's offset tracker records the offset as in flight.
+1. Arrival: the partition's offset tracker records the offset as in flight; a record the
+   previous owner finished (committed in the offset's metadata) is skipped, finished at once.
 2. Decode. Undecodable -> dead-letter topic (error class ``decode``); go to 6.
 3. Ordering: the ordering key (userId, else anonymousId, else the message key, by default) is
    admitted to the partition's serializer; a record whose key is busy waits behind it.
@@ -19,7 +20,12 @@ Life of a source record (the protocol; numbered steps are referred to in comment
    retryable subscriptions go to the next retry tier (one record listing them), permanent ones and
    rejections to the dead-letter topic, and the engine awaits the producer acks.
 6. Finish: the offset is marked finished; the next waiter of the key is released. Periodically the
-   finished prefix of every partition is stored, and the consumer commits stored offsets.
+   finished prefix of every partition is stored with the finished offsets above it (commit
+   metadata, ``finished_offsets``), and the consumer commits what was stored.
+
+A partition whose position jumped (the consumer reports an offset reset: topic re-created,
+records deleted before they were read) is restarted: tracked afresh from the new position, so a
+stale position is never committed on top of it (``Partitions.restart``).
 
 If step 5's hand-off itself fails (the broker did not acknowledge), the offset is *not* finished
 and the engine stops with :class:`HandoffFailed`: the event is redelivered after restart.
@@ -74,7 +80,7 @@ from processor.engine.flow import FlowControl
 from processor.engine.handoff import Handoff
 from processor.engine.ordering import KeyFunc
 from processor.engine.partitions import Partitions
-from processor.engine.ports import TP, Consumer, Decoder, EngineObserver, Inbound, Planner, Sender
+from processor.engine.ports import TP, Commit, Consumer, Decoder, EngineObserver, Inbound, Planner, Sender
 from processor.engine.quick_retry import QuickRetries
 from processor.engine.rate import AdaptiveRate
 from processor.engine.work import EventWork, HandoffFailed
@@ -235,9 +241,9 @@ class Engine:
 
     # -- ConsumerListener (called on the consumer thread) -----------------------------------------
 
-    def on_assigned(self, partitions: list[TP]) -> None:
+    def on_assigned(self, partitions: list[TP], committed: dict[TP, Commit] | None = None) -> None:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self.assign, partitions)
+        self._loop.call_soon_threadsafe(self.assign, partitions, committed or {})
 
     def on_messages(self, batch: list[Inbound]) -> None:
         """Back-pressure: blocks (bounded) while the previous batch still waits for the loop."""
@@ -245,7 +251,12 @@ class Engine:
         self._undispatched.acquire(timeout=1.0)  # a stuck loop must not wedge the consumer thread
         self._loop.call_soon_threadsafe(self.dispatch, batch)
 
-    def on_revoked(self, partitions: list[TP]) -> dict[TP, int]:
+    def on_position_jump(self, tp: TP, old: int, new: int, skipped: int) -> None:
+        """Listener step 4: blocks until the partition was restarted on the loop."""
+        assert self._loop is not None
+        asyncio.run_coroutine_threadsafe(self.restart_partition(tp, skipped), self._loop).result(timeout=30)
+
+    def on_revoked(self, partitions: list[TP]) -> dict[TP, Commit]:
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(self.revoke(partitions), self._loop)
         try:
@@ -256,9 +267,9 @@ class Engine:
 
     # -- the loop side of the listener steps (what the methods above schedule; tests call them) --
 
-    def assign(self, partitions: list[TP]) -> None:
+    def assign(self, partitions: list[TP], committed: dict[TP, Commit] | None = None) -> None:
         """Listener step 1, on the loop."""
-        self._partitions.assign(partitions)
+        self._partitions.assign(partitions, committed)
         self._obs.assigned(len(self._partitions))
         self._flow.update(force=True)
 
@@ -270,7 +281,17 @@ class Engine:
             pass
         self._dispatcher.dispatch(batch)
 
-    async def revoke(self, partitions: list[TP]) -> dict[TP, int]:
+    async def restart_partition(self, tp: TP, skipped: int) -> None:
+        """Listener step 4, on the loop: the position of ``tp`` jumped; track it afresh.
+
+        See :mod:`processor.engine.partitions` (restart): the old state's records finish, their
+        offsets reach no commit; the consumer replaces its stored offset with the new position.
+        """
+        self._partitions.restart(tp)
+        self._obs.position_jumped(tp, skipped)
+        self._flow.update(force=True)
+
+    async def revoke(self, partitions: list[TP]) -> dict[TP, Commit]:
         """Listener step 3, on the loop: drain revoked partitions: finish what was consumed (bounded), then report the commit point.
 
         Events waiting behind a busy key keep flowing while draining: dropping them would leave
@@ -282,11 +303,11 @@ class Engine:
         for st in states:
             self._dispatcher.tiers.cancel(st)
         await self._partitions.drain(states, self._s.drain_timeout_s)
-        final: dict[TP, int] = {}
+        final: dict[TP, Commit] = {}
         for st in states:
-            committable = self._commits.final(st)
-            if committable is not None:
-                final[st.tp] = committable
+            commit = self._commits.final(st)
+            if commit is not None:
+                final[st.tp] = commit
             self._partitions.release(st)
             self._flow.forget(st)  # never finished here: redelivered elsewhere
         self._obs.assigned(len(self._partitions))

@@ -41,6 +41,7 @@ __all__ = [
     "DECODE",
     "VALIDATION",
     "CONFIG",
+    "INTERNAL",
 ]
 
 #: A topic partition: ``(topic, partition)``.
@@ -146,6 +147,7 @@ class PlannedRejection(Protocol):
     action: str
     message: str
     status: int | None
+    error_class: str  # "validation", or "internal" when our own semantics failed
 
 
 class SendResult(Protocol):
@@ -209,6 +211,8 @@ class EngineObserver:
     def throttled(self, action: str) -> None: ...
     def allowed_rate(self, per_s: float | None) -> None: ...
     def availability(self, is_open: bool, reason: str) -> None: ...
+    def position_jumped(self, tp: TP, skipped: int) -> None: ...
+    def already_finished(self, topic: str, n: int) -> None: ...
 
 
 #: Error classes recorded in retry / dead-letter headers (``vp.error.class``): the one place they
@@ -219,3 +223,4 @@ AUTH = "auth"
 DECODE = "decode"
 VALIDATION = "validation"
 CONFIG = "config"  # a retry names a subscription a configuration reload removed or disabled
+INTERNAL = "internal"  # our own Segment semantics failed for this (event, subscription)

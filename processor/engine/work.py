@@ -3,7 +3,9 @@
 Routing of the outcomes of one record (all in one hand-off round, awaited together):
 
 - a rejection (the payload is invalid for this event): dead letter, error class ``validation``
-  (or the rejection's own ``error_class``: ``config`` when a reload removed the subscription);
+  (or the rejection's own ``error_class``: ``config`` when a reload removed the subscription,
+  ``internal`` when our own Segment semantics failed for that event and subscription); also
+  ``internal`` when the planner raised for the whole event (never a stop: see ``_planning_failed``);
 - a delivery that still fails retryably after quick retries: one record on the next retry tier
   listing every such subscription;
 - any other failure (permanent): dead letter, one record per subscription;
@@ -17,14 +19,26 @@ delivered again after the restart, never lost.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from processor.engine.deliver import Deliverer
 from processor.engine.handoff import Failure, Handoff, RetryContext
 from processor.engine.partitions import PartitionState
-from processor.engine.ports import DECODE, PERMANENT, RETRYABLE, VALIDATION, EngineObserver, Inbound, Planner
+from processor.engine.ports import (
+    DECODE,
+    INTERNAL,
+    PERMANENT,
+    RETRYABLE,
+    VALIDATION,
+    EngineObserver,
+    Inbound,
+    Planner,
+)
 from processor.errors import HandoffFailed
+
+log = logging.getLogger(__name__)
 
 __all__ = ["EventWork", "HandoffFailed"]
 
@@ -47,7 +61,11 @@ class EventWork:
         self, st: PartitionState, msg: Inbound, event: dict[str, Any], only: Sequence[str] | None, ctx: RetryContext
     ) -> None:
         """Steps 4-6 for a decoded record; ``only``: the subscriptions a retry record lists."""
-        planned = self._planner.plan(event) if only is None else self._planner.plan_only(event, only)  # step 4
+        try:
+            planned = self._planner.plan(event) if only is None else self._planner.plan_only(event, only)  # step 4
+        except Exception as exc:  # noqa: BLE001 - an event must never stop the stream
+            await self._planning_failed(st, msg, ctx, only, exc)
+            return
         if not planned:
             self._finish(st, msg.offset)
             return
@@ -58,7 +76,7 @@ class EventWork:
         handoffs = []
         for item in planned:
             obs.triggered(item.action)
-            if hasattr(item, "message"):  # a rejection: invalid payload, or a subscription a reload removed
+            if hasattr(item, "message"):  # a rejection: invalid payload, a subscription a reload removed, internal
                 error_class = getattr(item, "error_class", VALIDATION)
                 obs.dead_lettered(error_class)
                 handoffs.append(handoff.dead_letter(
@@ -93,6 +111,25 @@ class EventWork:
             except Exception as exc:  # noqa: BLE001
                 raise HandoffFailed(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}") from exc
         self._finish(st, msg.offset)  # step 6
+
+    async def _planning_failed(
+        self, st: PartitionState, msg: Inbound, ctx: RetryContext, only: Sequence[str] | None, exc: Exception
+    ) -> None:
+        """The planner raised for the whole event: dead-letter it (``internal``), then finish.
+
+        The destination turns one subscription's failure into that pair's rejection itself; this
+        is the last line. Stopping instead would bring the event back after the restart, and it
+        would stop the processor again: one event would wedge the partition forever.
+        """
+        log.error("planning %s[%d]@%d failed; dead-lettered (error class internal)",
+                  msg.topic, msg.partition, msg.offset, exc_info=exc)
+        self._obs.dead_lettered(INTERNAL)
+        failure = Failure(INTERNAL, None, f"internal error: {type(exc).__name__}: {exc}"[:1000])
+        try:
+            await self._handoff.dead_letter(msg, ctx, list(only or ()), failure)
+        except Exception as handoff_exc:  # noqa: BLE001
+            raise HandoffFailed(f"{msg.topic}[{msg.partition}]@{msg.offset}: {handoff_exc}") from handoff_exc
+        self._finish(st, msg.offset)
 
     async def dead_letter_undecodable(
         self, st: PartitionState, msg: Inbound, reason: str, ctx: RetryContext | None = None

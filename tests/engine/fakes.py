@@ -208,8 +208,10 @@ class FakeConsumer:
         self.assigned: set[TP] = set()
         self.paused: set[TP] = set()
         self.pause_calls = 0
-        self.stored: dict[TP, int] = {}
+        self.stored: dict[TP, int] = {}  # offsets; their commit metadata in stored_metadata
+        self.stored_metadata: dict[TP, str] = {}
         self.committed: dict[TP, int] = {}
+        self.committed_metadata: dict[TP, str] = {}
         self.fatal_error: BaseException | None = None
 
     def start(self) -> None:
@@ -219,12 +221,18 @@ class FakeConsumer:
         self.stopped = True
 
     def join(self, timeout: float | None = None) -> None:
-        final = self.listener.on_revoked(sorted(self.assigned))
-        self.committed.update(final)
+        self.commit(self.listener.on_revoked(sorted(self.assigned)))
         self.assigned.clear()
 
-    def store_offsets(self, offsets: dict[TP, int]) -> None:
-        self.stored.update(offsets)
+    def commit(self, final: dict[TP, tuple[int, str]]) -> dict[TP, int]:
+        """Record a synchronous commit; returns its offsets."""
+        self.committed.update({tp: offset for tp, (offset, _) in final.items()})
+        self.committed_metadata.update({tp: metadata for tp, (_, metadata) in final.items()})
+        return {tp: offset for tp, (offset, _) in final.items()}
+
+    def store_offsets(self, offsets: dict[TP, tuple[int, str]]) -> None:
+        self.stored.update({tp: offset for tp, (offset, _) in offsets.items()})
+        self.stored_metadata.update({tp: metadata for tp, (_, metadata) in offsets.items()})
 
     def set_paused(self, partitions: set[TP]) -> None:
         self.pause_calls += 1
@@ -238,9 +246,17 @@ class RecordingObserver(EngineObserver):
         self.circuit_changes: list[bool] = []
         self.availability_changes: list[tuple[bool, str]] = []
         self.failures: list[str] = []
+        self.jumps: list[tuple[TP, int]] = []
+        self.skipped: dict[str, int] = {}
 
     def dead_lettered(self, error_class: str) -> None:
         self.dead.append(error_class)
+
+    def position_jumped(self, tp: TP, skipped: int) -> None:
+        self.jumps.append((tp, skipped))
+
+    def already_finished(self, topic: str, n: int) -> None:
+        self.skipped[topic] = self.skipped.get(topic, 0) + n
 
     def retried(self, action: str) -> None:
         self.retried_n += 1
@@ -323,8 +339,8 @@ class Rig:
         await settle()
 
     async def revoke(self, *tps: TP) -> dict[TP, int]:
-        final = await self.engine.revoke(list(tps))
-        self.consumer.committed.update(final)
+        """The offsets committed for ``tps`` (their metadata lands in ``consumer.committed_metadata``)."""
+        final = self.consumer.commit(await self.engine.revoke(list(tps)))
         self.consumer.assigned.difference_update(tps)
         return final
 

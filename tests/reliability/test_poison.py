@@ -169,3 +169,42 @@ def test_wrong_avro_is_dead_lettered_with_its_reason_and_the_partition_moves_on(
         assert hd is not None, f"{name}: not dead-lettered"
         assert hd[h.ERROR_CLASS] == "decode", name
         assert reason in hd[h.ERROR_MESSAGE], (name, hd[h.ERROR_MESSAGE])
+
+
+def test_a_mapping_that_raises_for_one_event_dead_letters_that_pair_and_the_stream_goes_on(
+        kafka_bootstrap, make_topic, caplog):
+    """Issue 13 item 5: ``at_least`` with two arguments raised a Python TypeError in our Liquid
+    port; ``run`` logged "event processing failed; stopping so it is redelivered" and exited 1,
+    and the event stopped it again after every restart."""
+    import logging
+
+    from tests.integration.test_engine import EVENT_PATH, track
+
+    source = make_topic(partitions=1)
+    subs = [
+        {"name": "Poison", "subscribe": 'type = "track" and event = "Poison"', "action": "addCustomEvent",
+         "mapping": {"customer": {"source_id": {"@path": "$.userId"}},
+                     "event": {"@liquid": "{{ properties.v | at_least: properties.k, 99 }}"}}},
+        {"name": "All", "subscribe": 'type = "track"', "action": "addCustomEvent"},
+    ]
+    events = [track("u1", i) for i in range(20)]
+    events[5] = {**events[5], "event": "Poison", "properties": {**events[5]["properties"], "v": 1, "k": 2}}
+    with StubServer() as stub:
+        cfg = processor_config(kafka_bootstrap, stub.url, source, subscriptions=subs)
+        _produce_raw(kafka_bootstrap, source, [orjson.dumps(e) for e in events])
+        with caplog.at_level(logging.ERROR), ProcessorRun(cfg) as proc:
+            wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 1)
+                       == end_offsets(kafka_bootstrap, source, 1), 60, message="offsets not committed to the end")
+            dlq = read_topic(kafka_bootstrap, cfg.kafka.dead_letter_topic, expect=1, timeout=30)
+            internal = proc.metrics.registry.get_sample_value(
+                "voucherify_processor_dead_lettered_total", {"error_class": "internal"})
+        # ProcessorRun.stop() re-raises anything that stopped the processor: it kept running.
+    delivered = sorted(r.json["metadata"]["seq"] for r in stub.requests if r.status == 200 and r.path == EVENT_PATH)
+    assert delivered == list(range(20))  # "All" for every event, the poison one included
+    [record] = dlq
+    assert record["headers"][h.ERROR_CLASS] == "internal"
+    assert record["headers"][h.ORIGIN_OFFSET] == "5"
+    assert record["headers"][h.SUBSCRIPTIONS] == '["Poison"]'
+    assert "TypeError" in record["headers"][h.ERROR_MESSAGE]
+    assert internal == 1
+    assert "subscription 'Poison' failed" in caplog.text and "Traceback" in caplog.text
