@@ -41,6 +41,11 @@ This implements the engine's :class:`~processor.engine.ports.Consumer` port and 
    idle (everything handed over is finished and stored) and the consumer's position is past
    the stored offset, the position is stored, so a partition ending with a marker commits to
    the end and its lag reaches 0.
+8. A partition whose first records after an assignment arrive *below* the committed offset read
+   at assignment was not started at that offset by librdkafka (it could not fetch it, e.g.
+   while a restarted broker was loading the group's offsets, and reset to the beginning): those
+   records are dropped (the group committed past them) and the partition seeks to the committed
+   offset. Without this a broker restart could repeat everything ever delivered (issue 13 item 7).
 """
 
 from __future__ import annotations
@@ -114,6 +119,8 @@ class ConsumerThread:
         self._assigned: set[TP] = set()
         self._stored: dict[TP, int] = {}
         self._position: dict[TP, int] = {}  # where each partition's next record should be (rule 6)
+        self._unstarted: set[TP] = set()  # assigned at a committed offset, no record handed over yet (rule 8)
+        self._seeked: set[TP] = set()
         self._stop = threading.Event()
         self._fatal: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kafka-consumer", daemon=True)
@@ -195,6 +202,11 @@ class ConsumerThread:
             tp = (m.topic(), m.partition())
             offset = m.offset()
             expected = position.get(tp)
+            if tp in self._unstarted:
+                if expected is not None and offset < expected:
+                    self._below_committed(tp, offset, expected)
+                    continue  # committed by the group already: never delivered again
+                self._unstarted.discard(tp)
             if expected is not None and offset != expected:
                 skipped = self._jump(tp, expected, offset)
                 if skipped is not None:
@@ -207,6 +219,26 @@ class ConsumerThread:
             batch.append(Inbound(tp[0], tp[1], offset, m.key(), m.value(), m.headers(), ts if ts_type else None))
         if batch:
             self._listener.on_messages(batch)
+
+    def _below_committed(self, tp: TP, offset: int, committed: int) -> None:
+        """Rule 8: the first records of an assignment arrive below the group's committed offset.
+
+        librdkafka starts a partition at the committed offset it fetched itself; starting below
+        the one read at assignment means it could not use it (its fetch failed and
+        ``auto.offset.reset`` chose the beginning), which would repeat everything ever
+        delivered. Those records are behind the group's commit, so they are dropped and the
+        partition is moved to the committed offset.
+        """
+        if tp not in self._seeked:
+            self._seeked.add(tp)
+            log.warning("partition %s[%d] started at offset %d, below the group's committed offset %d; "
+                        "moving to %d (the records below it were finished before)", tp[0], tp[1], offset,
+                        committed, committed)
+            try:
+                self._consumer.seek(TopicPartition(tp[0], tp[1], committed))
+            except KafkaException as exc:
+                log.warning("seek of %s[%d] to %d failed; records below it are dropped as they come: %s",
+                            tp[0], tp[1], committed, exc)
 
     def _jump(self, tp: TP, expected: int, offset: int) -> int | None:
         """Offsets skipped if ``offset`` (after ``expected``) is a position jump, else None (a gap).
@@ -308,6 +340,7 @@ class ConsumerThread:
             self._position.pop(tp, None)
         for tp, (offset, _meta) in committed.items():
             self._position[tp] = offset  # where the first record should be (rule 6)
+            self._unstarted.add(tp)
         self._listener.on_assigned(tps, committed)
 
     def _read_committed(self, partitions: list[TopicPartition]) -> dict[TP, Commit]:
@@ -350,6 +383,8 @@ class ConsumerThread:
             self._paused.discard(tp)
             self._stored.pop(tp, None)
             self._position.pop(tp, None)
+            self._unstarted.discard(tp)
+            self._seeked.discard(tp)
             self._to_commit.pop(tp, None)
             self._sent.pop(tp, None)
 

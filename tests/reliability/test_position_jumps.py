@@ -117,7 +117,12 @@ def test_partitions_added_to_the_source_are_consumed_within_seconds(kafka_bootst
             admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
             for f in admin.create_partitions([NewPartitions(source, 3)]).values():
                 f.result(30)
-            wait_until(lambda: len(end_offsets(kafka_bootstrap, source, 3)) == 3, 30)
+            def leaders() -> bool:
+                meta = admin.list_topics(source, timeout=10).topics.get(source)
+                return meta is not None and len(meta.partitions) == 3 and all(
+                    p.leader >= 0 for p in meta.partitions.values())
+
+            wait_until(leaders, 30, message="the added partitions have no leader")
             _produce(kafka_bootstrap, source, range(10, 40), partitions=3)
             # librdkafka's default metadata refresh (5 min) would miss this by minutes.
             wait_until(lambda: set(range(10, 40)) <= set(_ok_seqs(stub)), 30,
@@ -134,8 +139,8 @@ def test_a_partition_ending_with_a_transaction_marker_reaches_lag_zero(kafka_boo
         for i in range(20):
             producer.produce(source, orjson.dumps(track(f"u{i}", i)), partition=0)
         producer.commit_transaction(30)
-        end = end_offsets(kafka_bootstrap, source, 1)[0]
-        assert end == 21  # 20 records and the commit marker
+        end = 21  # 20 records and the commit marker (the stable end moves there once the marker is written)
+        wait_until(lambda: end_offsets(kafka_bootstrap, source, 1)[0] == end, 30, message="transaction not visible")
         with ProcessorRun(cfg) as proc:
             wait_until(lambda: len(_ok_seqs(stub)) >= 20, 60, message="the transaction's records")
             wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 1) == {0: end}, 30,

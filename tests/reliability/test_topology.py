@@ -16,6 +16,7 @@ from tests.support.reliability import (
     PacedProducer,
     ProcessorProcess,
     account,
+    check_duplicates,
     env_int,
     make_events,
     ok_eids,
@@ -84,6 +85,55 @@ def test_broker_restart_mid_run_loses_nothing(own_broker: LocalKafka, record_pro
     record_property("broker_restart_report", report)
     assert out.lost == [] and out.misrouted == []
     assert out.order_violations == [], out.order_violations[:10]
+
+
+def test_broker_restart_repeats_only_what_was_not_committed(own_broker: LocalKafka, record_property):
+    """Issue 13 item 7: a broker restart (session timed out, partitions lost and re-assigned) re-sent
+    everything delivered before it. With ``debug: cgrp`` the commits made before the outage were
+    found kept (OffsetFetch after the re-join returned the offsets read just before the stop), and
+    the consumer now also refuses to start a partition below them (see processor/kafka/consumer.py
+    rule 8). A repeat is allowed only for an event whose request went out in the last commit
+    window before the stop (in flight, or finished since the last commit)."""
+    n = env_int("VP_BROKER_REPEAT_EVENTS", 1000)
+    bootstrap = own_broker.bootstrap
+    source = create_topic(bootstrap, unique_topic_name("broker-repeat"), 2)
+    events = make_events(n, users=50, seed=17)
+    expected = {e.eid for e in events if e.path is not None}
+    with StubServer(latency_ms=30, seed=5) as stub:
+        cfg = processor_config(bootstrap, stub.url, source,
+                               engine={"max_in_flight": 20, "max_in_flight_per_partition": 20, "commit_interval_s": 0.5},
+                               kafka={"consumer": {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}})
+        producer = PacedProducer(bootstrap, source, events, seconds=30)
+        with ProcessorRun(cfg):
+            producer.start()
+            wait_until(lambda: len(ok_eids(stub.requests)) >= 200, 60, message="nothing delivered before the stop")
+            time.sleep(5)
+            before = committed_offsets(bootstrap, cfg.kafka.group_id, source, 2)
+            stop_time = time.time()
+            assert own_broker.stop()
+            time.sleep(8)  # longer than the session timeout: the assignment is lost
+            own_broker.start()
+            back_time = time.time()
+            assert producer.finish(180) == n
+            wait_until(lambda: ok_eids(stub.requests) >= expected, 180, interval=0.5,
+                       message="not everything delivered after the broker restart")
+            wait_until(lambda: _committed_to_end(bootstrap, cfg.kafka.group_id, source, 2), 120, interval=0.5,
+                       message="offsets not committed to the end after the broker restart")
+        requests = list(stub.requests)
+    out = account(events, requests)
+    # The work since the last commit: what was in flight or finished in the last commit window
+    # before the stop, and what was delivered while the broker was down (it cannot be committed).
+    window = 2 * 0.5 + 1.0 + (back_time - stop_time)
+    dups = check_duplicates(requests, [back_time], window_s=window)
+    report = (f"broker restart repeats: events={n} committed before stop={before} {out.summary()} "
+              f"broker down {back_time - stop_time:.1f}s repeats={dups.per_kill} "
+              f"2xx in the 2s before the stop and while it was down={dups.window_oks}")
+    print(report)
+    record_property("broker_restart_repeats", report)
+    assert out.lost == [] and out.misrouted == []
+    assert all(o > 0 for o in before.values()), "nothing was committed before the outage"
+    assert dups.unexplained == [], f"re-sent although committed long before the stop: {dups.unexplained[:20]}"
+    assert out.duplicates <= dups.bound(20), report
 
 
 def test_scale_out_and_in_mid_run_loses_nothing(kafka_bootstrap, make_topic, tmp_path, record_property):

@@ -1,0 +1,216 @@
+"""The consumer thread's offset rules (issue 13), driven step by step over a fake librdkafka consumer.
+
+The thread's methods are called directly (no thread, no broker): assignment with committed
+offsets and metadata, records handed over with position jumps in between, commits with
+metadata, records below the committed offset after an assignment, transaction markers.
+The same rules run on a real broker in tests/reliability/test_position_jumps.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, TopicPartition
+
+import processor.kafka.consumer as consumer_module
+from processor.kafka.consumer import ConsumerThread
+
+T = "events"
+TP0 = (T, 0)
+
+
+@dataclass
+class Msg:
+    topic_: str
+    partition_: int
+    offset_: int
+
+    def error(self) -> None:
+        return None
+
+    def topic(self) -> str:
+        return self.topic_
+
+    def partition(self) -> int:
+        return self.partition_
+
+    def offset(self) -> int:
+        return self.offset_
+
+    def key(self) -> bytes:
+        return b"k"
+
+    def value(self) -> bytes:
+        return b"{}"
+
+    def headers(self) -> None:
+        return None
+
+    def timestamp(self) -> tuple[int, int]:
+        return 1, 1000
+
+
+@dataclass
+class FakeKafka:
+    """Just what ConsumerThread calls on librdkafka's Consumer."""
+
+    conf: dict[str, Any]
+    committed_offsets: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+    low: dict[tuple[str, int], int] = field(default_factory=dict)
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    commits: list[list[tuple[tuple[str, int], int, str]]] = field(default_factory=list)
+    seeks: list[tuple[tuple[str, int], int]] = field(default_factory=list)
+
+    def committed(self, tps: list[TopicPartition], timeout: float) -> list[TopicPartition]:
+        out = []
+        for tp in tps:
+            offset, meta = self.committed_offsets.get((tp.topic, tp.partition), (-1001, ""))
+            out.append(TopicPartition(tp.topic, tp.partition, offset, metadata=meta))
+        return out
+
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool = True) -> None:
+        self.commits.append([((tp.topic, tp.partition), tp.offset, tp.metadata or "") for tp in offsets])
+        for tp in offsets:
+            self.committed_offsets[(tp.topic, tp.partition)] = (tp.offset, tp.metadata or "")
+
+    def get_watermark_offsets(self, tp: TopicPartition, cached: bool = False) -> tuple[int, int]:
+        return self.low.get((tp.topic, tp.partition), 0), 10**9
+
+    def seek(self, tp: TopicPartition) -> None:
+        self.seeks.append(((tp.topic, tp.partition), tp.offset))
+
+    def position(self, tps: list[TopicPartition]) -> list[TopicPartition]:
+        return [TopicPartition(tp.topic, tp.partition, self.positions.get((tp.topic, tp.partition), -1001))
+                for tp in tps]
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.committed: dict[tuple[str, int], tuple[int, str]] = {}
+
+    def on_assigned(self, partitions, committed) -> None:
+        self.events.append(("assigned", partitions))
+        self.committed = committed
+
+    def on_messages(self, batch) -> None:
+        self.events.append(("batch", [(m.partition, m.offset) for m in batch]))
+
+    def on_revoked(self, partitions):
+        return {}
+
+    def on_position_jump(self, tp, old, new, skipped) -> None:
+        self.events.append(("jump", (tp, old, new, skipped)))
+
+
+@pytest.fixture
+def rig(monkeypatch):
+    monkeypatch.setattr(consumer_module, "Consumer", FakeKafka)
+    listener = Listener()
+    thread = ConsumerThread({"group.id": "g"}, [T], listener)
+    return thread, thread._consumer, listener
+
+
+def _assign(thread: ConsumerThread, kafka: FakeKafka, *partitions: int) -> None:
+    thread._on_assign(kafka, [TopicPartition(T, p) for p in partitions])
+
+
+def test_settings_commit_manually_and_refresh_metadata_within_seconds(rig):
+    thread, kafka, _ = rig
+    assert kafka.conf["enable.auto.commit"] is False
+    assert kafka.conf["topic.metadata.refresh.interval.ms"] <= 10_000
+
+
+def test_assignment_hands_the_committed_offsets_and_metadata_to_the_listener(rig):
+    thread, kafka, listener = rig
+    kafka.committed_offsets[TP0] = (42, "vp1:42:r:xyz")
+    _assign(thread, kafka, 0, 1)
+    assert listener.committed == {TP0: (42, "vp1:42:r:xyz")}  # partition 1 has none
+
+
+def test_offsets_are_committed_with_metadata_also_when_only_the_metadata_changed(rig):
+    thread, kafka, _ = rig
+    _assign(thread, kafka, 0)
+    thread.store_offsets({TP0: (5, "a")})
+    thread._apply_commands()
+    thread._commit_async()
+    thread.store_offsets({TP0: (5, "b")})  # same offset, more finished above it
+    thread._apply_commands()
+    thread._commit_async()
+    thread._commit_async()  # nothing changed: nothing sent
+    assert kafka.commits == [[(TP0, 5, "a")], [(TP0, 5, "b")]]
+
+
+def test_a_failed_commit_is_sent_again(rig):
+    thread, kafka, _ = rig
+    _assign(thread, kafka, 0)
+    thread.store_offsets({TP0: (5, "a")})
+    thread._apply_commands()
+    thread._commit_async()
+    failed = TopicPartition(T, 0, 5)
+    thread._on_commit(KafkaError(KafkaError.REQUEST_TIMED_OUT), [failed])
+    thread._commit_async()
+    assert kafka.commits == [[(TP0, 5, "a")], [(TP0, 5, "a")]]
+
+
+def test_a_backward_jump_is_reported_before_the_record_and_replaces_the_stored_offset(rig, caplog):
+    thread, kafka, listener = rig
+    _assign(thread, kafka, 0)
+    thread._hand_over([Msg(T, 0, 154), Msg(T, 0, 155)])
+    thread.store_offsets({TP0: (156, "")})  # the engine finished them; not committed yet
+    thread._hand_over([Msg(T, 0, 0), Msg(T, 0, 1)])  # the topic was re-created
+    assert listener.events[1:] == [("batch", [(0, 154), (0, 155)]), ("jump", (TP0, 156, 0, 0)),
+                                   ("batch", [(0, 0), (0, 1)])]
+    thread._apply_commands()
+    thread._commit_async()
+    assert kafka.commits == [[(TP0, 0, "")]]  # never 156 on the new log
+    assert "position jumped from offset 156 to 0" in caplog.text
+
+
+def test_a_gap_over_records_the_log_no_longer_has_is_a_jump_other_gaps_are_not(rig, caplog):
+    thread, kafka, listener = rig
+    kafka.committed_offsets[TP0] = (100, "")
+    _assign(thread, kafka, 0)
+    kafka.low[TP0] = 250  # retention deleted 100-249 before they were read
+    thread._hand_over([Msg(T, 0, 250), Msg(T, 0, 251), Msg(T, 0, 253)])  # 252: a transaction marker
+    assert listener.events[1:] == [("jump", (TP0, 100, 250, 150)), ("batch", [(0, 250), (0, 251), (0, 253)])]
+    assert "(150 offsets skipped" in caplog.text
+
+
+def test_records_below_the_committed_offset_after_an_assignment_are_dropped_and_the_partition_seeks(rig, caplog):
+    thread, kafka, listener = rig
+    kafka.committed_offsets[TP0] = (226, "")
+    _assign(thread, kafka, 0)
+    thread._hand_over([Msg(T, 0, 0), Msg(T, 0, 1)])  # librdkafka started at the beginning
+    assert kafka.seeks == [(TP0, 226)]
+    thread._hand_over([Msg(T, 0, 2), Msg(T, 0, 226), Msg(T, 0, 227)])
+    assert listener.events[1:] == [("batch", [(0, 226), (0, 227)])]
+    assert "below the group's committed offset 226" in caplog.text
+    thread._hand_over([Msg(T, 0, 5)])  # later, a real backward jump is one again
+    assert listener.events[-2] == ("jump", (TP0, 228, 5, 0))
+
+
+def test_an_idle_partition_commits_past_a_transaction_marker(rig):
+    thread, kafka, _ = rig
+    _assign(thread, kafka, 0)
+    thread._hand_over([Msg(T, 0, 18), Msg(T, 0, 19)])
+    thread.store_offsets({TP0: (20, "")})
+    thread._apply_commands()
+    kafka.positions[TP0] = 21  # offset 20 is the commit marker
+    thread._store_past_markers()
+    thread._commit_async()
+    assert kafka.commits == [[(TP0, 21, "")]]
+
+
+def test_a_busy_partition_does_not_commit_its_position(rig):
+    thread, kafka, _ = rig
+    _assign(thread, kafka, 0)
+    thread._hand_over([Msg(T, 0, 18), Msg(T, 0, 19)])
+    thread.store_offsets({TP0: (19, "")})  # 19 still in flight
+    thread._apply_commands()
+    kafka.positions[TP0] = 21
+    thread._store_past_markers()
+    thread._commit_async()
+    assert kafka.commits == [[(TP0, 19, "")]]
