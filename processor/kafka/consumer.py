@@ -275,6 +275,7 @@ class ConsumerThread:
             self._want_paused = None
         if store:
             self._store(store)
+            self._commit_async()  # at once: the engine hands over once per commit interval already
         if want is not None:
             want &= self._assigned
             to_pause = want - self._paused

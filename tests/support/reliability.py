@@ -304,6 +304,11 @@ class DuplicateCheck:
     per_kill: list[int]  # duplicates whose cause is kill k
     window_oks: list[int]  # 2xx answers the stub gave in the W seconds before kill k
     unexplained: list[int]  # eids delivered twice with no kill shortly after one of their requests
+    ages: list[float] = field(default_factory=list)  # per repeat: seconds from its first 2xx to the kill before it
+
+    def within_bound(self, max_in_flight: int) -> list[int]:
+        """Kills that repeated more than ``max_in_flight`` + the 2xx answers of their window."""
+        return [k for k, (n, w) in enumerate(zip(self.per_kill, self.window_oks)) if n > max_in_flight + w]
 
     def bound(self, max_in_flight: int) -> int:
         return sum(max_in_flight + n for n in self.window_oks)
@@ -312,10 +317,10 @@ class DuplicateCheck:
 def check_duplicates(requests: Sequence[RecordedRequest], kill_times: Sequence[float], window_s: float) -> DuplicateCheck:
     """A crash may repeat only work it had not committed yet.
 
-    The processor commits the finished prefix every ``commit_interval`` (the engine stores it,
-    librdkafka's auto-commit sends it), so what a SIGKILL repeats is: events in flight, plus
-    events finished in the last ``window_s`` (= 2 x commit_interval + slack for a commit round
-    trip and a briefly stuck event). An event delivered more than once is *explained* when some
+    The processor commits, every ``commit_interval``, each partition's lowest unfinished offset
+    and the finished offsets above it (commit metadata), and the next owner skips those, so what
+    a SIGKILL repeats is: events in flight, plus events finished in the last ``window_s``
+    (= 2 x commit_interval + slack for a commit round trip). An event delivered more than once is *explained* when some
     request for it reached the stub within ``window_s`` before a kill that precedes its repeat.
     """
     times: dict[int, list[tuple[float, int]]] = defaultdict(list)
@@ -326,10 +331,15 @@ def check_duplicates(requests: Sequence[RecordedRequest], kill_times: Sequence[f
     kills = sorted(kill_times)
     per_kill = [0] * len(kills)
     unexplained: list[int] = []
+    ages: list[float] = []
     for eid, reqs in times.items():
         reqs.sort()
         oks = [t for t, s in reqs if 200 <= s < 300]
         for repeat in oks[1:]:
+            before = [kt for kt in kills if kt < repeat]
+            earlier = [t for t in oks if before and t <= before[-1]]
+            if earlier:  # the latest success before the kill that made it repeat
+                ages.append(before[-1] - earlier[-1])
             cause = None
             for k, kt in enumerate(kills):
                 if kt < repeat and any(kt - window_s <= t <= kt for t, _ in reqs):
@@ -342,4 +352,4 @@ def check_duplicates(requests: Sequence[RecordedRequest], kill_times: Sequence[f
     import bisect
 
     window_oks = [bisect.bisect_right(all_oks, kt) - bisect.bisect_left(all_oks, kt - window_s) for kt in kills]
-    return DuplicateCheck(per_kill, window_oks, sorted(set(unexplained)))
+    return DuplicateCheck(per_kill, window_oks, sorted(set(unexplained)), ages)
