@@ -201,7 +201,7 @@ def test_an_idle_partition_commits_past_a_transaction_marker(rig):
     kafka.positions[TP0] = 21  # offset 20 is the commit marker
     thread._store_past_markers()
     thread._commit_async()
-    assert kafka.commits == [[(TP0, 21, "")]]
+    assert kafka.commits == [[(TP0, 20, "")], [(TP0, 21, "")]]
 
 
 def test_a_busy_partition_does_not_commit_its_position(rig):
