@@ -120,14 +120,24 @@ def test_liquid_with_random_filter_arguments_never_escapes(template: str, props:
             orjson.loads(item.body)
 
 
-def test_the_reported_poison_mapping_is_an_internal_rejection() -> None:
-    """``at_least`` with two arguments raised TypeError out of plan(): the processor stopped."""
-    subs = [Subscription("poison", 'type = "track"', "addCustomEvent",
-                         {"customer": {"source_id": {"@path": "$.userId"}},
-                          "event": {"@liquid": "{{ properties.v | at_least: properties.k, 99 }}"}}),
-            Subscription("other", 'type = "track"', "addCustomEvent", None)]
-    planned = Destination.build(SETTINGS, subs).plan(
-        {"type": "track", "event": "E", "userId": "u1", "properties": {"v": 1, "k": 2}})
+def test_an_unexpected_exception_in_one_subscription_is_an_internal_rejection(monkeypatch) -> None:
+    """The issue's case: ``at_least`` with two arguments raised a Python TypeError out of plan()
+    (our Liquid port has since been fixed, so the defect is simulated in the body encoding)."""
+    import processor.voucherify.destination as destination_module
+
+    real = destination_module._encode
+
+    def encode(payload):
+        if payload.get("event") == "Poison":
+            raise TypeError("_at_least() takes from 1 to 2 positional arguments but 3 were given")
+        return real(payload)
+
+    monkeypatch.setattr(destination_module, "_encode", encode)
+    subs = [Subscription("poison", 'type = "track"', "addCustomEvent", None),
+            Subscription("other", 'type = "track"', "addCustomEvent",
+                         {"customer": {"source_id": {"@path": "$.userId"}}, "event": "Fine",
+                          "type": {"@path": "$.type"}})]
+    planned = Destination.build(SETTINGS, subs).plan({"type": "track", "event": "Poison", "userId": "u1"})
     assert isinstance(planned[0], Rejection) and planned[0].error_class == "internal"
-    assert "TypeError" in planned[0].message
+    assert "TypeError" in planned[0].message and "'poison'" in planned[0].message
     assert isinstance(planned[1], Delivery)

@@ -171,24 +171,34 @@ def test_wrong_avro_is_dead_lettered_with_its_reason_and_the_partition_moves_on(
         assert reason in hd[h.ERROR_MESSAGE], (name, hd[h.ERROR_MESSAGE])
 
 
-def test_a_mapping_that_raises_for_one_event_dead_letters_that_pair_and_the_stream_goes_on(
-        kafka_bootstrap, make_topic, caplog):
-    """Issue 13 item 5: ``at_least`` with two arguments raised a Python TypeError in our Liquid
-    port; ``run`` logged "event processing failed; stopping so it is redelivered" and exited 1,
-    and the event stopped it again after every restart."""
+def test_a_subscription_that_raises_for_one_event_dead_letters_that_pair_and_the_stream_goes_on(
+        kafka_bootstrap, make_topic, caplog, monkeypatch):
+    """Issue 13 item 5: ``{{ properties.v | at_least: properties.k, 99 }}`` raised a Python TypeError
+    in our Liquid port; ``run`` logged "event processing failed; stopping so it is redelivered" and
+    exited 1, and the event stopped it again after every restart. (The port has since been fixed;
+    the same defect is simulated in the body encoding of one subscription, in this process.)"""
     import logging
 
+    import processor.voucherify.destination as destination_module
     from tests.integration.test_engine import EVENT_PATH, track
 
+    real = destination_module._encode
+
+    def encode(payload):
+        if payload.get("event") == "Poison":
+            raise TypeError("_at_least() takes from 1 to 2 positional arguments but 3 were given")
+        return real(payload)
+
+    monkeypatch.setattr(destination_module, "_encode", encode)
     source = make_topic(partitions=1)
     subs = [
-        {"name": "Poison", "subscribe": 'type = "track" and event = "Poison"', "action": "addCustomEvent",
-         "mapping": {"customer": {"source_id": {"@path": "$.userId"}},
-                     "event": {"@liquid": "{{ properties.v | at_least: properties.k, 99 }}"}}},
+        {"name": "Poison", "subscribe": 'type = "track" and event = "Order Completed" and properties.poison = true',
+         "action": "addCustomEvent",
+         "mapping": {"customer": {"source_id": {"@path": "$.userId"}}, "event": "Poison", "type": {"@path": "$.type"}}},
         {"name": "All", "subscribe": 'type = "track"', "action": "addCustomEvent"},
     ]
     events = [track("u1", i) for i in range(20)]
-    events[5] = {**events[5], "event": "Poison", "properties": {**events[5]["properties"], "v": 1, "k": 2}}
+    events[5] = {**events[5], "properties": {**events[5]["properties"], "poison": True}}
     with StubServer() as stub:
         cfg = processor_config(kafka_bootstrap, stub.url, source, subscriptions=subs)
         _produce_raw(kafka_bootstrap, source, [orjson.dumps(e) for e in events])
