@@ -234,14 +234,7 @@ class Destination:
         """
         if event.get("context", _NO_VALUE) is None:
             event = {k: v for k, v in event.items() if k != "context"}
-        out: list[Planned] = []
-        for sub in self._subs:
-            try:
-                if sub.trigger(event):
-                    out.append(sub.run(event))
-            except Exception as exc:  # noqa: BLE001 - one pair's failure, whatever it is
-                out.append(_internal(sub, exc))
-        return out
+        return _run(self._subs, event)
 
     def plan_only(self, event: dict, names: Iterable[str]) -> list[Planned]:
         """Like :meth:`plan`, restricted to the named subscriptions (retries).
@@ -252,16 +245,19 @@ class Destination:
         wanted = names if isinstance(names, (set, frozenset)) else set(names)
         if event.get("context", _NO_VALUE) is None:
             event = {k: v for k, v in event.items() if k != "context"}
-        out: list[Planned] = []
-        for sub in self._subs:
-            if sub.name not in wanted:
-                continue
-            try:
-                if sub.trigger(event):
-                    out.append(sub.run(event))
-            except Exception as exc:  # noqa: BLE001 - one pair's failure, whatever it is
-                out.append(_internal(sub, exc))
-        return out
+        return _run([sub for sub in self._subs if sub.name in wanted], event)
+
+
+def _run(subs: Iterable[_Compiled], event: dict) -> list[Planned]:
+    """Each subscription's outcome for ``event``; one that raises is that pair's ``internal`` rejection."""
+    out: list[Planned] = []
+    for sub in subs:
+        try:
+            if sub.trigger(event):
+                out.append(sub.run(event))
+        except Exception as exc:  # noqa: BLE001 - one pair's failure, whatever it is
+            out.append(_internal(sub, exc))
+    return out
 
 
 def _internal(sub: _Compiled, exc: Exception) -> Rejection:

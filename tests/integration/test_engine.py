@@ -223,7 +223,9 @@ def test_401_pauses_until_credentials_work_then_delivers_everything(kafka_bootst
         produce_events(kafka_bootstrap, source, events)
         with ProcessorRun(cfg) as proc:
             wait_until(lambda: proc.metrics.registry.get_sample_value("voucherify_processor_circuit_open") == 1, 30)
-            assert committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 2) in ({0: -1001, 1: -1001},)
+            # Nothing committed past the waiting events: none, or the offset of the first one (0),
+            # which the consumer commits with its metadata since issue 13 (it pins the position).
+            assert set(committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 2).values()) <= {-1001, 0}
             stub.configure(credentials={"application_id": "stub-application-id", "secret_key": "stub-secret-key"})
             wait_until(lambda: stub_paths(stub).get(EVENT_PATH, 0) >= 100, 60)
             wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 2)

@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from dev.stub import StubServer
 from processor.engine.finished_offsets import encode
 from tests.integration.test_engine import EVENT_PATH, track
+from tests.integration.test_operations import SUBS, delivered_seqs
 from tests.support.processor import (
     ProcessorRun,
     committed_offsets,
@@ -28,11 +29,6 @@ from tests.support.processor import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
-SUBS = [{"name": "E", "subscribe": 'type = "track"', "action": "addCustomEvent"}]
-
-
-def _ok_seqs(stub: StubServer) -> list[int]:
-    return [r.json["metadata"]["seq"] for r in stub.requests if r.status == 200 and r.path == EVENT_PATH]
 
 
 def _committed_with_metadata(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, tuple[int, str]]:
@@ -71,21 +67,21 @@ def test_new_owner_skips_what_the_old_one_finished_behind_a_slow_key(kafka_boots
             producer.produce(source, orjson.dumps(e), key=e["userId"].encode(), partition=0)
         assert producer.flush(10) == 0
         with ProcessorRun(cfg):
-            wait_until(lambda: len(_ok_seqs(stub)) >= n - 1, 60, message="the events behind the slow one")
+            wait_until(lambda: len(delivered_seqs(stub)) >= n - 1, 60, message="the events behind the slow one")
             wait_until(lambda: _committed_with_metadata(kafka_bootstrap, cfg.kafka.group_id, source, 1)[0][1]
                        .startswith("vp1:0:"), 30, message="no finished offsets committed with offset 0")
         # The old owner left (drain timed out on the slow event): offset 0 and, above it, 1-199.
         offset, metadata = _committed_with_metadata(kafka_bootstrap, cfg.kafka.group_id, source, 1)[0]
         assert offset == 0 and metadata.startswith("vp1:0:")
-        before = sorted(_ok_seqs(stub))
+        before = sorted(delivered_seqs(stub))
         assert before == list(range(1, n))
         stub.configure(script=[])
         with ProcessorRun(cfg) as new_owner:
-            wait_until(lambda: 0 in _ok_seqs(stub), 60, message="the slow event was never delivered by the new owner")
+            wait_until(lambda: 0 in delivered_seqs(stub), 60, message="the slow event was never delivered by the new owner")
             wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 1)
                        == end_offsets(kafka_bootstrap, source, 1), 30, message="not committed to the end")
             skipped = _sent_count(new_owner, "voucherify_processor_already_finished_total", {"topic": source})
-        assert sorted(_ok_seqs(stub)) == list(range(n))  # the slow one once more, nothing else twice
+        assert sorted(delivered_seqs(stub)) == list(range(n))  # the slow one once more, nothing else twice
         assert skipped == n - 1
 
 
@@ -100,34 +96,30 @@ def test_metadata_we_cannot_trust_means_duplicates_never_loss(kafka_bootstrap, m
         "moved offset": encode(committed - 5, list(range(committed - 4, n))).text,  # reset/replay moved it
         "corrupt": encode(committed, claims).text[:-6] + "AAAAAA",
     }[kind]
-    with StubServer() as stub:
-        cfg = processor_config(kafka_bootstrap, stub.url, source, subscriptions=SUBS)
-        producer = Producer({"bootstrap.servers": kafka_bootstrap})
-        for i in range(n):
-            producer.produce(source, orjson.dumps(track(f"u{i}", i)), partition=0)
-        assert producer.flush(10) == 0
-        _commit(kafka_bootstrap, cfg.kafka.group_id, [TopicPartition(source, 0, committed, metadata=metadata)])
-        with caplog.at_level(logging.WARNING), ProcessorRun(cfg):
-            wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 1)
-                       == end_offsets(kafka_bootstrap, source, 1), 60, message="not committed to the end")
-        assert sorted(_ok_seqs(stub)) == list(range(committed, n))  # nothing skipped
-        assert "delivered again" in caplog.text
+    with caplog.at_level(logging.WARNING):
+        delivered = _run_from(kafka_bootstrap, source, n, committed, metadata)
+    assert delivered == list(range(committed, n))  # nothing skipped
+    assert "delivered again" in caplog.text
 
 
 def test_valid_metadata_skips_exactly_the_finished_offsets(kafka_bootstrap, make_topic):
     source = make_topic(partitions=1)
     n, committed = 40, 10
     finished = [12, 13, 14, 20, 39]
+    delivered = _run_from(kafka_bootstrap, source, n, committed, encode(committed, finished).text)
+    assert delivered == [i for i in range(committed, n) if i not in finished]
+
+
+def _run_from(bootstrap: str, source: str, n: int, committed: int, metadata: str) -> list[int]:
+    """Produce ``n`` events, commit ``committed`` with ``metadata``, run to the end: the seqs sent."""
     with StubServer() as stub:
-        cfg = processor_config(kafka_bootstrap, stub.url, source, subscriptions=SUBS)
-        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        cfg = processor_config(bootstrap, stub.url, source, subscriptions=SUBS)
+        producer = Producer({"bootstrap.servers": bootstrap})
         for i in range(n):
             producer.produce(source, orjson.dumps(track(f"u{i}", i)), partition=0)
         assert producer.flush(10) == 0
-        _commit(kafka_bootstrap, cfg.kafka.group_id,
-                [TopicPartition(source, 0, committed, metadata=encode(committed, finished).text)])
+        _commit(bootstrap, cfg.kafka.group_id, [TopicPartition(source, 0, committed, metadata=metadata)])
         with ProcessorRun(cfg):
-            wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 1)
-                       == end_offsets(kafka_bootstrap, source, 1), 60, message="not committed to the end")
-            time.sleep(0.5)
-        assert sorted(_ok_seqs(stub)) == [i for i in range(committed, n) if i not in finished]
+            wait_until(lambda: committed_offsets(bootstrap, cfg.kafka.group_id, source, 1)
+                       == end_offsets(bootstrap, source, 1), 60, message="not committed to the end")
+        return sorted(delivered_seqs(stub))

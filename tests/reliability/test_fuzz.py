@@ -123,16 +123,9 @@ def test_liquid_with_random_filter_arguments_never_escapes(template: str, props:
 def test_an_unexpected_exception_in_one_subscription_is_an_internal_rejection(monkeypatch) -> None:
     """The issue's case: ``at_least`` with two arguments raised a Python TypeError out of plan()
     (our Liquid port has since been fixed, so the defect is simulated in the body encoding)."""
-    import processor.voucherify.destination as destination_module
+    from tests.support.reliability import poison_body_encoding
 
-    real = destination_module._encode
-
-    def encode(payload):
-        if payload.get("event") == "Poison":
-            raise TypeError("_at_least() takes from 1 to 2 positional arguments but 3 were given")
-        return real(payload)
-
-    monkeypatch.setattr(destination_module, "_encode", encode)
+    poison_body_encoding(monkeypatch)
     subs = [Subscription("poison", 'type = "track"', "addCustomEvent", None),
             Subscription("other", 'type = "track"', "addCustomEvent",
                          {"customer": {"source_id": {"@path": "$.userId"}}, "event": "Fine",

@@ -179,17 +179,10 @@ def test_a_subscription_that_raises_for_one_event_dead_letters_that_pair_and_the
     the same defect is simulated in the body encoding of one subscription, in this process.)"""
     import logging
 
-    import processor.voucherify.destination as destination_module
     from tests.integration.test_engine import EVENT_PATH, track
+    from tests.support.reliability import poison_body_encoding
 
-    real = destination_module._encode
-
-    def encode(payload):
-        if payload.get("event") == "Poison":
-            raise TypeError("_at_least() takes from 1 to 2 positional arguments but 3 were given")
-        return real(payload)
-
-    monkeypatch.setattr(destination_module, "_encode", encode)
+    poison_body_encoding(monkeypatch)
     source = make_topic(partitions=1)
     subs = [
         {"name": "Poison", "subscribe": 'type = "track" and event = "Order Completed" and properties.poison = true',

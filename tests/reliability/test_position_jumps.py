@@ -21,7 +21,8 @@ from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions
 
 from dev.stub import StubServer
-from tests.integration.test_engine import EVENT_PATH, track
+from tests.integration.test_engine import track
+from tests.integration.test_operations import SUBS, delivered_seqs
 from tests.support.kafka_broker import create_topic, delete_topics
 from tests.support.processor import (
     ProcessorRun,
@@ -33,11 +34,6 @@ from tests.support.processor import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
-SUBS = [{"name": "E", "subscribe": 'type = "track"', "action": "addCustomEvent"}]
-
-
-def _ok_seqs(stub: StubServer) -> list[int]:
-    return [r.json["metadata"]["seq"] for r in stub.requests if r.status == 200 and r.path == EVENT_PATH]
 
 
 def _produce(bootstrap: str, topic: str, seqs: range, partitions: int | None = None, **conf) -> None:
@@ -60,7 +56,7 @@ def test_topic_deleted_and_recreated_while_running_loses_nothing_and_commits_no_
         group = cfg.kafka.group_id
         _produce(kafka_bootstrap, source, range(300))
         with caplog.at_level(logging.WARNING), ProcessorRun(cfg):
-            wait_until(lambda: len(_ok_seqs(stub)) >= 300, 60, message="the first 300")
+            wait_until(lambda: len(delivered_seqs(stub)) >= 300, 60, message="the first 300")
             wait_until(lambda: committed_offsets(kafka_bootstrap, group, source, 2) == end_offsets(kafka_bootstrap, source, 2),
                        30, message="first 300 committed")
             old_ends = end_offsets(kafka_bootstrap, source, 2)
@@ -69,7 +65,7 @@ def test_topic_deleted_and_recreated_while_running_loses_nothing_and_commits_no_
             create_topic(kafka_bootstrap, source, 2)
             time.sleep(2)
             _produce(kafka_bootstrap, source, range(1000, 1500))
-            wait_until(lambda: set(range(1000, 1500)) <= set(_ok_seqs(stub)), 90,
+            wait_until(lambda: set(range(1000, 1500)) <= set(delivered_seqs(stub)), 90,
                        message="not every event of the re-created topic was delivered")
             new_ends = end_offsets(kafka_bootstrap, source, 2)
             wait_until(lambda: committed_offsets(kafka_bootstrap, group, source, 2) == new_ends, 30,
@@ -80,7 +76,7 @@ def test_topic_deleted_and_recreated_while_running_loses_nothing_and_commits_no_
         stub.reset()
         with ProcessorRun(cfg):
             time.sleep(3)
-        assert _ok_seqs(stub) == []
+        assert delivered_seqs(stub) == []
 
 
 def test_records_deleted_before_they_were_read_are_reported(kafka_bootstrap, make_topic, caplog):
@@ -98,13 +94,13 @@ def test_records_deleted_before_they_were_read_are_reported(kafka_bootstrap, mak
         for f in admin.delete_records([TopicPartition(source, 0, 250)]).values():
             f.result(30)
         with caplog.at_level(logging.WARNING), ProcessorRun(cfg) as proc:
-            wait_until(lambda: set(range(250, 300)) <= set(_ok_seqs(stub)), 60, message="records after the gap")
+            wait_until(lambda: set(range(250, 300)) <= set(delivered_seqs(stub)), 60, message="records after the gap")
             wait_until(lambda: committed_offsets(kafka_bootstrap, group, source, 1) == {0: 300}, 30,
                        message="committed to the end")
             skipped = _metric(proc, "voucherify_processor_offsets_skipped_total", {"topic": source, "partition": "0"})
         assert skipped == 150
         assert f"{source}[0] position jumped from offset 100 to 250 (150 offsets skipped" in caplog.text
-        assert sorted(_ok_seqs(stub)) == list(range(100)) + list(range(250, 300))
+        assert sorted(delivered_seqs(stub)) == list(range(100)) + list(range(250, 300))
 
 
 def test_partitions_added_to_the_source_are_consumed_within_seconds(kafka_bootstrap, make_topic):
@@ -113,7 +109,7 @@ def test_partitions_added_to_the_source_are_consumed_within_seconds(kafka_bootst
         cfg = processor_config(kafka_bootstrap, stub.url, source, subscriptions=SUBS)
         _produce(kafka_bootstrap, source, range(10), partitions=1)
         with ProcessorRun(cfg):
-            wait_until(lambda: len(_ok_seqs(stub)) >= 10, 60, message="first events")
+            wait_until(lambda: len(delivered_seqs(stub)) >= 10, 60, message="first events")
             admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
             for f in admin.create_partitions([NewPartitions(source, 3)]).values():
                 f.result(30)
@@ -125,7 +121,7 @@ def test_partitions_added_to_the_source_are_consumed_within_seconds(kafka_bootst
             wait_until(leaders, 30, message="the added partitions have no leader")
             _produce(kafka_bootstrap, source, range(10, 40), partitions=3)
             # librdkafka's default metadata refresh (5 min) would miss this by minutes.
-            wait_until(lambda: set(range(10, 40)) <= set(_ok_seqs(stub)), 30,
+            wait_until(lambda: set(range(10, 40)) <= set(delivered_seqs(stub)), 30,
                        message="events on the added partitions were not consumed within 30 s")
 
 
@@ -142,7 +138,7 @@ def test_a_partition_ending_with_a_transaction_marker_reaches_lag_zero(kafka_boo
         end = 21  # 20 records and the commit marker (the stable end moves there once the marker is written)
         wait_until(lambda: end_offsets(kafka_bootstrap, source, 1)[0] == end, 30, message="transaction not visible")
         with ProcessorRun(cfg) as proc:
-            wait_until(lambda: len(_ok_seqs(stub)) >= 20, 60, message="the transaction's records")
+            wait_until(lambda: len(delivered_seqs(stub)) >= 20, 60, message="the transaction's records")
             wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 1) == {0: end}, 30,
                        message="the commit never passed the transaction marker")
             wait_until(lambda: proc.metrics.registry.get_sample_value(

@@ -353,3 +353,20 @@ def check_duplicates(requests: Sequence[RecordedRequest], kill_times: Sequence[f
 
     window_oks = [bisect.bisect_right(all_oks, kt) - bisect.bisect_left(all_oks, kt - window_s) for kt in kills]
     return DuplicateCheck(per_kill, window_oks, sorted(set(unexplained)), ages)
+
+
+# ------------------------------------------------------------------------------- poison
+def poison_body_encoding(monkeypatch: Any, event_name: str = "Poison") -> None:
+    """Make the destination's body encoding raise a TypeError for payloads whose ``event`` is
+    ``event_name``, in this process: the defect issue 13 item 5 reported (a Liquid filter of our
+    port raising for one event; the port has since been fixed) reproduced without depending on a bug."""
+    import processor.voucherify.destination as destination_module
+
+    real = destination_module._encode
+
+    def encode(payload: Any) -> bytes:
+        if isinstance(payload, dict) and payload.get("event") == event_name:
+            raise TypeError("_at_least() takes from 1 to 2 positional arguments but 3 were given")
+        return real(payload)
+
+    monkeypatch.setattr(destination_module, "_encode", encode)
