@@ -45,7 +45,8 @@ This implements the engine's :class:`~processor.engine.ports.Consumer` port and 
    at assignment was not started at that offset by librdkafka (it could not fetch it, e.g.
    while a restarted broker was loading the group's offsets, and reset to the beginning): those
    records are dropped (the group committed past them) and the partition seeks to the committed
-   offset. Without this a broker restart could repeat everything ever delivered (issue 13 item 7).
+   offset, provided that offset lies within the log (else it belongs to a re-created topic's
+   old log: a position jump, rule 6). Without this a broker restart could repeat everything ever delivered (issue 13 item 7).
 """
 
 from __future__ import annotations
@@ -203,10 +204,10 @@ class ConsumerThread:
             offset = m.offset()
             expected = position.get(tp)
             if tp in self._unstarted:
-                if expected is not None and offset < expected:
+                if expected is not None and offset < expected and self._within_log(tp, expected):
                     self._below_committed(tp, offset, expected)
                     continue  # committed by the group already: never delivered again
-                self._unstarted.discard(tp)
+                self._unstarted.discard(tp)  # (a committed offset beyond the log's end: a jump, below)
             if expected is not None and offset != expected:
                 skipped = self._jump(tp, expected, offset)
                 if skipped is not None:
@@ -239,6 +240,19 @@ class ConsumerThread:
             except KafkaException as exc:
                 log.warning("seek of %s[%d] to %d failed; records below it are dropped as they come: %s",
                             tp[0], tp[1], committed, exc)
+
+    def _within_log(self, tp: TP, offset: int) -> bool:
+        """True if ``offset`` is a position of the partition's log as the last fetch saw it.
+
+        A committed offset beyond the log's end belongs to another log (the topic was re-created
+        while its offsets survived): seeking there would skip the new log's records, so rule 8
+        does not apply and the start below it is a position jump (rule 6) instead.
+        """
+        try:
+            _low, high = self._consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)
+        except KafkaException:
+            return False
+        return high is not None and high >= offset
 
     def _jump(self, tp: TP, expected: int, offset: int) -> int | None:
         """Offsets skipped if ``offset`` (after ``expected``) is a position jump, else None (a gap).

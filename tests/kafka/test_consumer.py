@@ -59,6 +59,7 @@ class FakeKafka:
     conf: dict[str, Any]
     committed_offsets: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
     low: dict[tuple[str, int], int] = field(default_factory=dict)
+    high: dict[tuple[str, int], int] = field(default_factory=dict)
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
     commits: list[list[tuple[tuple[str, int], int, str]]] = field(default_factory=list)
     seeks: list[tuple[tuple[str, int], int]] = field(default_factory=list)
@@ -76,7 +77,7 @@ class FakeKafka:
             self.committed_offsets[(tp.topic, tp.partition)] = (tp.offset, tp.metadata or "")
 
     def get_watermark_offsets(self, tp: TopicPartition, cached: bool = False) -> tuple[int, int]:
-        return self.low.get((tp.topic, tp.partition), 0), 10**9
+        return self.low.get((tp.topic, tp.partition), 0), self.high.get((tp.topic, tp.partition), 10**9)
 
     def seek(self, tp: TopicPartition) -> None:
         self.seeks.append(((tp.topic, tp.partition), tp.offset))
@@ -214,3 +215,14 @@ def test_a_busy_partition_does_not_commit_its_position(rig):
     thread._store_past_markers()
     thread._commit_async()
     assert kafka.commits == [[(TP0, 19, "")]]
+
+
+def test_a_committed_offset_beyond_the_log_is_not_sought_the_start_below_it_is_a_jump(rig):
+    """The topic was re-created and the group's old offset survived: the new log is shorter."""
+    thread, kafka, listener = rig
+    kafka.committed_offsets[TP0] = (156, "")
+    kafka.high[TP0] = 40
+    _assign(thread, kafka, 0)
+    thread._hand_over([Msg(T, 0, 0), Msg(T, 0, 1)])
+    assert kafka.seeks == []
+    assert listener.events[1:] == [("jump", (TP0, 156, 0, 0)), ("batch", [(0, 0), (0, 1)])]
