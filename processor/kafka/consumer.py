@@ -350,6 +350,12 @@ class ConsumerThread:
         tps = [(tp.topic, tp.partition) for tp in partitions]
         self._assigned.update(tps)
         log.info("partitions assigned: %s", _fmt(tps))
+        if partitions:
+            # librdkafka keeps a partition's pause across an unassign: one paused (flow control)
+            # when it was revoked came back paused on re-assignment, and nothing resumed it (this
+            # thread forgets its pause state on revoke): the partition stalled for good (seen in
+            # the 1 -> 3 -> 1 test under load). The engine decides afresh after the assignment.
+            self._consumer.resume([TopicPartition(tp.topic, tp.partition) for tp in partitions])
         committed = self._read_committed(partitions)
         for tp in tps:
             self._position.pop(tp, None)

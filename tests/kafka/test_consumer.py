@@ -63,6 +63,7 @@ class FakeKafka:
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
     commits: list[list[tuple[tuple[str, int], int, str]]] = field(default_factory=list)
     seeks: list[tuple[tuple[str, int], int]] = field(default_factory=list)
+    resumed: list[tuple[str, int]] = field(default_factory=list)
 
     def committed(self, tps: list[TopicPartition], timeout: float) -> list[TopicPartition]:
         out = []
@@ -81,6 +82,9 @@ class FakeKafka:
 
     def seek(self, tp: TopicPartition) -> None:
         self.seeks.append(((tp.topic, tp.partition), tp.offset))
+
+    def resume(self, tps: list[TopicPartition]) -> None:
+        self.resumed.extend((tp.topic, tp.partition) for tp in tps)
 
     def position(self, tps: list[TopicPartition]) -> list[TopicPartition]:
         return [TopicPartition(tp.topic, tp.partition, self.positions.get((tp.topic, tp.partition), -1001))
@@ -226,3 +230,10 @@ def test_a_committed_offset_beyond_the_log_is_not_sought_the_start_below_it_is_a
     thread._hand_over([Msg(T, 0, 0), Msg(T, 0, 1)])
     assert kafka.seeks == []
     assert listener.events[1:] == [("jump", (TP0, 156, 0, 0)), ("batch", [(0, 0), (0, 1)])]
+
+
+def test_an_assigned_partition_is_resumed_librdkafka_keeps_a_pause_across_revoke(rig):
+    """A partition paused by flow control when it was revoked came back paused and stalled."""
+    thread, kafka, _ = rig
+    _assign(thread, kafka, 0, 1)
+    assert sorted(kafka.resumed) == [TP0, (T, 1)]
