@@ -42,6 +42,7 @@ __all__ = [
     "OpsConfig",
     "SubscriptionConfig",
     "load_config",
+    "parse_document",
     "parse_config",
 ]
 
@@ -306,19 +307,33 @@ def load_config(path: str | Path, *, environ: dict[str, str] | None = None) -> A
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
+    """The configuration file as a plain document (``{}`` when the file holds no document).
+
+    Raises :class:`ConfigFileError` when it cannot be read or parsed, or is not a mapping.
+    """
     path = Path(path)
     try:
         text = path.read_bytes()
     except OSError as exc:
         raise ConfigFileError(f"{path}: cannot read the configuration file: {exc.strerror}") from None
+    return parse_document(text, source=str(path), as_json=path.suffix == ".json")
+
+
+def parse_document(text: bytes | str, *, source: str, as_json: bool) -> dict[str, Any]:
+    """Configuration text -> plain document, exactly as the processor reads its file.
+
+    JSON with orjson, YAML with PyYAML's ``safe_load`` (YAML 1.1: ``no``/``on`` are booleans);
+    ``import-segment`` reads what it wrote back through this same function. A document that
+    is empty (or only whitespace/comments) is ``{}``.
+    """
     try:
-        doc = orjson.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        doc = orjson.loads(text) if as_json else yaml.safe_load(text)
     except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigFileError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+        raise ConfigFileError(f"{source}: not valid {'JSON' if as_json else 'YAML'}: {exc}") from None
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        raise ConfigFileError(f"{path}: the top level must be a mapping, got {type(doc).__name__}")
+        raise ConfigFileError(f"{source}: the top level must be a mapping, got {type(doc).__name__}")
     return doc
 
 

@@ -32,10 +32,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.representer import RoundTripRepresenter
 
 from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, err
+from processor.config import ConfigFileError, parse_document
 from processor.importer.fetch import DEFAULT_API_URL, TOKEN_ENV, FetchError, fetch_documents
 from processor.importer.segment_export import ExportError, read_export
 from processor.importer.translate import SECRET_ENV, ImportResult, translate
@@ -63,10 +66,49 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _yaml() -> YAML:
-    yaml = YAML()  # round-trip: keeps the comments and key order of an --into file
+#: PyYAML's (YAML 1.1) resolver: the one the processor reads its file with.
+_PROCESSOR_RESOLVER = pyyaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+#: characters that make a plain scalar mean something else (or not parse) for a YAML 1.1 reader
+_NEEDS_QUOTES = frozenset("-?:,[]{}#&*!|>'\"%@`\t\n\r")
+
+
+def _ambiguous(value: str) -> bool:
+    """Would ``value`` written plain read back as something other than this string in YAML 1.1?
+
+    ruamel writes YAML 1.2, where ``no``, ``on``, ``0o7``, ``1:20`` or ``:x`` are plain strings;
+    PyYAML (the processor's loader, YAML 1.1) reads them as booleans, numbers or not at all.
+    """
+    if not value or value != value.strip() or any(c in _NEEDS_QUOTES for c in value):
+        return True
+    return _PROCESSOR_RESOLVER.resolve(pyyaml.ScalarNode, value, (True, False)) != _STR_TAG
+
+
+def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
+    if _ambiguous(data):
+        return representer.represent_scalar(_STR_TAG, data, style='"' if "\n" in data else "'")
+    return representer.represent_str(data)
+
+
+class _Representer(RoundTripRepresenter):
+    """ruamel's round-trip representer, quoting strings as :func:`_ambiguous` says."""
+
+
+_Representer.add_representer(str, _represent_str)
+
+
+def _yaml(*, load_as_processor: bool = False) -> YAML:
+    """ruamel, round-trip (keeps an --into file's comments and key order).
+
+    Loading with ``load_as_processor`` reads YAML 1.1 like the processor does (``enabled: no``
+    is false); dumping quotes every string a YAML 1.1 reader would take for something else.
+    """
+    yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096  # never fold a trigger or a template over lines
+    if load_as_processor:
+        yaml.version = (1, 1)
+    yaml.Representer = _Representer
     return yaml
 
 
@@ -111,7 +153,7 @@ def _header(result: ImportResult) -> str:
 
 def _render(result: ImportResult, merged: bool, as_json: bool) -> str:
     if as_json:
-        return orjson.dumps(result.document, option=orjson.OPT_INDENT_2).decode() + "\n"
+        return orjson.dumps(_plain(result.document), option=orjson.OPT_INDENT_2).decode() + "\n"
     doc = result.document
     if not isinstance(doc, CommentedMap):
         doc = _styled(doc, top=True)
@@ -125,6 +167,49 @@ def _render(result: ImportResult, merged: bool, as_json: bool) -> str:
     buffer = io.StringIO()
     _yaml().dump(doc, buffer)
     return buffer.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's nodes (CommentedMap, ScalarFloat...) -> plain Python values, for comparison."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if type(value) in (bool, int, float, str):
+        return value
+    for kind in (bool, int, float, str):  # ruamel's ScalarBoolean, ScalarInt, ScalarFloat, ScalarString
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def _first_difference(meant: Any, read: Any, where: str = "") -> str:
+    if isinstance(meant, dict) and isinstance(read, dict):
+        for key in [*meant, *(k for k in read if k not in meant)]:
+            if key not in read or key not in meant:
+                return f"{where}.{key}" if where else str(key)
+            found = _first_difference(meant[key], read[key], f"{where}.{key}" if where else str(key))
+            if found:
+                return found
+        return ""
+    if isinstance(meant, list) and isinstance(read, list) and len(meant) == len(read):
+        for i, (m, r) in enumerate(zip(meant, read)):
+            found = _first_difference(m, r, f"{where}[{i}]")
+            if found:
+                return found
+        return ""
+    if type(meant) is not type(read) or meant != read:
+        return f"{where or 'the document'}: meant {meant!r}, reads {read!r}"
+    return ""
+
+
+def _reread_difference(text: str, document: Any, *, as_json: bool) -> str:
+    """Read ``text`` with the processor's own loader; '' when it equals ``document``, else where not."""
+    try:
+        read = parse_document(text, source="the written configuration", as_json=as_json)
+    except ConfigFileError as exc:
+        return str(exc)
+    return _first_difference(_plain(document), read)
 
 
 def _write(path: str, text: str) -> None:
@@ -184,9 +269,17 @@ def run(args: argparse.Namespace, *, stdin: IO[bytes] | None = None, stdout: IO[
     base = None
     if args.into:
         try:
-            base = _yaml().load(Path(args.into).read_text(encoding="utf-8")) or CommentedMap()
-        except OSError as exc:
-            err(f"import-segment: {args.into}: cannot read: {exc.strerror}")
+            text = Path(args.into).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            err(f"import-segment: {args.into}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+            return EXIT_CONFIG
+        try:
+            if args.into.endswith(".json"):  # JSON has no comments to keep: read it as the processor does
+                base = parse_document(text, source=args.into, as_json=True)
+            else:
+                base = _yaml(load_as_processor=True).load(text) or CommentedMap()
+        except ConfigFileError as exc:
+            err(f"import-segment: {exc}")
             return EXIT_CONFIG
         except Exception as exc:  # ruamel raises several types for bad YAML
             err(f"import-segment: {args.into}: not valid YAML: {exc}")
@@ -200,11 +293,16 @@ def run(args: argparse.Namespace, *, stdin: IO[bytes] | None = None, stdout: IO[
     settings = export.destination.settings if export.destination is not None else {}
     secrets = [str(settings[k]) for k in SECRET_ENV if settings.get(k)]
     redactor = RedactingFilter(secrets)
-    text = _render(result, merged=base is not None, as_json=bool(target and target.endswith(".json")))
+    as_json = bool(target and target.endswith(".json"))
+    text = _render(result, merged=base is not None, as_json=as_json)
     leaked = [s for s in secrets if len(s) >= 4 and s in text]
     if leaked:  # e.g. a key pasted as a @literal in a mapping: refuse rather than write it
         err("import-segment: a secret of the destination appears in a subscription's mapping; nothing written")
         return EXIT_FAILED
+    difference = _reread_difference(text, result.document, as_json=as_json)
+    if difference:
+        err(f"import-segment: the processor would not read back what was meant ({difference}); nothing written")
+        return EXIT_CONFIG
 
     def say(line: str) -> None:
         err(redactor.redact(line))

@@ -312,3 +312,71 @@ def test_a_segment_shaped_subscription_in_a_config_points_to_the_import(tmp_path
         assert "subscriptions[0]: this is Segment's subscription shape" in message
         assert "voucherify-processor import-segment" in message
         assert "Field required" not in message
+
+
+YAML11_WORDS = ["no", "NO", "on", "Off", "yes", "null", "~", "123", "1e3", "0x1F", "1_000", "1:20", "2024-01-01", ":x", "#x", "- x", " lead", ""]
+
+
+def test_strings_read_back_identically_by_the_processors_loader(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """ruamel writes YAML 1.2, the processor reads YAML 1.1: every string must survive the trip."""
+    subs = [{"id": f"s{i}", "name": word or "x", "actionSlug": "addCustomEvent", "trigger": 'type = "track"',
+             "settings": {"event": word, "customer": {"source_id": {"@path": "$.userId"}},
+                          "metadata": {"flag": {"@literal": word}, word or "k": "v"}}}
+            for i, word in enumerate(YAML11_WORDS)]
+    target = tmp_path / "out.yaml"
+    code, _, err = run_import(capsys, ["-"], stdin=orjson.dumps(subs), output=str(target),
+                              custom_url="https://us1.segmentio.voucherify.io")
+    assert code == 0, err
+    from processor.config import read_document
+    config = read_document(target)
+    for sub, word in zip(config["subscriptions"], YAML11_WORDS):
+        assert sub["name"] == (word or "x")
+        assert sub["mapping"]["event"] == word
+        assert sub["mapping"]["metadata"] == {"flag": {"@literal": word}, word or "k": "v"}
+
+
+def test_a_subscription_named_yes_passes_check_config(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    subs = [{"name": "yes", "actionSlug": "upsertCustomer", "trigger": 'type = "identify"',
+             "settings": {"source_id": {"@path": "$.userId"}}}]
+    target = tmp_path / "out.yaml"
+    code, _, err = run_import(capsys, ["-"], stdin=orjson.dumps(subs), output=str(target),
+                              custom_url="https://us1.segmentio.voucherify.io")
+    assert code == 0, err
+    from processor.config import read_document
+    from processor.importer.translate import check_document
+    document = read_document(target)
+    assert [s["name"] for s in document["subscriptions"]] == ["yes"]
+    assert check_document(document, environ={}, source=str(target)) is None
+
+
+def test_written_text_is_reread_and_refused_when_it_differs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were the quoting wrong, the re-read with the processor's loader refuses: nothing written, exit 2."""
+    monkeypatch.setattr(import_segment, "_ambiguous", lambda value: False)
+    subs = [{"name": "Flag", "actionSlug": "addCustomEvent", "trigger": 'type = "track"',
+             "settings": {"event": {"@literal": "no"}}}]
+    target = tmp_path / "out.yaml"
+    code, out, err = run_import(capsys, ["-"], stdin=orjson.dumps(subs), output=str(target),
+                                custom_url="https://us1.segmentio.voucherify.io")
+    assert code == 2 and not target.exists()
+    assert "would not read back" in err and "meant 'no', reads False" in err
+
+
+def test_into_a_json_config_with_floats(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    mine = tmp_path / "cfg.json"
+    mine.write_text(json.dumps({"destination": {"custom_url": "https://old.example.com"},
+                                "engine": {"retry_delays_s": [2.0, 10.0], "max_age_s": 600.0}}))
+    code, out, err = run_import(capsys, FILES, into=str(mine))
+    assert "Traceback" not in err and "wrote" in err, err
+    config = json.loads(mine.read_text())
+    assert config["engine"] == {"retry_delays_s": [2.0, 10.0], "max_age_s": 600.0}
+    assert len(config["subscriptions"]) == 7
+
+
+def test_into_a_yaml_config_reads_it_as_the_processor_does(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``log_color: no`` in the user's file is false for the processor: it must stay false, not become 'no'."""
+    mine = tmp_path / "my.yaml"
+    mine.write_text("destination:\n  custom_url: https://old.example.com\nextra_flag: no\n", encoding="utf-8")
+    code, out, err = run_import(capsys, FILES, into=str(mine))
+    from processor.config import read_document
+    assert read_document(mine)["extra_flag"] is False, err
