@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -37,7 +38,7 @@ from processor.ops.health import Health
 from processor.ops.http_server import start_ops_server
 from processor.ops.metrics import Metrics
 from processor.ops.observer import MetricsObserver
-from processor.reload import Reloader, ReloadService, Result, config_hash, disabled_names
+from processor.reload import MEMBER_ENV, Reloader, ReloadService, Result, config_hash, disabled_names
 from processor.voucherify.client import VoucherifyClient
 from processor.voucherify.destination import Destination
 from processor.voucherify.live import Generation, GoneReason, LiveDestination
@@ -193,7 +194,8 @@ async def run_processor(
     metrics = metrics or Metrics()
     health = health or Health()
     observer = MetricsObserver(metrics, health)
-    reloader = Reloader(reload.path, cfg, build=build_destination) if reload is not None else None
+    reloader = (Reloader(reload.path, cfg, build=build_destination, member=os.environ.get(MEMBER_ENV))
+                if reload is not None else None)
     first = (reloader.first(destination) if reloader is not None
              else Generation(destination, 1, config_hash(cfg), disabled_names(cfg)))
     planner = LiveDestination(first, on_gone=_gone_reporter(metrics))

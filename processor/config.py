@@ -25,7 +25,7 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from processor.errors import ConfigFileError
+from processor.errors import ConfigFileError, EmptyConfigFileError
 from processor.kafka.logs import KAFKA_LOGGER
 from processor.redaction import SENSITIVE_KAFKA_KEYS
 from processor.voucherify.actions import ACTION_IDS, ActionId
@@ -35,6 +35,7 @@ __all__ = [
     "ACTION_IDS",
     "AppConfig",
     "ConfigFileError",
+    "EmptyConfigFileError",
     "DestinationConfig",
     "EngineConfig",
     "InputConfig",
@@ -306,20 +307,21 @@ def load_config(path: str | Path, *, environ: dict[str, str] | None = None) -> A
     return parse_config(raw, source=str(path), origins=origins)
 
 
-def read_document(path: str | Path) -> dict[str, Any]:
+def read_document(path: str | Path, *, empty_ok: bool = True) -> dict[str, Any]:
     """The configuration file as a plain document (``{}`` when the file holds no document).
 
-    Raises :class:`ConfigFileError` when it cannot be read or parsed, or is not a mapping.
+    Raises :class:`ConfigFileError` when it cannot be read or parsed, or is not a mapping;
+    :class:`EmptyConfigFileError` for a file without a document unless ``empty_ok``.
     """
     path = Path(path)
     try:
         text = path.read_bytes()
     except OSError as exc:
         raise ConfigFileError(f"{path}: cannot read the configuration file: {exc.strerror}") from None
-    return parse_document(text, source=str(path), as_json=path.suffix == ".json")
+    return parse_document(text, source=str(path), as_json=path.suffix == ".json", empty_ok=empty_ok)
 
 
-def parse_document(text: bytes | str, *, source: str, as_json: bool) -> dict[str, Any]:
+def parse_document(text: bytes | str, *, source: str, as_json: bool, empty_ok: bool = True) -> dict[str, Any]:
     """Configuration text -> plain document, exactly as the processor reads its file.
 
     JSON with orjson, YAML with PyYAML's ``safe_load`` (YAML 1.1: ``no``/``on`` are booleans);
@@ -331,6 +333,8 @@ def parse_document(text: bytes | str, *, source: str, as_json: bool) -> dict[str
     except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigFileError(f"{source}: not valid {'JSON' if as_json else 'YAML'}: {exc}") from None
     if doc is None:
+        if not empty_ok:
+            raise EmptyConfigFileError(f"{source}: empty configuration file")
         doc = {}
     if not isinstance(doc, dict):
         raise ConfigFileError(f"{source}: the top level must be a mapping, got {type(doc).__name__}")

@@ -56,6 +56,7 @@ __all__ = [
     "ProcessorError",
     "ConfigError",
     "ConfigFileError",
+    "EmptyConfigFileError",
     "FqlSyntaxError",
     "MappingConfigError",
     "DeliveryError",
@@ -108,6 +109,10 @@ class ConfigError(ProcessorError):
 
 class ConfigFileError(ConfigError):
     """The configuration file cannot be read, parsed or validated; the message names the field."""
+
+
+class EmptyConfigFileError(ConfigFileError):
+    """The file holds no document at all (empty, whitespace or comments only): refused on reload."""
 
 
 class FqlSyntaxError(ConfigError):

@@ -25,6 +25,8 @@ The protocol of one reload (:class:`ReloadService`):
    environment in, validate (:func:`~processor.config.parse_config`), compute the effective
    configuration and the refused settings, compile the subscriptions. Any error -> result
    ``invalid``, the running configuration stays, the reason is logged. Nothing is applied yet.
+   An empty document (empty, whitespace or comments only) is ``invalid`` here, although at
+   start-up it means the presets: on reload it is a truncated save far more often than a wish.
 3. Apply, on the loop, in one synchronous step: swap the planner's generation
    (:class:`~processor.voucherify.live.LiveDestination`), set the rate limit and the log level.
    The engine plans each event in one synchronous call, so no event sees half of a change.
@@ -46,13 +48,21 @@ from typing import Any, Literal
 
 import orjson
 
-from processor.config import AppConfig, ConfigFileError, apply_environment, parse_config, read_document
+from processor.config import (
+    AppConfig,
+    ConfigFileError,
+    EmptyConfigFileError,
+    apply_environment,
+    parse_config,
+    read_document,
+)
 from processor.segment.errors import ConfigError
 from processor.voucherify.destination import Destination
 from processor.voucherify.live import Generation
 
 __all__ = [
     "LIVE_SETTINGS",
+    "MEMBER_ENV",
     "config_hash",
     "changed_settings",
     "effective_config",
@@ -70,13 +80,25 @@ LIVE_SETTINGS = ("subscriptions", "destination.requests_per_minute", "ops.log_le
 Result = Literal["applied", "partial", "refused", "unchanged", "invalid"]
 
 
+#: Settings that differ between the members of one ``run --processes N`` by design (each member
+#: gets its own ops port): left out of the hash, which says "same configuration" across members.
+PER_MEMBER_SETTINGS = (("ops", "http_port"),)
+
+#: Environment variable ``run --processes N`` sets for each member ("1/2"): named in reload logs.
+MEMBER_ENV = "VOUCHERIFY_PROCESSOR_MEMBER"
+
+
 def config_hash(cfg: AppConfig) -> str:
     """12 hex digits of SHA-256 over the configuration as JSON, keys sorted.
 
     Secrets are dumped masked (``**********``), so the hash reveals nothing about them and
-    rotating a credential file does not change it.
+    rotating a credential file does not change it. :data:`PER_MEMBER_SETTINGS` are left out,
+    so every member of ``run --processes N`` reading the same file shows the same hash.
     """
     doc = cfg.model_dump(mode="json")
+    for section, key in PER_MEMBER_SETTINGS:
+        if isinstance(doc.get(section), dict):
+            doc[section].pop(key, None)
     return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
 
 
@@ -148,8 +170,11 @@ class Reloader:
         *,
         build: Callable[[AppConfig], Destination],
         environ: Mapping[str, str] | None = None,
+        member: str | None = None,
     ) -> None:
         self.path = Path(path)
+        #: " (member 1/2)" in log lines when this process is one member of ``run --processes N``
+        self.member = f" (member {member})" if member else ""
         self.running = running
         self.generation = 1
         self.hash = config_hash(running)
@@ -161,13 +186,17 @@ class Reloader:
 
     def prepare(self) -> Prepared:
         try:
-            raw = read_document(self.path)
+            raw = read_document(self.path, empty_ok=False)
             apply_environment(raw, os.environ if self._environ is None else self._environ)  # type: ignore[arg-type]
             new = parse_config(raw, source=str(self.path))
             effective, changed, refused = effective_config(self.running, new)
             if not changed:
                 return Prepared("refused" if refused else "unchanged", effective, None, self.hash, [], refused)
             destination = self._build(effective)
+        except EmptyConfigFileError:
+            # At start-up an empty file means "Segment's presets"; on reload it is far more likely a
+            # truncated save (an editor, a half-copied ConfigMap), never a reason to swap everything.
+            return Prepared("invalid", error=f"{self.path}: empty configuration file; keeping generation {self.generation}")
         except (ConfigFileError, ConfigError) as exc:
             return Prepared("invalid", error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a reload must never take the processor down
@@ -210,7 +239,7 @@ class ReloadService:
 
     def request(self, why: str = "requested") -> None:
         """Ask for a reload (call on the loop; the signal handler and the watcher do)."""
-        log.info("configuration reload %s: reading %s", why, self.reloader.path)
+        log.info("configuration reload%s %s: reading %s", self.reloader.member, why, self.reloader.path)
         self._requested.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -227,8 +256,8 @@ class ReloadService:
         old_generation = reloader.generation
         applied_s = 0.0
         if prepared.result == "invalid":
-            log.error("configuration reload refused, still running generation %d (hash %s): %s",
-                      reloader.generation, reloader.hash, prepared.error,
+            log.error("configuration reload%s refused, still running generation %d (hash %s): %s",
+                      reloader.member, reloader.generation, reloader.hash, prepared.error,
                       extra={"config_generation": reloader.generation, "config_hash": reloader.hash})
         else:
             generation = reloader.commit(prepared)
@@ -237,17 +266,17 @@ class ReloadService:
                 self._apply(generation, prepared.config)  # step 3: the only part the loop waits for
                 applied_s = time.perf_counter() - started
             if prepared.refused:
-                log.warning("configuration reload: not applied while running, restart to apply: %s",
-                            ", ".join(prepared.refused))
+                log.warning("configuration reload%s: not applied while running, restart to apply: %s",
+                            reloader.member, ", ".join(prepared.refused))
             if generation is not None:
-                log.info("configuration reloaded: generation %d -> %d (hash %s), changed: %s; prepared in %.0f ms "
+                log.info("configuration reloaded%s: generation %d -> %d (hash %s), changed: %s; prepared in %.0f ms "
                          "off the loop, switched in %.3f ms on it",
-                         old_generation, generation.number, generation.hash, ", ".join(prepared.changed),
+                         reloader.member, old_generation, generation.number, generation.hash, ", ".join(prepared.changed),
                          prepare_s * 1000, applied_s * 1000,
                          extra={"config_generation": generation.number, "config_hash": generation.hash})
             else:
-                log.info("configuration reload: nothing to apply, still generation %d (hash %s)",
-                         reloader.generation, reloader.hash,
+                log.info("configuration reload%s: nothing to apply, still generation %d (hash %s)",
+                         reloader.member, reloader.generation, reloader.hash,
                          extra={"config_generation": reloader.generation, "config_hash": reloader.hash})
         self._record(prepared.result, reloader)  # step 4
         self.reloads += 1

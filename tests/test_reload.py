@@ -54,6 +54,31 @@ def test_hash_is_of_the_configuration_without_secrets(config_file: Path) -> None
     assert changed_settings(cfg, other_secret) == ["destination.secret_key"]  # ...but a change is seen
 
 
+def test_members_with_their_own_ops_port_share_the_hash(config_file: Path) -> None:
+    """``run --processes 2`` gives each member its own ops port (VP__OPS__HTTP_PORT): same file, same hash."""
+    first = load_config(config_file, environ={**ENV, "VP__OPS__HTTP_PORT": "9108"})
+    second = load_config(config_file, environ={**ENV, "VP__OPS__HTTP_PORT": "9109"})
+    assert first.ops.http_port != second.ops.http_port
+    assert config_hash(first) == config_hash(second)
+    other = load_config(config_file, environ={**ENV, "VP__OPS__LOG_LEVEL": "DEBUG"})
+    assert config_hash(other) != config_hash(first)  # shared settings still count
+
+
+def test_reload_log_lines_name_the_member(config_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    r = Reloader(config_file, load_config(config_file, environ=ENV), build=build_destination, environ=ENV,
+                 member="2/2")
+    applied: list[Any] = []
+    service = ReloadService(r, apply=lambda g, c: applied.append(g), record=lambda res, _: None)
+    write(config_file, "")
+    with caplog.at_level("INFO", logger="processor.reload"):
+        service._finish(r.prepare(), 0.0)
+        write(config_file, doc("v2"))
+        service._finish(r.prepare(), 0.0)
+    messages = [rec.getMessage() for rec in caplog.records]
+    assert any(m.startswith("configuration reload (member 2/2) refused") for m in messages), messages
+    assert any(m.startswith("configuration reloaded (member 2/2): generation 1 -> 2") for m in messages), messages
+
+
 def test_live_and_refused_settings(config_file: Path, tmp_path: Path) -> None:
     running = load_config(config_file, environ=ENV)
     new_doc = doc("v2", destination={"requests_per_minute": 600, "custom_url": "https://eu1.segmentio.voucherify.io"},
@@ -111,6 +136,19 @@ def test_an_invalid_file_keeps_the_running_configuration(config_file: Path, cont
     write(config_file, content)
     prepared = r.prepare()
     assert prepared.result == "invalid" and message in prepared.error
+    assert r.commit(prepared) is None
+    assert r.running is running and r.hash == first_hash and r.generation == 1
+
+
+@pytest.mark.parametrize("content", ["", "   \n\n", "# everything commented out\n# kafka: ...\n"])
+def test_an_empty_file_on_reload_is_invalid_not_the_presets(config_file: Path, content: str) -> None:
+    """At start-up an empty file means Segment's presets; on reload it is a truncated save: refused."""
+    r = reloader(config_file)
+    running, first_hash = r.running, r.hash
+    write(config_file, content)
+    prepared = r.prepare()
+    assert prepared.result == "invalid"
+    assert prepared.error == f"{config_file}: empty configuration file; keeping generation 1"
     assert r.commit(prepared) is None
     assert r.running is running and r.hash == first_hash and r.generation == 1
 

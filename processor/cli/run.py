@@ -87,11 +87,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_members(args: argparse.Namespace, base_port: int) -> int:
     """Start N single-process members; each gets its own ops port (base, base+1, ...)."""
+    from processor.reload import MEMBER_ENV
+
     members: list[subprocess.Popen[bytes]] = []
     for i in range(args.processes):
         env = dict(os.environ)
         if base_port:
             env["VP__OPS__HTTP_PORT"] = str(base_port + i)
+        env[MEMBER_ENV] = f"{i + 1}/{args.processes}"  # named in the member's reload log lines
         cmd = [sys.executable, "-m", "processor", "run", "--config", args.config]
         if args.watch_config:
             cmd.append("--watch-config")
