@@ -6,12 +6,28 @@ Each subcommand lives in its own module exposing ``register(subparsers)``; the m
 
 from __future__ import annotations
 
-import argparse
-import os
+import signal
 import sys
-from types import ModuleType
 
-from processor import __version__
+
+def _ignore_hangup_while_starting(argv: list[str]) -> None:
+    """``run``: SIGHUP means "reload", so it must never kill a starting processor.
+
+    Its default action ends the process (exit 129, nothing logged); the reload handler is
+    installed only once the heavy imports below and the configuration are done (seconds). So
+    ignore it first thing, before those imports; the handler replaces this (processor/app.py).
+    """
+    if argv[1:2] == ["run"]:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+_ignore_hangup_while_starting(sys.argv)
+
+import argparse  # noqa: E402 - after the SIGHUP guard above, on purpose
+import os  # noqa: E402
+from types import ModuleType  # noqa: E402
+
+from processor import __version__  # noqa: E402
 from processor.cli import check_config, dlq, dry_run, import_segment, replay, run, topics, webhooks
 
 #: Subcommand modules, in the order ``--help`` lists them.

@@ -1,0 +1,39 @@
+"""``run``'s start-up: a SIGHUP before the reload handler is installed must not kill the process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SPY = r"""
+import signal, sys
+sys.argv = ["voucherify-processor", "run", "--config", "/nonexistent/config.yaml"]
+seen = {}
+
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("pydantic", "confluent_kafka", "orjson", "yaml") and name not in seen:
+            seen[name] = signal.getsignal(signal.SIGHUP)
+        return None
+
+sys.meta_path.insert(0, Spy())
+import processor.cli.main
+print(len(seen), sorted(name for name, handler in seen.items() if handler is not signal.SIG_IGN))
+"""
+
+
+def test_sighup_is_ignored_before_the_heavy_imports_of_run() -> None:
+    """The default SIGHUP action ends the process (exit 129, nothing logged); imports take seconds."""
+    out = subprocess.run([sys.executable, "-c", SPY], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    count, not_ignored = out.split(" ", 1)
+    assert int(count) > 0 and not_ignored.strip() == "[]", out
+
+
+def test_other_commands_keep_the_default_sighup() -> None:
+    spy = SPY.replace('"run", "--config", "/nonexistent/config.yaml"', '"check-config"')
+    out = subprocess.run([sys.executable, "-c", spy], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    count, not_ignored = out.split(" ", 1)
+    assert int(count) > 0 and not_ignored.strip() != "[]", out
