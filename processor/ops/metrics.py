@@ -115,6 +115,8 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        for result in ("applied", "partial", "refused", "unchanged", "invalid"):  # processor/reload.py's Result
+            self.config_reloads.labels(result)  # every series exists (0) from start: rate() and alerts work at once
         self.retry_subscription_gone = Counter(
             f"{p}retry_subscription_gone",
             "Retry-tier deliveries dead-lettered because a reload removed or disabled their subscription.",

@@ -58,3 +58,9 @@ def test_config_generation_shows_only_the_running_hash() -> None:
     text = m.render().decode()
     assert 'voucherify_processor_config_generation{hash="bbbbbbbbbbbb"} 2.0' in text
     assert "aaaaaaaaaaaa" not in text
+
+
+def test_config_reloads_has_every_result_series_from_start() -> None:
+    text = Metrics().render().decode()
+    for result in ("applied", "partial", "refused", "unchanged", "invalid"):
+        assert f'voucherify_processor_config_reloads_total{{result="{result}"}} 0.0' in text
