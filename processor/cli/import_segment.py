@@ -18,7 +18,8 @@ secrets are never written), and the offline ``check-config`` verdict of the resu
 
 Exit codes: 0 written and every subscription imported (warnings allowed); 1 written, but a
 subscription was refused, an input page is missing, or the result does not pass the check;
-2 nothing written (unreadable input, not a Segment export, the Public API failed).
+2 nothing written (unreadable input, not a Segment export, the Public API failed, no
+subscription in the inputs or none importable, the written text would not read back as meant).
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def _read_inputs(files: list[str], stdin: IO[bytes]) -> list[tuple[str, Any]]:
             data = stdin.read() if name == "-" else Path(name).read_bytes()
         except OSError as exc:
             raise ExportError(f"{name}: cannot read: {exc.strerror}") from None
+        data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM (Windows editors, PowerShell's Out-File)
         try:
             documents.append((source, orjson.loads(data)))
         except orjson.JSONDecodeError as exc:
@@ -142,13 +144,26 @@ def _styled(value: Any, *, top: bool = False) -> Any:
 
 
 def _header(result: ImportResult) -> str:
-    lines = ["Imported from Segment by `voucherify-processor import-segment`"
+    lines = [_IMPORTED_FROM
              + (f" (destination {result.destination_label})" if result.destination_label else "") + "."]
     envs = " and ".join(env for env, _ in SECRET_ENV.values())
     lines.append(f"Secrets are not in this file: set {envs} (or destination.*_file) where the processor runs.")
     for report in result.refused:
-        lines.append(f"Not imported: {report.segment_name!r}: {report.messages[0]}")
+        lines.append(f"{_NOT_IMPORTED}{report.segment_name!r}: {report.messages[0].splitlines()[0]}")
     return "\n".join(lines)
+
+
+#: The lines :func:`_header` writes start so; an --into file's old ones are dropped, not piled up.
+_IMPORTED_FROM = "Imported from Segment by `voucherify-processor import-segment`"
+_NOT_IMPORTED = "Not imported: "
+_OUR_COMMENTS = (_IMPORTED_FROM, "Secrets are not in this file: set ", _NOT_IMPORTED, "Add your kafka: section (see config/example.yaml)")
+
+
+def _without_our_header(text: str) -> str:
+    """``text`` without the comment lines a previous import wrote (each import writes its own)."""
+    kept = [line for line in text.splitlines(keepends=True)
+            if not (line.startswith("# ") and line[2:].startswith(_OUR_COMMENTS))]
+    return "".join(kept)
 
 
 def _render(result: ImportResult, merged: bool, as_json: bool) -> str:
@@ -265,6 +280,10 @@ def run(args: argparse.Namespace, *, stdin: IO[bytes] | None = None, stdout: IO[
     except (ExportError, FetchError) as exc:
         err(f"import-segment: {exc}")
         return EXIT_CONFIG
+    if not export.subscriptions:  # e.g. only the destination export: never write (or merge) an empty list
+        err("import-segment: the inputs hold no subscriptions (save every page of GET /destinations/{id}/subscriptions "
+            "too); nothing written" + (f", {args.into}'s subscriptions kept" if args.into else ""))
+        return EXIT_CONFIG
 
     base = None
     if args.into:
@@ -277,7 +296,7 @@ def run(args: argparse.Namespace, *, stdin: IO[bytes] | None = None, stdout: IO[
             if args.into.endswith(".json"):  # JSON has no comments to keep: read it as the processor does
                 base = parse_document(text, source=args.into, as_json=True)
             else:
-                base = _yaml(load_as_processor=True).load(text) or CommentedMap()
+                base = _yaml(load_as_processor=True).load(_without_our_header(text)) or CommentedMap()
         except ConfigFileError as exc:
             err(f"import-segment: {exc}")
             return EXIT_CONFIG
@@ -315,6 +334,10 @@ def run(args: argparse.Namespace, *, stdin: IO[bytes] | None = None, stdout: IO[
         say(f"check: FAIL {result.config_problem}")
     else:
         say("check: ok (validated and compiled as check-config does offline)")
+    if not result.document.get("subscriptions"):
+        say("import-segment: every subscription was refused; nothing written"
+            + (f", {args.into}'s subscriptions kept" if args.into else ""))
+        return EXIT_CONFIG
     if target:
         try:
             _write(target, text)

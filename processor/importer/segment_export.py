@@ -57,6 +57,10 @@ class ExportedSubscription:
     enabled: bool
     destination_id: str | None
     source: str
+    #: what was read differently from Segment's record, for the report (e.g. an empty name)
+    warnings: tuple[str, ...] = ()
+    #: why this subscription cannot be imported as found (e.g. ``enabled`` not a boolean)
+    refusal: str | None = None
 
 
 @dataclass
@@ -81,9 +85,13 @@ class _Page:
 def _subscription(raw: Any, source: str, where: str) -> ExportedSubscription:
     if not isinstance(raw, dict):
         raise ExportError(f"{source}: {where}: a subscription must be a JSON object, got {type(raw).__name__}")
+    warnings: list[str] = []
+    refusal = None
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
+        given = name
         name = f"Subscription {raw.get('id') or where}"
+        warnings.append(f"Segment's name is {given!r}: named {name!r} (names must be non-empty)")
     action = raw.get("actionSlug", raw.get("partnerAction"))
     trigger = raw.get("trigger", raw.get("subscribe"))
     settings = raw.get("settings", raw.get("mapping"))
@@ -93,6 +101,8 @@ def _subscription(raw: Any, source: str, where: str) -> ExportedSubscription:
         except orjson.JSONDecodeError:
             pass  # left as text: the translation refuses it with the reason
     enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):  # e.g. "false": neither value can be assumed
+        refusal = f"enabled is {enabled!r} ({type(enabled).__name__}), not true or false: set it in Segment and export again"
     return ExportedSubscription(
         id=raw.get("id") if isinstance(raw.get("id"), str) else None,
         name=name,
@@ -102,6 +112,8 @@ def _subscription(raw: Any, source: str, where: str) -> ExportedSubscription:
         enabled=enabled is not False,
         destination_id=raw.get("destinationId") if isinstance(raw.get("destinationId"), str) else None,
         source=source,
+        warnings=tuple(warnings),
+        refusal=refusal,
     )
 
 

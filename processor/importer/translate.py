@@ -8,6 +8,8 @@ Rules (each says why):
    names must be unique (they name subscriptions in retry records and metrics).
 3. Refused, and left out of the file, with the reason: an action that is not one of this
    destination's three (the export of another destination: its subscriptions cannot run here),
+   a ``destinationId`` other than the exported destination's id, subscriptions given with a
+   destination export of another type (e.g. ``actions-slack``),
    a missing trigger, a mapping that is not a JSON object, and anything the processor's own
    compiler refuses at start-up (a trigger Segment cannot parse, a malformed mapping, a Liquid
    filter not ported yet). Writing them would stop ``run`` for every other subscription.
@@ -102,6 +104,24 @@ def _unique(name: str, taken: set[str]) -> str:
     return f"{name} ({n})"
 
 
+def _other_destination(sub: ExportedSubscription, export: Export) -> str | None:
+    """Why ``sub`` belongs to another destination than the exported one, or None.
+
+    A subscription runs with its own destination's settings (URL, credentials): one saved from
+    another destination's export, even with a Voucherify action name, is not this one's.
+    """
+    dest = export.destination
+    if dest is None:
+        return None
+    if sub.destination_id and dest.id and sub.destination_id != dest.id:
+        return (f"it belongs to another destination (destinationId {sub.destination_id}), "
+                f"not the exported destination {dest.id}")
+    if dest.slug and "voucherify" not in dest.slug.lower():
+        return (f"the destination export ({dest.source}) is a {dest.slug!r}, not Voucherify (Actions): "
+                "its subscriptions are not imported")
+    return None
+
+
 def _check_subscription(sub: ExportedSubscription, report: SubscriptionReport, export: Export) -> dict[str, Any] | None:
     """The subscription's config entry, or None (refused, with the reason in the report)."""
     actions = ", ".join(ACTIONS)
@@ -120,14 +140,27 @@ def _check_subscription(sub: ExportedSubscription, report: SubscriptionReport, e
             f"this subscription belongs to another destination's export{origin}"
         )
         return None
+    if sub.refusal:
+        report.status = "refused"
+        report.messages.append(sub.refusal)
+        return None
+    foreign = _other_destination(sub, export)
+    if foreign:
+        report.status = "refused"
+        report.messages.append(foreign)
+        return None
     if not isinstance(sub.trigger, str) or not sub.trigger.strip():
         report.status = "refused"
         report.messages.append("it has no trigger (FQL)")
         return None
     mapping = sub.settings
     if mapping is None:
-        mapping = {}
-    if not isinstance(mapping, dict):
+        # No settings at all: the action's default mapping (the config's ``mapping`` left out),
+        # which is what Segment fills a new subscription with; said, because Segment's record
+        # holds no fields to compare with.
+        report.messages.append("Segment's settings (the mapping) are null: imported with the action's default "
+                               "mapping (no `mapping:`); compare with the subscription in Segment")
+    elif not isinstance(mapping, dict):
         report.status = "refused"
         report.messages.append(f"its settings (the mapping) must be a JSON object, got {type(mapping).__name__}")
         return None
@@ -141,14 +174,16 @@ def _check_subscription(sub: ExportedSubscription, report: SubscriptionReport, e
         return None
     prefix = f"subscriptions[0] {report.name!r} "
     report.messages.extend(w.removeprefix(prefix) for w in compiled.warnings)
-    if not mapping:
+    report.messages.extend(sub.warnings)
+    if mapping is not None and not mapping:
         report.messages.append("the mapping is empty: requests carry none of the action's fields")
     if report.messages:
         report.status = "warnings"
     entry: dict[str, Any] = {"name": report.name, "subscribe": sub.trigger, "action": sub.action}
     if not sub.enabled:
         entry["enabled"] = False
-    entry["mapping"] = mapping
+    if mapping is not None:
+        entry["mapping"] = mapping
     return entry
 
 

@@ -380,3 +380,91 @@ def test_into_a_yaml_config_reads_it_as_the_processor_does(capsys: pytest.Captur
     code, out, err = run_import(capsys, FILES, into=str(mine))
     from processor.config import read_document
     assert read_document(mine)["extra_flag"] is False, err
+
+
+VOUCHERIFY_SUB = {"id": "v1", "name": "Identify", "actionSlug": "upsertCustomer", "destinationId": DESTINATION["id"],
+                  "trigger": 'type = "identify"', "settings": {"source_id": {"@path": "$.userId"}}}
+
+
+def test_a_subscription_of_another_destination_id_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    other = {**VOUCHERIFY_SUB, "id": "v2", "name": "Elsewhere", "destinationId": "dest_OTHER"}
+    subs = tmp_path / "subs.json"
+    subs.write_bytes(orjson.dumps([VOUCHERIFY_SUB, other]))
+    code, out, err = run_import(capsys, [str(EXPORT / "destination.json"), str(subs)])
+    assert code == 1
+    assert [s["name"] for s in yaml.safe_load(out)["subscriptions"]] == ["Identify"]
+    assert report_lines(err)["Elsewhere"] == "refused"
+    assert f"it belongs to another destination (destinationId dest_OTHER), not the exported destination {DESTINATION['id']}" in err
+
+
+def test_subscriptions_with_a_destination_export_of_another_type_are_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    slack = tmp_path / "slack.json"
+    slack.write_bytes(orjson.dumps({"data": {"destination": {
+        "id": "dest_SLACK", "name": "Slack", "metadata": {"name": "Slack (Actions)", "slug": "actions-slack"},
+        "settings": {"webhookUrl": "https://hooks.slack.com/services/T0/B0/X"}}}}))
+    subs = tmp_path / "subs.json"
+    subs.write_bytes(orjson.dumps([{k: v for k, v in VOUCHERIFY_SUB.items() if k != "destinationId"}]))
+    code, out, err = run_import(capsys, [str(slack), str(subs)], custom_url="https://us1.segmentio.voucherify.io")
+    assert code == 2 and out == ""  # nothing importable: nothing written
+    assert report_lines(err) == {"Identify": "refused"}
+    assert "is a 'actions-slack', not Voucherify (Actions): its subscriptions are not imported" in err
+
+
+def test_repeated_into_replaces_the_header_instead_of_piling_it_up(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    mine = tmp_path / "my.yaml"
+    mine.write_text("# production settings\ndestination:\n  custom_url: https://old.example.com\n", encoding="utf-8")
+    run_import(capsys, FILES, into=str(mine))
+    first = mine.read_text()
+    page = orjson.loads((EXPORT / "subscriptions-page-1.json").read_bytes())["data"]["subscriptions"]
+    run_import(capsys, ["-"], stdin=orjson.dumps(page), into=str(mine))
+    run_import(capsys, ["-"], stdin=orjson.dumps(page), into=str(mine))
+    text = mine.read_text()
+    assert text.count("Imported from Segment") == 1 and text.count("Secrets are not in this file") == 1
+    assert "Not imported: 'Post big orders to #sales'" in first and "Not imported" not in text  # stale line gone
+    assert text.count("# production settings") == 1
+
+
+def test_no_subscriptions_given_writes_nothing_and_keeps_the_existing_ones(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run_import(capsys, [str(EXPORT / "destination.json")])
+    assert code == 2 and out == "" and "the inputs hold no subscriptions" in err
+    mine = tmp_path / "my.yaml"
+    before = "destination:\n  custom_url: https://old.example.com\nsubscriptions:\n  - {name: Old, subscribe: 'type = \"track\"', action: addCustomEvent}\n"
+    mine.write_text(before, encoding="utf-8")
+    code, out, err = run_import(capsys, [str(EXPORT / "destination.json")], into=str(mine))
+    assert code == 2 and mine.read_text() == before
+    assert f"{mine}'s subscriptions kept" in err
+
+
+def test_enabled_not_a_boolean_is_refused_not_guessed(capsys: pytest.CaptureFixture[str]) -> None:
+    subs = [{**VOUCHERIFY_SUB, "id": "v3", "name": "Stringly", "enabled": "false"}, VOUCHERIFY_SUB]
+    code, out, err = run_import(capsys, [str(EXPORT / "destination.json"), "-"], stdin=orjson.dumps(subs))
+    assert code == 1
+    assert [s["name"] for s in yaml.safe_load(out)["subscriptions"]] == ["Identify"]
+    assert report_lines(err)["Stringly"] == "refused"
+    assert "enabled is 'false' (str), not true or false" in err
+
+
+def test_an_empty_name_is_renamed_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    subs = [{**VOUCHERIFY_SUB, "id": "s9", "name": "  "}]
+    code, out, err = run_import(capsys, [str(EXPORT / "destination.json"), "-"], stdin=orjson.dumps(subs))
+    assert code == 0
+    assert report_lines(err) == {"Subscription s9": "imported with warnings"}
+    assert "Segment's name is '  ': named 'Subscription s9'" in err
+
+
+def test_null_settings_mean_the_actions_default_mapping_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    subs = [{**VOUCHERIFY_SUB, "settings": None}]
+    code, out, err = run_import(capsys, [str(EXPORT / "destination.json"), "-"], stdin=orjson.dumps(subs))
+    assert code == 0, err
+    (sub,) = yaml.safe_load(out)["subscriptions"]
+    assert "mapping" not in sub  # the processor's "the action's default mapping"
+    assert report_lines(err) == {"Identify": "imported with warnings"}
+    assert "imported with the action's default mapping" in err and "the mapping is empty" not in err
+
+
+def test_a_utf8_bom_file_is_read(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bom = tmp_path / "subs.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + orjson.dumps([VOUCHERIFY_SUB]))
+    code, out, err = run_import(capsys, [str(EXPORT / "destination.json"), str(bom)])
+    assert code == 0, err
+    assert [s["name"] for s in yaml.safe_load(out)["subscriptions"]] == ["Identify"]
