@@ -16,6 +16,7 @@ is this module's ``ConfigError``).
     ProcessorError
     ├── ConfigError                  the configuration cannot be used; .field names where
     │   ├── ConfigFileError          the file is unreadable or fails the schema (pydantic)
+    │   │   └── EmptyConfigFileError the file holds no document (refused on reload)
     │   ├── FqlSyntaxError           a trigger does not parse; .position
     │   ├── MappingConfigError       a mapping is malformed (directive, Liquid template); .problems
     │   └── KafkaSettingsError       librdkafka refuses the client settings (sasl.password missing)
