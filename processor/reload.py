@@ -173,8 +173,8 @@ class Reloader:
         member: str | None = None,
     ) -> None:
         self.path = Path(path)
-        #: " (member 1/2)" in log lines when this process is one member of ``run --processes N``
-        self.member = f" (member {member})" if member else ""
+        #: "; member 1/2" at the end of log lines when this process is one member of ``run --processes N``
+        self.member = f"; member {member}" if member else ""
         self.running = running
         self.generation = 1
         self.hash = config_hash(running)
@@ -239,7 +239,7 @@ class ReloadService:
 
     def request(self, why: str = "requested") -> None:
         """Ask for a reload (call on the loop; the signal handler and the watcher do)."""
-        log.info("configuration reload%s %s: reading %s", self.reloader.member, why, self.reloader.path)
+        log.info("configuration reload %s: reading %s%s", why, self.reloader.path, self.reloader.member)
         self._requested.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -256,8 +256,8 @@ class ReloadService:
         old_generation = reloader.generation
         applied_s = 0.0
         if prepared.result == "invalid":
-            log.error("configuration reload%s refused, still running generation %d (hash %s): %s",
-                      reloader.member, reloader.generation, reloader.hash, prepared.error,
+            log.error("configuration reload refused, still running generation %d (hash %s): %s%s",
+                      reloader.generation, reloader.hash, prepared.error, reloader.member,
                       extra={"config_generation": reloader.generation, "config_hash": reloader.hash})
         else:
             generation = reloader.commit(prepared)
@@ -266,17 +266,17 @@ class ReloadService:
                 self._apply(generation, prepared.config)  # step 3: the only part the loop waits for
                 applied_s = time.perf_counter() - started
             if prepared.refused:
-                log.warning("configuration reload%s: not applied while running, restart to apply: %s",
-                            reloader.member, ", ".join(prepared.refused))
+                log.warning("configuration reload: not applied while running, restart to apply: %s%s",
+                            ", ".join(prepared.refused), reloader.member)
             if generation is not None:
-                log.info("configuration reloaded%s: generation %d -> %d (hash %s), changed: %s; prepared in %.0f ms "
-                         "off the loop, switched in %.3f ms on it",
-                         reloader.member, old_generation, generation.number, generation.hash, ", ".join(prepared.changed),
-                         prepare_s * 1000, applied_s * 1000,
+                log.info("configuration reloaded: generation %d -> %d (hash %s), changed: %s; prepared in %.0f ms "
+                         "off the loop, switched in %.3f ms on it%s",
+                         old_generation, generation.number, generation.hash, ", ".join(prepared.changed),
+                         prepare_s * 1000, applied_s * 1000, reloader.member,
                          extra={"config_generation": generation.number, "config_hash": generation.hash})
             else:
-                log.info("configuration reload%s: nothing to apply, still generation %d (hash %s)",
-                         reloader.member, reloader.generation, reloader.hash,
+                log.info("configuration reload: nothing to apply, still generation %d (hash %s)%s",
+                         reloader.generation, reloader.hash, reloader.member,
                          extra={"config_generation": reloader.generation, "config_hash": reloader.hash})
         self._record(prepared.result, reloader)  # step 4
         self.reloads += 1

@@ -194,6 +194,8 @@ def test_processes_forwards_sighup_to_every_member(kafka_bootstrap, make_topic, 
             proc.proc.send_signal(signal.SIGHUP)
             wait_until(lambda: proc.log_text().count("configuration reloaded: generation 1 -> 2") >= 2, 60,
                        message="not every member reloaded")
+            reloaded = [line for line in proc.log_text().splitlines() if "configuration reloaded: generation 1 -> 2" in line]
+            assert any("member 1/2" in line for line in reloaded) and any("member 2/2" in line for line in reloaded)
             assert proc.alive  # SIGHUP does not stop the parent either
         finally:
             assert proc.terminate() == 0
