@@ -186,10 +186,16 @@ def test_retries_of_a_removed_subscription_are_dead_lettered_with_the_reason(kaf
 def test_processes_forwards_sighup_to_every_member(kafka_bootstrap, make_topic, tmp_path):
     source = make_topic(partitions=2)
     with StubServer() as stub:
-        doc = processor_config_doc(kafka_bootstrap, stub.url, source, subscriptions=subscriptions("v1"), ops_port=free_port())
+        port = free_port()  # members get port and port + 1
+        doc = processor_config_doc(kafka_bootstrap, stub.url, source, subscriptions=subscriptions("v1"), ops_port=port)
         config, proc = start(tmp_path, doc, processes=2)
         try:
             wait_until(lambda: proc.log_text().count("consuming ") >= 2, 60, message="both members started")
+            members = [Scrape(port), Scrape(port + 1)]
+            wait_until(lambda: all(m.ready().get("config", {}).get("generation") == 1 for m in members), 30,
+                       message="readyz config of both members")
+            hashes = {m.ready()["config"]["hash"] for m in members}
+            assert len(hashes) == 1, hashes  # same file, same hash, whatever each member's ops port
             write_config(config, {**doc, "subscriptions": subscriptions("v2")})
             proc.proc.send_signal(signal.SIGHUP)
             wait_until(lambda: proc.log_text().count("configuration reloaded: generation 1 -> 2") >= 2, 60,
