@@ -205,3 +205,29 @@ def test_processes_forwards_sighup_to_every_member(kafka_bootstrap, make_topic, 
             assert proc.alive  # SIGHUP does not stop the parent either
         finally:
             assert proc.terminate() == 0
+
+
+def test_an_empty_file_on_reload_keeps_the_running_generation(kafka_bootstrap, make_topic, tmp_path):
+    """A truncated save (empty file) must not switch the processor to Segment's presets."""
+    source = make_topic(partitions=1)
+    port = free_port()
+    with StubServer() as stub:
+        doc = processor_config_doc(kafka_bootstrap, stub.url, source, subscriptions=subscriptions("v1"), ops_port=port)
+        config, proc = start(tmp_path, doc)
+        scrape = Scrape(port)
+        try:
+            wait_until(lambda: scrape.ready().get("config", {}).get("generation") == 1, 30, message="readyz config")
+            assert scrape.metric("config_reloads_total") == {  # every series from start
+                f'voucherify_processor_config_reloads_total{{result="{r}"}}': 0.0
+                for r in ("applied", "partial", "refused", "unchanged", "invalid")}
+            config.write_text("   \n# truncated\n", encoding="utf-8")
+            proc.proc.send_signal(signal.SIGHUP)
+            proc.wait_for_log(r"empty configuration file; keeping generation 1", 30)
+            assert proc.alive
+            assert scrape.ready()["config"]["generation"] == 1
+            reloads = scrape.metric("config_reloads_total")
+        finally:
+            proc.terminate()
+    assert reloads['voucherify_processor_config_reloads_total{result="invalid"}'] == 1.0
+    assert reloads['voucherify_processor_config_reloads_total{result="partial"}'] == 0.0
+    assert "changed: subscriptions" not in proc.log_text()
