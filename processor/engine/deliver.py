@@ -22,6 +22,7 @@ For each attempt:
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,11 @@ __all__ = ["Deliverer"]
 
 _THROTTLED_BACKOFF_S = 0.2  # first wait after a 429 without Retry-After, doubling up to 64x
 _MAX_THROTTLE_WAIT_S = 300.0  # never trust one server-requested wait longer than this
+#: A throttled wait this long is logged: the record's partition cannot commit past it meanwhile,
+#: so its lag grows, and an operator needs to see why (a newcomer's finding).
+LONG_THROTTLE_WAIT_S = 30.0
+
+_log = logging.getLogger(__name__)
 
 
 class Deliverer:
@@ -117,7 +123,14 @@ class Deliverer:
                 if wait is None:
                     wait = _THROTTLED_BACKOFF_S * (2 ** min(throttled_waits, 6)) * self._rng.uniform(0.5, 1.5)
                 throttled_waits += 1
-                await self._sleep(min(wait, _MAX_THROTTLE_WAIT_S))
+                wait = min(wait, _MAX_THROTTLE_WAIT_S)
+                if wait >= LONG_THROTTLE_WAIT_S:
+                    _log.warning(
+                        "a throttled %s request (subscription %r) waits %.0f s before it goes again "
+                        "(Retry-After, capped at %.0f s); its partition commits nothing past it meanwhile",
+                        delivery.action, delivery.subscription, wait, _MAX_THROTTLE_WAIT_S,
+                    )
+                await self._sleep(wait)
                 continue
             if result.unavailable and availability.is_open:
                 continue  # an outage, not this event's failure: wait for the circuit (step 1)

@@ -4,6 +4,7 @@ the event's failures (see processor/engine/deliver.py steps 3-4)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from processor.engine.pipeline import EngineSettings
 from tests.engine.fakes import DLQ, SOURCE, TIERS, FakeSender, Rig, failed, run, wait_for
@@ -20,7 +21,7 @@ def settings(**overrides) -> EngineSettings:
     return EngineSettings(**{**base, **overrides})
 
 
-def test_a_throttled_answer_waits_its_retry_after_however_long_and_never_uses_a_tier():
+def test_a_throttled_answer_waits_its_retry_after_however_long_and_never_uses_a_tier(caplog):
     async def main():
         async with Rig(settings=settings()) as rig:
             await rig.assign(TP0)
@@ -34,7 +35,11 @@ def test_a_throttled_answer_waits_its_retry_after_however_long_and_never_uses_a_
             assert rig.producer.records == []  # no tier, no dead letter
             assert rig.observer.retried_n == 0
 
-    run(main)
+    with caplog.at_level(logging.WARNING, logger="processor.engine.deliver"):
+        run(main)
+    # 30 s holds the partition's commit: each such wait is a WARNING an operator can see
+    warnings = [r.getMessage() for r in caplog.records if "throttled" in r.getMessage()]
+    assert len(warnings) == 3 and "waits 30 s" in warnings[0] and "Retry-After" in warnings[0]
 
 
 class DownSender(FakeSender):
