@@ -42,6 +42,7 @@ __all__ = [
     "VALIDATION",
     "CONFIG",
     "INTERNAL",
+    "ERROR_CLASSES",
 ]
 
 #: A topic partition: ``(topic, partition)``.
@@ -224,3 +225,5 @@ DECODE = "decode"
 VALIDATION = "validation"
 CONFIG = "config"  # a retry names a subscription a configuration reload removed or disabled
 INTERNAL = "internal"  # our own Segment semantics failed for this (event, subscription)
+#: Every ``vp.error.class`` a retry or dead-letter record can carry (what ``dlq`` filters by).
+ERROR_CLASSES = (RETRYABLE, PERMANENT, AUTH, DECODE, VALIDATION, CONFIG, INTERNAL)

@@ -30,7 +30,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from processor.engine import headers as h
-from processor.engine.ports import AUTH, DECODE, PERMANENT, RETRYABLE, VALIDATION
+from processor.engine.ports import AUTH, CONFIG, DECODE, ERROR_CLASSES, INTERNAL, PERMANENT, RETRYABLE, VALIDATION
 from processor.errors import KafkaUnavailable, LedgerFull
 from processor.kafka.admin import retry_coordinator
 from processor.kafka.producer import durable_producer_settings
@@ -53,8 +53,6 @@ __all__ = [
     "mark_handled",
 ]
 
-#: Every ``vp.error.class`` a dead letter can carry.
-ERROR_CLASSES = (RETRYABLE, PERMANENT, AUTH, DECODE, VALIDATION)
 #: What ``redrive`` takes without being told: failures that a second try can get through (the
 #: endpoint recovered, the credentials were fixed, the 4xx came from a state that changed).
 REDRIVE_BY_DEFAULT = frozenset({RETRYABLE, PERMANENT, AUTH})
@@ -62,6 +60,8 @@ REDRIVE_BY_DEFAULT = frozenset({RETRYABLE, PERMANENT, AUTH})
 FAILS_AGAIN = {
     DECODE: "undecodable input decodes no better the second time",
     VALIDATION: "the mapping produces the same invalid payload until the configuration changes",
+    CONFIG: "the subscription was removed or disabled; restore it in the configuration first",
+    INTERNAL: "our Segment semantics failed on this event; it fails again until the processor is fixed",
 }
 
 #: Kafka's default ``offset.metadata.max.bytes`` is 4096; stay well under it.
