@@ -4,7 +4,9 @@ Delivery protocol (``Receiver.handle``), in this order so that nothing unauthent
 and nothing is answered 2xx before it is durable:
 
 1. Not loaded or draining -> **503** ``not_ready`` (Voucherify retries later).
-2. Body larger than ``max_body_bytes`` -> **413** ``too_large`` (checked before reading it whole).
+2. Body larger than ``max_body_bytes`` -> **413** ``too_large`` (checked before reading it whole);
+   body not fully received within ``body_timeout_s`` -> **408** ``body_timeout`` and the connection
+   is closed (a slow or stalled sender must not hold a connection open indefinitely).
 3. ``x-voucherify-signature`` missing -> **401** ``missing_signature``; not the HMAC-SHA256 of the
    raw body under the secret -> **401** ``invalid_signature``. Never produced.
 4. Not JSON, or not a v2024-01-01 envelope -> **400** ``malformed`` with the reason.
@@ -12,7 +14,9 @@ and nothing is answered 2xx before it is durable:
    Segment's source ignores these too, and a retry could not change the answer.
 6. Event time older than the dedupe window -> **200** skipped ``outside_window``: a retry that old
    could not be recognised as one, so producing it could double it (Voucherify itself retries for
-   3 days; the default window is 4).
+   3 days; the default window is 4). Event time more than ``max_future_skew_s`` ahead of our clock
+   -> **200** skipped ``future_dated``: a clock that wrong makes the window meaningless (the id
+   would be remembered by a time that never comes), and a retry would carry the same time.
 7. Event id already in the window -> **200** ``duplicate``. The same id in flight in another
    request -> wait for that one's outcome. An id whose earlier produce failed (the record may
    still have reached the broker) -> first read the topic up to its current end, then decide.
@@ -72,6 +76,8 @@ class Receiver:
         metrics: WebhookMetrics,
         max_body_bytes: int,
         catch_up_timeout_s: float,
+        body_timeout_s: float = 10.0,
+        max_future_skew_s: float = 300.0,
     ) -> None:
         self._secret = secret
         self._translator = translator
@@ -81,6 +87,8 @@ class Receiver:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self._catch_up_timeout_s = catch_up_timeout_s
+        self._body_timeout_s = body_timeout_s
+        self._max_future_skew_ms = max_future_skew_s * 1000
         self._inflight: dict[str, asyncio.Future[bool]] = {}
         # Ids whose produce failed (the record may have landed anyway), oldest first; bounded like the window.
         self._uncertain: OrderedDict[str, None] = OrderedDict()
@@ -131,9 +139,13 @@ class Receiver:
         if request.content_length is not None and request.content_length > self.max_body_bytes:  # 2
             return self._reject(413, "too_large", f"body larger than {self.max_body_bytes} bytes")
         try:
-            body = await request.read()
+            body = await asyncio.wait_for(request.read(), self._body_timeout_s)
         except web.HTTPRequestEntityTooLarge:
             return self._reject(413, "too_large", f"body larger than {self.max_body_bytes} bytes")
+        except asyncio.TimeoutError:
+            response = self._reject(408, "body_timeout", f"body not received within {self._body_timeout_s:g} s")
+            response.force_close()
+            return response
         header = request.headers.get(signature.HEADER)  # 3
         if not header:
             return self._reject(401, "missing_signature", f"no {signature.HEADER} header")
@@ -149,8 +161,11 @@ class Receiver:
             return self._reject(400, "malformed", str(exc))
         if isinstance(outcome, Skipped):  # 5
             return self._skip(outcome.message_id, outcome.voucherify_type, outcome.reason)
-        if at_ms < time.time() * 1000 - self._seen.window_ms:  # 6
+        now_ms = time.time() * 1000
+        if at_ms < now_ms - self._seen.window_ms:  # 6
             return self._skip(outcome.message_id, outcome.voucherify_type, "outside_window")
+        if at_ms > now_ms + self._max_future_skew_ms:
+            return self._skip(outcome.message_id, outcome.voucherify_type, "future_dated")
         return await self._deliver(outcome)  # 7, 8
 
     def _skip(self, message_id: str, kind: str, reason: str) -> web.Response:

@@ -69,6 +69,8 @@ class WebhookService:
             metrics=self.metrics,
             max_body_bytes=w.max_body_bytes,
             catch_up_timeout_s=w.produce_timeout_s,
+            body_timeout_s=w.body_timeout_s,
+            max_future_skew_s=w.max_future_skew_s,
         )
         self.port = 0
         self.ops_port = 0

@@ -33,6 +33,9 @@ class WebhooksConfig(BaseModel):
     port: int = Field(8080, ge=0, le=65535, description="the webhook endpoint's port (0: any free port)")
     path: str = Field("/webhooks/voucherify", pattern=r"^/", description="the URL path Voucherify posts to")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="larger bodies are refused with 413")
+    body_timeout_s: float = Field(10.0, gt=0, description="body not fully received within this -> 408, connection closed")
+    max_future_skew_s: float = Field(300.0, ge=0,
+                                     description="event time further ahead of our clock than this -> skipped future_dated")
     include: list[str] | None = Field(None, description="Voucherify event types to produce; None = the whole table")
     exclude: list[str] = Field(default_factory=list, description="Voucherify event types never produced")
     rename: dict[str, str] = Field(default_factory=dict, description="Voucherify event type -> Segment event name")
@@ -56,6 +59,9 @@ class WebhooksConfig(BaseModel):
         from processor.webhooks.translation import Translator  # the table owns the list of types
 
         Translator(include=self.include, exclude=self.exclude, rename=self.rename)  # raises naming the type
+        if self.secret is not None and self.secret_file is not None:
+            raise ValueError("secret and secret_file are both set (or secret comes from "
+                             f"${SECRET_ENV}); give the secret one way only")
         if self.secret is None and self.secret_file is None:
             raise ValueError(f"secret is required (set it in the file, in ${SECRET_ENV}, or with secret_file)")
         return self

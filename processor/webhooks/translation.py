@@ -25,8 +25,8 @@ Where the sources are silent or disagree, this module says what it chose:
   ``"distribution"``, ``type`` otherwise.
 - **messageId.** ``event.id`` ("unique identifier of the event that triggered the sendout") is the
   Voucherify event id; the envelope ``id`` identifies the *sendout* and differs between two
-  webhooks carrying the same event. We use ``event.id`` and fall back to ``id`` when a payload
-  has no ``event`` object.
+  webhooks carrying the same event. We use ``event.id`` and refuse a delivery without one
+  (400): falling back to the sendout id would break dedupe, since each retry's sendout id differs.
 - **timestamp.** ``event.created_at`` (when the event happened), else the envelope ``created_at``.
 - **properties.** Segment lists each event's objects by name but not their nesting; we put the
   webhook's ``data`` objects at the top level of ``properties`` (as the field lists read), add
@@ -189,9 +189,9 @@ class Translator:
             raise MalformedDelivery("the body must be a JSON object")
         kind = event_type_of(envelope)
         event = envelope.get("event") if isinstance(envelope.get("event"), dict) else {}
-        message_id = event.get("id") or envelope.get("id")
+        message_id = event.get("id")
         if not isinstance(message_id, str) or not message_id:
-            raise MalformedDelivery("neither event.id nor id is a non-empty string")
+            raise MalformedDelivery("event.id is missing or not a non-empty string (it is the messageId and the dedupe key)")
         data = envelope.get("data")
         if not isinstance(data, dict):
             raise MalformedDelivery("data is missing or not an object")

@@ -37,6 +37,7 @@ def test_one_file_serves_run_and_webhooks() -> None:
     "webhooks, message",
     [
         ({}, "webhooks: secret is required"),
+        ({"secret": "x", "secret_file": "/tmp/s"}, "secret and secret_file are both set"),
         ({"secret": "x", "exclude": ["voucher.exploded"]}, "exclude: unknown Voucherify event type(s) voucher.exploded"),
         ({"secret": "x", "rename": {"voucher.published": " "}}, "webhooks.rename: empty Segment event name"),
         ({"secret": "x", "path": "no-slash"}, "webhooks.path"),

@@ -123,15 +123,20 @@ def test_skips_and_bad_bodies(kafka_bootstrap, make_topic):
         not_json = b"{not json"
         bad = run.post(not_json, {signature.HEADER: signature.sign(not_json, SECRET.encode())})
         assert bad.status_code == 400 and bad.json() == {"error": "malformed", "message": "body is not JSON"}
-        no_data = orjson.dumps({"id": "whs_1", "type": "customer.rewarded", "created_at": "2024-01-01T00:00:00Z"})
+        no_data = orjson.dumps({"id": "whs_1", "type": "customer.rewarded", "created_at": "2024-01-01T00:00:00Z",
+                                "event": {"id": "ev_1"}})
         bad2 = run.post(no_data, {signature.HEADER: signature.sign(no_data, SECRET.encode())})
         assert bad2.status_code == 400 and "data is missing" in bad2.json()["message"]
+        no_event_id = fresh(fixture("customer.rewarded"))
+        del no_event_id["event"]["id"]  # nc17: fell back to the sendout id (200 produced, messageId whs_...)
+        bad3 = run.post(*signed(no_event_id))
+        assert bad3.status_code == 400 and "event.id is missing" in bad3.json()["message"]
         text = _metrics(run.service.ops_port)
         for reason in ("no_customer", "not_in_table", "outside_window"):
             assert f'voucherify_webhooks_skipped_total{{reason="{reason}"}} 1.0' in text
         assert 'voucherify_webhooks_rejected_total{reason="too_large"} 1.0' in text
-        assert 'voucherify_webhooks_rejected_total{reason="malformed"} 2.0' in text
-        assert "voucherify_webhooks_received_total 6.0" in text
+        assert 'voucherify_webhooks_rejected_total{reason="malformed"} 3.0' in text
+        assert "voucherify_webhooks_received_total 7.0" in text
     assert read_topic(kafka_bootstrap, topic) == []
 
 
