@@ -8,7 +8,9 @@ answer turns into a 503 the sender retries, never into a request hanging past it
 The window survives restarts because it *is* the topic: :class:`SeenIdsReader` reads the output
 topic from ``now - window`` (``offsets_for_times``) on start and keeps following it, so ids produced
 by an earlier run, or by another replica, are known. Records carry the Voucherify event id in the
-``vp.webhook.id`` header so the reader never parses values.
+``vp.event.id`` header so the reader never parses values (and the sendout id in ``vp.webhook.id``).
+Records written before ``vp.event.id`` existed carried the event id in ``vp.webhook.id``; the
+reader falls back to it only when ``vp.event.id`` is absent.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from processor.kafka.producer import AsyncProducer
 from processor.webhooks.dedupe import SeenIds
 from processor.webhooks.translation import Translated
 
-__all__ = ["ID_HEADER", "TYPE_HEADER", "EventSink", "SeenIdsReader"]
+__all__ = ["EVENT_ID_HEADER", "WEBHOOK_ID_HEADER", "TYPE_HEADER", "EventSink", "SeenIdsReader"]
 
 log = logging.getLogger(__name__)
 
-#: Headers on every produced record (UTF-8): the Voucherify event id, and its type.
-ID_HEADER = "vp.webhook.id"
+#: Headers on every produced record (UTF-8): the Voucherify event id (= ``messageId``, the dedupe
+#: key), the webhook (sendout) id ``whs_...`` as Voucherify's delivery logs show it, and the type.
+EVENT_ID_HEADER = "vp.event.id"
+WEBHOOK_ID_HEADER = "vp.webhook.id"
 TYPE_HEADER = "vp.webhook.type"
 
 
@@ -45,7 +49,8 @@ class EventSink:
 
     async def send(self, item: Translated) -> tuple[int, int]:
         """Resolves to ``(partition, offset)`` once acknowledged; raises ``ProduceError`` otherwise."""
-        headers = [(ID_HEADER, item.message_id.encode()), (TYPE_HEADER, item.voucherify_type.encode())]
+        headers = [(EVENT_ID_HEADER, item.message_id.encode()), (WEBHOOK_ID_HEADER, item.webhook_id.encode()),
+                   (TYPE_HEADER, item.voucherify_type.encode())]
         return await self._producer.send(self.topic, orjson.dumps(item.event), key=item.user_id.encode(),
                                          headers=headers)
 
@@ -207,7 +212,7 @@ class SeenIdsReader:
     def _remember(self, msg: Any) -> None:
         self._positions[msg.partition()] = msg.offset() + 1
         self.records_loaded += 1
-        for key, value in msg.headers() or ():
-            if key == ID_HEADER and value:
-                self.seen.add(value.decode("utf-8", "replace"), msg.timestamp()[1])
-                return
+        headers = dict(msg.headers() or ())
+        value = headers.get(EVENT_ID_HEADER) if EVENT_ID_HEADER in headers else headers.get(WEBHOOK_ID_HEADER)
+        if value:
+            self.seen.add(value.decode("utf-8", "replace"), msg.timestamp()[1])

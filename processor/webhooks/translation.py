@@ -123,12 +123,15 @@ class Translated:
     voucherify_type: str
     user_id: str
     event: dict[str, Any]
+    #: The envelope ``id`` (the sendout, ``whs_...``; differs per webhook and retry), or "".
+    webhook_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """A valid delivery that produces nothing. ``reason`` is a closed set (a metric label):
-    ``not_in_table`` (type unknown, or excluded by configuration) or ``no_customer``."""
+    ``not_in_table`` (a type the table does not know), ``excluded`` (a known type that
+    ``include``/``exclude`` leave out) or ``no_customer``."""
 
     message_id: str
     voucherify_type: str
@@ -197,7 +200,7 @@ class Translator:
             raise MalformedDelivery("data is missing or not an object")
         name = self.names.get(kind)
         if name is None:
-            return Skipped(message_id, kind, "not_in_table")
+            return Skipped(message_id, kind, "excluded" if kind in KNOWN_TYPES else "not_in_table")
         customer = data.get("customer")
         user_id = customer.get("source_id") if isinstance(customer, dict) else None
         if not isinstance(user_id, str) or not user_id:
@@ -221,4 +224,5 @@ class Translator:
             "properties": properties,
             "context": {"integration": self._integration},
         }
-        return Translated(message_id, kind, user_id, out)
+        webhook_id = envelope.get("id")
+        return Translated(message_id, kind, user_id, out, webhook_id if isinstance(webhook_id, str) else "")
