@@ -102,6 +102,10 @@ class WebhookService:
                 break
             log.warning("output topic %s not ready: %s; retrying", w.topic, outcome)
             await asyncio.sleep(min(w.readiness_probe_interval_s, 2.0))
+        # The topic was created or found: the broker answered. A probe that fails is retried within
+        # a second rather than after the full interval, so /readyz does not report a broker that is
+        # up as unanswering for a whole interval after start (e.g. while new topic metadata spreads).
+        self.receiver.broker_ok = True
         self.reader.start()
         next_probe = 0.0
         while True:
@@ -109,7 +113,8 @@ class WebhookService:
             now = loop.time()
             if now >= next_probe:
                 self.receiver.broker_ok = await loop.run_in_executor(None, self.reader.broker_answers, 2.0)
-                next_probe = now + w.readiness_probe_interval_s
+                retry_s = w.readiness_probe_interval_s if self.receiver.broker_ok else min(w.readiness_probe_interval_s, 0.5)
+                next_probe = now + retry_s
             self.metrics.window_ids.set(len(self.seen))
             await asyncio.sleep(0.05 if not self.receiver.loaded else 0.5)
 
