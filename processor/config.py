@@ -372,9 +372,21 @@ def apply_environment(raw: dict[str, Any], env: dict[str, str] | os._Environ[str
             if not isinstance(child, dict):
                 child = node[part] = {}
             node = child
-        node[parts[-1]] = yaml.safe_load(value) if value else value
+        node[parts[-1]] = _env_value(key, value)
         origins[tuple(parts)] = key
     return origins
+
+
+def _env_value(variable: str, value: str) -> Any:
+    """An override's value, read as a YAML scalar or flow collection (``2000``, ``[1, 10]``);
+    one that is not YAML is a configuration error naming the variable."""
+    if not value:
+        return value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigFileError(f"{variable}: invalid value {value!r}: {problem}") from None
 
 
 def parse_config(raw: dict[str, Any], *, source: str = "config", origins: Origins | None = None) -> AppConfig:

@@ -26,6 +26,15 @@ def test_an_error_in_an_environment_override_names_the_variable_not_the_file(tmp
     assert str(path) not in message
 
 
+@pytest.mark.parametrize("value", ["[1,", "{"])
+def test_an_override_that_is_not_yaml_names_the_variable(tmp_path: Path, value: str) -> None:
+    """A newcomer's finding: ``VP__ENGINE__RETRY_DELAYS_S='[1,'`` ended in a yaml traceback."""
+    path = tmp_path / "local.yaml"
+    path.write_text(GOOD)
+    message = _error(path, {"VP__ENGINE__RETRY_DELAYS_S": value})
+    assert message.startswith(f"VP__ENGINE__RETRY_DELAYS_S: invalid value {value!r}: ")
+
+
 def test_file_and_environment_errors_are_told_apart(tmp_path: Path) -> None:
     path = tmp_path / "local.yaml"
     path.write_text(GOOD + "engine: {max_in_flight: 0}\n")
