@@ -12,6 +12,11 @@ when asked for by ``--error-class`` or ``--any-class`` (after fixing the input o
 
 Header values are printed through the configured secrets' redactor: records dead-lettered by an
 older version may hold part of an echoed secret in ``vp.error.message``.
+
+Records with the same origin (topic, partition, offset) and subscriptions are one failure
+dead-lettered several times (a crash re-processed the event): every command treats them as one
+entry (filters select an entry when they select any of its copies), showing the newest copy and
+how many there are; ``redrive`` publishes it once and ``resolve`` marks every copy.
 """
 
 from __future__ import annotations
@@ -32,9 +37,11 @@ from processor.kafka.dlq import (
     ERROR_CLASSES,
     FAILS_AGAIN,
     REDRIVE_BY_DEFAULT,
+    DlqEntry,
     DlqFilter,
     DlqRecord,
     RedriveLedger,
+    by_origin,
     handled_group_id,
     load_ledgers,
     mark_handled,
@@ -91,32 +98,41 @@ def _one_line(text: str, width: int = 120) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _status(record: DlqRecord, redriven: dict[int, RedriveLedger], handled: dict[int, RedriveLedger]) -> str:
-    if record.offset in redriven.get(record.partition, RedriveLedger()):
-        return "redriven"
-    if record.offset in handled.get(record.partition, RedriveLedger()):
-        return "handled"
-    return "dead"
+def _status(entry: DlqEntry, redriven: dict[int, RedriveLedger], handled: dict[int, RedriveLedger]) -> str:
+    """``dead`` while any copy is neither re-driven nor handled; else what became of the newest."""
+    if entry.pending(redriven, handled):
+        return "dead"
+    newest = entry.record
+    return "redriven" if newest.offset in redriven.get(newest.partition, RedriveLedger()) else "handled"
+
+
+def _shown(entry: DlqEntry, flt: DlqFilter) -> DlqRecord:
+    """The copy to print: the newest one the filter selects (``--at`` names an exact copy)."""
+    return max((r for r in entry.copies if flt.matches(r)), key=lambda r: (r.timestamp_ms, r.partition, r.offset))
 
 
 def _print_list(rows: list[tuple[str, ...]]) -> None:
     """Columns as wide as their widest cell, two spaces apart; MESSAGE last (one line, cut at 120)."""
-    header = ("PARTITION:OFFSET", "DEAD-LETTERED AT", "CLASS", "STATUS", "SUBSCRIPTIONS", "MESSAGE")
+    header = ("PARTITION:OFFSET", "DEAD-LETTERED AT", "CLASS", "STATUS", "COPIES", "SUBSCRIPTIONS", "MESSAGE")
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
     for row in (header, *rows):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
 
 
-def _row(r: DlqRecord, status: str, redactor: Redactor) -> tuple[str, ...]:
+def _row(r: DlqRecord, status: str, copies: int, redactor: Redactor) -> tuple[str, ...]:
     return (f"{r.partition}:{r.offset}", r.time.isoformat(timespec="seconds"), r.error_class or "-", status,
-            ",".join(r.subscriptions) or "-", _one_line(redactor.redact(r.headers.get(h.ERROR_MESSAGE, ""))))
+            str(copies), ",".join(r.subscriptions) or "-", _one_line(redactor.redact(r.headers.get(h.ERROR_MESSAGE, ""))))
 
 
-def _print_full(records: list[DlqRecord], status: dict[tuple[int, int], str], redactor: Redactor) -> None:
-    for i, r in enumerate(records):
+def _print_full(entries: list[DlqEntry], status: dict[int, str], flt: DlqFilter, redactor: Redactor) -> None:
+    for i, e in enumerate(entries):
+        r = _shown(e, flt)
         if i:
             print()
-        print(f"record {r.partition}:{r.offset}  ({status[(r.partition, r.offset)]})")
+        print(f"record {r.partition}:{r.offset}  ({status[id(e)]})")
+        if len(e.copies) > 1:
+            others = ", ".join(f"{c.partition}:{c.offset}" for c in e.copies if c is not r)
+            print(f"  dead-lettered {len(e.copies)} times (same origin and subscriptions); other copies: {others}")
         print(f"  dead-lettered at: {r.time.isoformat()}")
         print(f"  key: {r.key.decode('utf-8', errors='replace') if r.key is not None else '(none)'}")
         print("  headers:")
@@ -164,25 +180,31 @@ def _existing(scanned: list[DlqRecord]) -> dict[int, list[int]]:
 
 
 def _redrive(
-    args: argparse.Namespace, cfg: AppConfig, scanned: list[DlqRecord], matched: list[DlqRecord],
-    ledgers: dict[int, RedriveLedger], status: dict[tuple[int, int], str],
+    args: argparse.Namespace, cfg: AppConfig, scanned: list[DlqRecord], matched: list[DlqEntry],
+    ledgers: dict[int, RedriveLedger], handled_ledgers: dict[int, RedriveLedger], status: dict[int, str],
+    flt: DlqFilter,
 ) -> int:
-    """Re-drive what can succeed; say what was left out and why."""
+    """Re-drive what can succeed, each entry once; say what was left out and why."""
     explicit = args.any_class or args.error_class is not None
     fails_again: dict[str, int] = {}
     handled = 0
-    todo: list[DlqRecord] = []
-    for r in matched:
-        if status[(r.partition, r.offset)] == "handled":
+    todo: list[DlqEntry] = []
+    for e in matched:
+        cls = _shown(e, flt).error_class
+        if status[id(e)] == "handled":
             handled += 1
-        elif not explicit and r.error_class not in REDRIVE_BY_DEFAULT:
-            fails_again[r.error_class or "(none)"] = fails_again.get(r.error_class or "(none)", 0) + 1
+        elif not explicit and cls not in REDRIVE_BY_DEFAULT:
+            fails_again[cls or "(none)"] = fails_again.get(cls or "(none)", 0) + 1
         else:
-            todo.append(r)
+            # copies marked handled stay out: only the ones nobody dealt with are re-driven
+            copies = e.pending(handled_ledgers)
+            todo.append(DlqEntry(tuple(copies)) if copies else e)
     result = redrive(dlq_settings(cfg), todo, ledgers, _existing(scanned), progress=_Progress(), timeout=args.timeout)
     err(
         f"redriven {result.redriven} record(s) into {cfg.kafka.retry_topic}.0; "
-        f"{result.skipped} already redriven earlier; {result.failed} failed"
+        f"{result.skipped} already redriven earlier; "
+        + (f"{result.copies} duplicate copies (same origin) recorded with them; " if result.copies else "")
+        + f"{result.failed} failed"
     )
     if handled:
         err(f"skipped {handled} record(s) marked as handled (dlq resolve)")
@@ -195,12 +217,13 @@ def _redrive(
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
-def _resolve(args: argparse.Namespace, cfg: AppConfig, scanned: list[DlqRecord], matched: list[DlqRecord],
+def _resolve(args: argparse.Namespace, cfg: AppConfig, scanned: list[DlqRecord], matched: list[DlqEntry],
              handled: dict[int, RedriveLedger]) -> int:
     if not args.all and not any((args.error_class, args.subscription, args.since, args.until, args.at)):
         err("dlq resolve marks every matching record: give a filter (--at, --error-class, ...) or --all")
         return EXIT_CONFIG
-    new = mark_handled(dlq_settings(cfg), matched, handled, _existing(scanned))
+    new = sum(1 for e in matched if e.pending(handled))  # entries with a copy not marked yet
+    mark_handled(dlq_settings(cfg), [r for e in matched for r in e.copies], handled, _existing(scanned))
     err(f"marked {new} record(s) as handled; {len(matched) - new} already were")
     return EXIT_OK
 
@@ -219,27 +242,30 @@ def run(args: argparse.Namespace) -> int:
         redriven = load_ledgers(settings, timeout=args.timeout)
         handled = load_ledgers(settings, timeout=args.timeout, group=handled_group_id(settings))
         scanned = list(scan_dlq(settings, timeout=args.timeout))
-        status = {(r.partition, r.offset): _status(r, redriven, handled) for r in scanned}
-        matched = [r for r in scanned if flt.matches(r)]
+        entries = by_origin(scanned)
+        status = {id(e): _status(e, redriven, handled) for e in entries}
+        # Group first, then filter: a filter that selects one copy selects its whole entry,
+        # so re-driving or resolving it also records the other copies.
+        matched = [e for e in entries if any(flt.matches(r) for r in e.copies)]
         if getattr(args, "pending", False):
-            matched = [r for r in matched if status[(r.partition, r.offset)] == "dead"]
+            matched = [e for e in matched if status[id(e)] == "dead"]
         if args.limit is not None:
             matched = matched[: args.limit]
         if args.dlq_action == "list":
             redactor = Redactor(cfg.secrets())
-            _print_list([_row(r, status[(r.partition, r.offset)], redactor) for r in matched])
-            pending = sum(1 for r in matched if status[(r.partition, r.offset)] == "dead")
+            _print_list([_row(_shown(e, flt), status[id(e)], len(e.copies), redactor) for e in matched])
+            pending = sum(1 for e in matched if status[id(e)] == "dead")
             err(f"{len(matched)} record(s); {pending} still need attention (neither re-driven nor handled)")
             return EXIT_OK
         if args.dlq_action == "show":
             if not matched:
                 err("no matching record")
                 return EXIT_FAILED
-            _print_full(matched, status, Redactor(cfg.secrets()))
+            _print_full(matched, status, flt, Redactor(cfg.secrets()))
             return EXIT_OK
         if args.dlq_action == "resolve":
             return _resolve(args, cfg, scanned, matched, handled)
-        return _redrive(args, cfg, scanned, matched, redriven, status)
+        return _redrive(args, cfg, scanned, matched, redriven, handled, status, flt)
     except KafkaUnavailable as exc:
         err(f"Kafka: {exc}")
         return EXIT_KAFKA

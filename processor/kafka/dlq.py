@@ -16,13 +16,22 @@ Records an operator has dealt with otherwise are marked *handled* in a second le
 form (group ``<group_id>.dlq-handled``), so ``dlq list --pending`` shows only what still needs
 attention. By default ``redrive`` takes only records that can succeed on a second try
 (:data:`REDRIVE_BY_DEFAULT`); :data:`FAILS_AGAIN` says why the others would not.
+
+One failure, one entry: a processor that crashes after dead-lettering an (event, subscription)
+but before committing the event's offset processes the event again after the restart and
+dead-letters it again. Those records have the same origin (``vp.origin.topic``, ``partition``,
+``offset``) and the same ``vp.subscriptions``; :func:`by_origin` groups them into one
+:class:`DlqEntry`, which ``dlq list`` shows once, ``redrive`` re-publishes once (recording every
+copy in the ledger) and ``resolve`` marks as a whole. A copy dead-lettered *after* its entry was
+re-driven (the re-driven record failed again) is a new failure: it is in no ledger, so the entry
+needs attention again and can be re-driven again.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -39,6 +48,8 @@ __all__ = [
     "DlqSettings",
     "DlqRecord",
     "DlqFilter",
+    "DlqEntry",
+    "by_origin",
     "RedriveLedger",
     "redrive_group_id",
     "scan_dlq",
@@ -114,6 +125,48 @@ class DlqRecord:
     def time(self) -> datetime:
         return datetime.fromtimestamp(self.timestamp_ms / 1000, timezone.utc)
 
+    @property
+    def origin(self) -> tuple[str, ...]:
+        """What failed: origin topic, partition, offset and the sorted subscriptions.
+
+        A record without complete origin headers (written by another tool) is its own origin:
+        its DLQ position, so it is never merged with anything.
+        """
+        topic = self.headers.get(h.ORIGIN_TOPIC)
+        partition = self.headers.get(h.ORIGIN_PARTITION)
+        offset = self.headers.get(h.ORIGIN_OFFSET)
+        if not topic or not partition or not offset:
+            return ("", "dlq", str(self.partition), str(self.offset))
+        return (topic, partition, offset, *sorted(self.subscriptions))
+
+
+def _newest(records: Iterable[DlqRecord]) -> DlqRecord:
+    return max(records, key=lambda r: (r.timestamp_ms, r.partition, r.offset))
+
+
+@dataclass(frozen=True, slots=True)
+class DlqEntry:
+    """One dead-lettered (origin, subscriptions), however many times it was dead-lettered."""
+
+    copies: tuple[DlqRecord, ...]  # in DLQ order (partition, offset), at least one
+
+    @property
+    def record(self) -> DlqRecord:
+        """The newest copy: its error is the latest one."""
+        return _newest(self.copies)
+
+    def pending(self, *ledgers: dict[int, RedriveLedger]) -> list[DlqRecord]:
+        """Copies in none of ``ledgers`` (empty: the entry is done)."""
+        return [r for r in self.copies if not any(r.offset in lg.get(r.partition, _EMPTY_LEDGER) for lg in ledgers)]
+
+
+def by_origin(records: Iterable[DlqRecord]) -> list[DlqEntry]:
+    """Records grouped by :attr:`DlqRecord.origin`, in the order of each group's first record."""
+    groups: dict[tuple[str, ...], list[DlqRecord]] = {}
+    for r in records:
+        groups.setdefault(r.origin, []).append(r)
+    return [DlqEntry(tuple(copies)) for copies in groups.values()]
+
 
 @dataclass(frozen=True, slots=True)
 class DlqFilter:
@@ -188,6 +241,9 @@ class RedriveLedger:
             except ValueError:
                 continue  # not ours: ignore rather than fail a listing
         return cls(max(offset, 0), extra)
+
+
+_EMPTY_LEDGER = RedriveLedger()
 
 
 def _ranges(offsets: list[int]) -> Iterator[tuple[int, int]]:
@@ -314,12 +370,13 @@ def retry_headers(record: DlqRecord, now_ms: int) -> list[tuple[str, bytes]]:
 class RedriveResult:
     redriven: int = 0
     skipped: int = 0  # matched, but already re-driven by an earlier run
+    copies: int = 0  # further copies of a re-driven entry (same origin), recorded, not re-published
     failed: int = 0
 
 
 def redrive(
     settings: DlqSettings,
-    records: list[DlqRecord],
+    entries: list[DlqEntry],
     ledgers: dict[int, RedriveLedger],
     existing_offsets: dict[int, list[int]],
     *,
@@ -327,20 +384,31 @@ def redrive(
     batch: int = 500,
     timeout: float = 30.0,
 ) -> RedriveResult:
-    """Re-publish ``records`` into retry tier 0 and record them in the ledgers as they land."""
+    """Re-publish each entry's newest copy not re-driven yet into retry tier 0, once per entry.
+
+    When it lands, every pending copy of the entry is recorded in the ledgers, so neither this
+    run nor a later one publishes the same failure again.
+    """
     target = settings.redrive_topic
     result = RedriveResult()
-    todo = [r for r in records if r.offset not in ledgers.setdefault(r.partition, RedriveLedger())]
-    result.skipped = len(records) - len(todo)
+    todo: list[tuple[DlqRecord, list[DlqRecord]]] = []
+    for entry in entries:
+        for r in entry.copies:
+            ledgers.setdefault(r.partition, RedriveLedger())
+        pending = entry.pending(ledgers)
+        if pending:
+            todo.append((_newest(pending), pending))
+        else:
+            result.skipped += 1
     producer = Producer(durable_producer_settings(dict(settings.producer)))
     committer = _reader(settings, redrive_group_id(settings))
-    delivered: list[DlqRecord] = []
+    delivered: list[list[DlqRecord]] = []
     errors: list[str] = []
 
-    def on_delivery(record: DlqRecord) -> Callable[[Any, Any], None]:
+    def on_delivery(copies: list[DlqRecord]) -> Callable[[Any, Any], None]:
         def callback(err: Any, _msg: Any) -> None:
             if err is None:
-                delivered.append(record)
+                delivered.append(copies)
             else:
                 errors.append(str(err))
 
@@ -350,18 +418,19 @@ def redrive(
         if producer.flush(timeout) > 0:
             raise KafkaUnavailable(f"records not acknowledged by {target} within {timeout:g}s")
         result.redriven += len(delivered)
-        _record(settings, committer, ledgers, delivered, existing_offsets)
+        result.copies += sum(len(copies) - 1 for copies in delivered)
+        _record(settings, committer, ledgers, [r for copies in delivered for r in copies], existing_offsets)
         delivered.clear()
 
     try:
         now_ms = int(time.time() * 1000)
-        for i, record in enumerate(todo, 1):
+        for i, (record, copies) in enumerate(todo, 1):
             producer.produce(
                 target,
                 value=record.value,
                 key=record.key,
                 headers=retry_headers(record, now_ms),
-                on_delivery=on_delivery(record),
+                on_delivery=on_delivery(copies),
             )
             producer.poll(0)
             if i % batch == 0:

@@ -193,3 +193,98 @@ def test_redrive_defaults_skip_what_fails_again_resolve_marks_handled_and_column
     assert "redriven 1 record(s)" in text and "1 already redriven earlier" in text
     assert "skipped 1 record(s) marked as handled" in text
     assert len(_read_all(kafka_bootstrap, f"{topic_base}.retry.0", 1, expect_at_least=2)) == 2
+
+
+
+def _record(partition: int, offset: int, origin_offset: int | None, subs: list[str], at_ms: int = 0):
+    from processor.kafka.dlq import DlqRecord
+
+    values = {h.SUBSCRIPTIONS: orjson.dumps(subs).decode()}
+    if origin_offset is not None:
+        values |= {h.ORIGIN_TOPIC: "segment-events", h.ORIGIN_PARTITION: "3", h.ORIGIN_OFFSET: str(origin_offset)}
+    return DlqRecord(partition, offset, at_ms, None, None, {k: str(v) for k, v in values.items()}, [])
+
+
+def test_records_with_the_same_origin_and_subscriptions_are_one_entry() -> None:
+    from processor.kafka.dlq import by_origin
+
+    records = [
+        _record(0, 0, 100, ["A"], at_ms=1),
+        _record(0, 1, 100, ["B"]),            # same event, other subscription: its own failure
+        _record(0, 2, 101, ["A"]),
+        _record(1, 0, 100, ["A"], at_ms=3),   # the crash re-processed offset 100: same failure
+        _record(0, 3, None, ["A"]),           # no origin headers (another tool): never merged
+        _record(0, 4, None, ["A"]),
+        _record(0, 5, 100, ["A"], at_ms=2),
+    ]
+    entries = by_origin(records)
+    assert [[(r.partition, r.offset) for r in e.copies] for e in entries] == [
+        [(0, 0), (1, 0), (0, 5)], [(0, 1)], [(0, 2)], [(0, 3)], [(0, 4)]]
+    assert (entries[0].record.partition, entries[0].record.offset) == (1, 0)  # the newest copy
+    ledgers = {0: RedriveLedger(), 1: RedriveLedger()}
+    ledgers[1].add(0)
+    assert [(r.partition, r.offset) for r in entries[0].pending(ledgers)] == [(0, 0), (0, 5)]
+
+
+def test_crash_duplicates_are_listed_and_redriven_once(
+    kafka_bootstrap: str, topic_base: str, write_config: WriteConfig, cleanup_topics: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 13 item 2: a crash re-processed dead-lettered events, so each was dead-lettered again."""
+    path = write_config(kafka_bootstrap, topic_base)
+    assert main(["topics", "create", "--config", str(path), "--partitions", "1", "--replication-factor", "1"]) == 0
+    now = int(time.time() * 1000)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    # origin offsets 100 (x3: two crashes), 101 (x1), 102 (x2); then 100 with another subscription
+    for i, copies in ((0, 3), (1, 1), (2, 2)):
+        for c in range(copies):
+            producer.produce(f"{topic_base}.dlq", partition=0, **_dlq_record(i, "permanent", ["Track Event"], now + c))
+    producer.produce(f"{topic_base}.dlq", partition=0, **_dlq_record(0, "permanent", ["Upsert Customer"], now))
+    assert producer.flush(10) == 0
+    capsys.readouterr()
+    base = ["--config", str(path)]
+
+    assert main(["dlq", "list", *base]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert len(lines) == 4
+    assert [line.split()[4] for line in lines] == ["3", "1", "2", "1"]  # COPIES
+
+    assert main(["dlq", "show", *base, "--at", "0:1"]) == 0
+    shown = capsys.readouterr().out
+    assert "record 0:1" in shown and "dead-lettered 3 times" in shown and "0:0, 0:2" in shown
+
+    assert main(["dlq", "redrive", *base]) == 0
+    assert "redriven 4 record(s)" in capsys.readouterr().err
+    assert main(["dlq", "redrive", *base]) == 0
+    assert "redriven 0 record(s)" in capsys.readouterr().err
+    retried = _read_all(kafka_bootstrap, f"{topic_base}.retry.0", 1, expect_at_least=4)
+    assert sorted((h.decode_headers(m.headers())[h.ORIGIN_OFFSET], h.decode_headers(m.headers())[h.SUBSCRIPTIONS])
+                  for m in retried) == [("100", '["Track Event"]'), ("100", '["Upsert Customer"]'),
+                                        ("101", '["Track Event"]'), ("102", '["Track Event"]')]
+
+    # The re-driven event failed again: a new failure, re-driven again (once).
+    producer.produce(f"{topic_base}.dlq", partition=0, **_dlq_record(0, "permanent", ["Track Event"], now + 10))
+    assert producer.flush(10) == 0
+    assert main(["dlq", "list", *base]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert [(line.split()[3], line.split()[4]) for line in lines] == [
+        ("dead", "4"), ("redriven", "1"), ("redriven", "2"), ("redriven", "1")]
+    assert main(["dlq", "redrive", *base]) == 0
+    assert "redriven 1 record(s)" in capsys.readouterr().err
+
+    # resolve marks every copy of the entry it selects: a new copy of origin 102, then one of its
+    # old copies named by --at; the whole entry is handled and nothing is pending any more
+    producer.produce(f"{topic_base}.dlq", partition=0, **_dlq_record(2, "permanent", ["Track Event"], now + 20))
+    assert producer.flush(10) == 0
+    assert main(["dlq", "list", *base, "--pending"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["0:8"]
+    assert main(["dlq", "resolve", *base, "--at", "0:4"]) == 0
+    assert "marked 1 record(s) as handled" in capsys.readouterr().err
+    assert main(["dlq", "list", *base]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert [(line.split()[3], line.split()[4]) for line in lines] == [
+        ("redriven", "4"), ("redriven", "1"), ("handled", "3"), ("redriven", "1")]
+    assert main(["dlq", "list", *base, "--pending"]) == 0
+    assert "0 record(s)" in capsys.readouterr().err
+    assert main(["dlq", "redrive", *base]) == 0
+    assert "redriven 0 record(s)" in capsys.readouterr().err
