@@ -114,3 +114,19 @@ def test_error_body_echoing_the_headers_leaks_nothing_at_any_offset_or_cut() -> 
         body = ("x" * offset + echo).encode()
         for cut in range(offset, len(body) + 1, 7):
             check(body[:cut])
+
+
+def test_redaction_that_shortens_the_text_cannot_pull_a_cut_fragment_into_the_message() -> None:
+    """A newcomer's finding: the body was cut at _ERROR_BODY_CHARS + the longest spelling *before*
+    redacting; redacting the long echoes early in the body then shortened the text, and a 16-char
+    piece of the key, cut to 11 characters (below the fragment threshold) at that scan boundary,
+    slid inside the final cut. The message must be a prefix of the *whole* body redacted."""
+    headers = auth_headers(APP_ID, SECRET)
+    redactor = Redactor([APP_ID, SECRET], placeholder="[redacted]")
+    echoes = "".join(f'"e{i}":"{headers["secret-key"]}","a{i}":"{headers["authorization"]}",' for i in range(2))
+    for pad in range(0, 200):
+        text = '{' + echoes + '"pad":"' + "p" * pad + '","substr":"' + SECRET[3:19] + '"}'
+        message = failure_message("addCustomEvent", 400, "Bad Request", text.encode(), redactor)
+        shown = message.split("Bad Request: ", 1)[1]
+        whole = " ".join(redactor.redact(text).split())
+        assert whole.startswith(shown), (pad, shown)

@@ -185,11 +185,13 @@ def failure_message(action: str, status: int, reason: str | None, body: bytes, r
     """``<action>: Voucherify answered <status> <reason>: <body, whitespace folded>``, secret-free.
 
     The body is redacted *before* it is cut to ``_ERROR_BODY_CHARS`` (a server that echoes the
-    request headers would otherwise leave a fragment of the encoded secret key at the cut). Only
-    the first ``_ERROR_BODY_CHARS`` + the longest secret spelling are scanned: anything after
-    that is cut anyway, and a spelling that crosses the cut is still seen whole.
+    request headers would otherwise leave a fragment of the encoded secret key at the cut), and
+    the whole first ``_ERROR_BODY_SCAN_BYTES`` are redacted, not a window just past the cut:
+    redacting shortens the text, so a fragment cut short at such a window (too short to be
+    recognised) would slide into the message. A spelling becomes ``[redacted]``, at worst about
+    a quarter of its length, so nothing near 64 KiB can reach the first 300 characters.
     """
-    scanned = body[:_ERROR_BODY_SCAN_BYTES].decode("utf-8", "replace")[: _ERROR_BODY_CHARS + redactor.longest]
+    scanned = body[:_ERROR_BODY_SCAN_BYTES].decode("utf-8", "replace")
     text = redactor.redact(scanned)[:_ERROR_BODY_CHARS]
     message = f"{action}: Voucherify answered {status} {reason or ''}".rstrip()
     if text:
