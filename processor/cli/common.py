@@ -36,6 +36,7 @@ __all__ = [
     "add_config_argument",
     "load_config_or_none",
     "err",
+    "kafka_unreachable",
 ]
 
 EXIT_OK = 0
@@ -56,6 +57,22 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 def err(message: str) -> None:
     """A line for the operator on stderr (stdout stays for data: tables, records)."""
     print(message, file=sys.stderr, flush=True)
+
+
+def kafka_unreachable(cfg: AppConfig, detail: object) -> None:
+    """The one line a one-shot command prints when no broker answered (``run``'s wording), as a
+    JSON log record when ``ops.log_format`` is json so the stream stays one object per line."""
+    import logging
+
+    from processor.ops.logging import JsonFormatter
+
+    message = (f"Kafka unreachable at {cfg.kafka.bootstrap_servers} ({detail}); "
+               "is kafka.bootstrap_servers right and the broker up?")
+    if cfg.ops.log_format == "json":
+        record = logging.makeLogRecord({"name": "processor.cli", "levelno": logging.ERROR, "levelname": "ERROR",
+                                        "msg": message})
+        message = JsonFormatter().format(record)
+    err(message)
 
 
 def load_config_or_none(path: str) -> AppConfig | None:

@@ -23,16 +23,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from processor.app import dlq_settings
-from processor.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_KAFKA, EXIT_OK, add_config_argument, err, load_config_or_none
+from processor.cli.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_KAFKA,
+    EXIT_OK,
+    add_config_argument,
+    err,
+    kafka_unreachable,
+    load_config_or_none,
+)
 from processor.cli.replay import parse_datetime
 from processor.config import AppConfig
 from processor.engine import headers as h
 from processor.errors import KafkaUnavailable, LedgerFull
+from processor.kafka.admin import QUIET
 from processor.kafka.dlq import (
     ERROR_CLASSES,
     FAILS_AGAIN,
@@ -40,6 +51,7 @@ from processor.kafka.dlq import (
     DlqEntry,
     DlqFilter,
     DlqRecord,
+    DlqSettings,
     RedriveLedger,
     by_origin,
     handled_group_id,
@@ -199,7 +211,7 @@ def _redrive(
             # copies marked handled stay out: only the ones nobody dealt with are re-driven
             copies = e.pending(handled_ledgers)
             todo.append(DlqEntry(tuple(copies)) if copies else e)
-    result = redrive(dlq_settings(cfg), todo, ledgers, _existing(scanned), progress=_Progress(), timeout=args.timeout)
+    result = redrive(_quiet(dlq_settings(cfg)), todo, ledgers, _existing(scanned), progress=_Progress(), timeout=args.timeout)
     err(
         f"redriven {result.redriven} record(s) into {cfg.kafka.retry_topic}.0; "
         f"{result.skipped} already redriven earlier; "
@@ -223,9 +235,15 @@ def _resolve(args: argparse.Namespace, cfg: AppConfig, scanned: list[DlqRecord],
         err("dlq resolve marks every matching record: give a filter (--at, --error-class, ...) or --all")
         return EXIT_CONFIG
     new = sum(1 for e in matched if e.pending(handled))  # entries with a copy not marked yet
-    mark_handled(dlq_settings(cfg), [r for e in matched for r in e.copies], handled, _existing(scanned))
+    mark_handled(_quiet(dlq_settings(cfg)), [r for e in matched for r in e.copies], handled, _existing(scanned))
     err(f"marked {new} record(s) as handled; {len(matched) - new} already were")
     return EXIT_OK
+
+
+def _quiet(settings: DlqSettings) -> DlqSettings:
+    """The clients without librdkafka's own connect-failure lines (a dead broker printed ~190 of
+    them); an unreachable broker still surfaces as ``KafkaUnavailable``, reported in one line."""
+    return replace(settings, consumer={**settings.consumer, **QUIET}, producer={**settings.producer, **QUIET})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -238,7 +256,7 @@ def run(args: argparse.Namespace) -> int:
         err(str(exc))
         return EXIT_CONFIG
     try:
-        settings = dlq_settings(cfg)
+        settings = _quiet(dlq_settings(cfg))
         redriven = load_ledgers(settings, timeout=args.timeout)
         handled = load_ledgers(settings, timeout=args.timeout, group=handled_group_id(settings))
         scanned = list(scan_dlq(settings, timeout=args.timeout))
@@ -267,7 +285,10 @@ def run(args: argparse.Namespace) -> int:
             return _resolve(args, cfg, scanned, matched, handled)
         return _redrive(args, cfg, scanned, matched, redriven, handled, status, flt)
     except KafkaUnavailable as exc:
-        err(f"Kafka: {exc}")
+        if "does not exist" in str(exc):
+            err(f"Kafka: {exc}")
+        else:
+            kafka_unreachable(cfg, exc)
         return EXIT_KAFKA
     except LedgerFull as exc:
         err(str(exc))

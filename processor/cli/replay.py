@@ -30,11 +30,13 @@ from processor.cli.common import (
     EXIT_TOPICS,
     add_config_argument,
     err,
+    kafka_unreachable,
     load_config_or_none,
 )
 from processor.config import AppConfig
 from processor.errors import GroupActive, ReplayError
 from processor.kafka.admin import (
+    QUIET,
     KafkaUnavailable,
     admin_client,
     alter_committed_offsets,
@@ -115,14 +117,15 @@ class ReplayPlan:
 def _planner_consumer(cfg: AppConfig) -> Consumer:
     """A consumer that never joins or commits for the real group: only metadata lookups."""
     conf = cfg.kafka.librdkafka("consumer")
-    conf.update({"group.id": f"{cfg.kafka.group_id}.replay-planner-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False})
+    conf.update({"group.id": f"{cfg.kafka.group_id}.replay-planner-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+                 **QUIET})
     return Consumer(conf)
 
 
 def plan_replay(cfg: AppConfig, target: ReplayTarget, *, timeout: float = 10.0) -> ReplayPlan:
     """What the group's committed offsets on the source topic would become. Changes nothing."""
     topic, group = cfg.kafka.source_topic, cfg.kafka.group_id
-    admin = admin_client(admin_settings(cfg))
+    admin = admin_client(admin_settings(cfg), **QUIET)
     present = existing_topics(admin, timeout=timeout)
     if topic not in present:
         raise ReplayError(f"source topic {topic!r} does not exist")
@@ -165,7 +168,7 @@ def plan_replay(cfg: AppConfig, target: ReplayTarget, *, timeout: float = 10.0) 
 
 def apply_replay(cfg: AppConfig, plan: ReplayPlan, *, timeout: float = 10.0) -> None:
     """Commit the plan's offsets for the group; ``GroupActive`` if any member is running."""
-    admin = admin_client(admin_settings(cfg))
+    admin = admin_client(admin_settings(cfg), **QUIET)
     members = group_members(admin, plan.group_id, timeout=timeout)
     if members:
         raise GroupActive(plan.group_id, members)
@@ -250,13 +253,15 @@ def run(args: argparse.Namespace) -> int:
         err(str(exc))
         return EXIT_CONFIG
     try:
-        members = group_members(admin_client(admin_settings(cfg)), cfg.kafka.group_id, timeout=args.timeout)
+        admin = admin_client(admin_settings(cfg), **QUIET)
+        existing_topics(admin, timeout=args.timeout)  # no broker: one clear line, not a future's TimeoutError
+        members = group_members(admin, cfg.kafka.group_id, timeout=args.timeout)
         if members and not args.dry_run:
             err(str(GroupActive(cfg.kafka.group_id, members)))
             return EXIT_FAILED
         plan = plan_replay(cfg, target, timeout=args.timeout)
     except KafkaUnavailable as exc:
-        err(f"Kafka unreachable at {cfg.kafka.bootstrap_servers}: {exc}")
+        kafka_unreachable(cfg, exc)
         return EXIT_KAFKA
     except ReplayError as exc:
         err(str(exc))

@@ -196,6 +196,8 @@ def group_members(admin: AdminClient, group_id: str, timeout: float = 10.0) -> l
         if isinstance(err, KafkaError) and err.code() == KafkaError.GROUP_ID_NOT_FOUND:
             return []
         raise KafkaUnavailable(_describe(exc)) from None
+    except TimeoutError:  # concurrent.futures' (an alias since 3.11): the broker never answered
+        raise KafkaUnavailable(f"no answer to describing group {group_id!r} within {timeout:g}s") from None
 
 
 def committed_offsets(

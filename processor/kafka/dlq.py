@@ -41,7 +41,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from processor.engine import headers as h
 from processor.engine.ports import AUTH, CONFIG, DECODE, ERROR_CLASSES, INTERNAL, PERMANENT, RETRYABLE, VALIDATION
 from processor.errors import KafkaUnavailable, LedgerFull
-from processor.kafka.admin import retry_coordinator
+from processor.kafka.admin import _describe, retry_coordinator
 from processor.kafka.producer import durable_producer_settings
 
 __all__ = [
@@ -268,7 +268,7 @@ def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[int]:
     try:
         meta = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
     except KafkaException as exc:
-        raise KafkaUnavailable(str(exc)) from None
+        raise KafkaUnavailable(_describe(exc)) from None
     if meta is None or meta.error is not None:
         raise KafkaUnavailable(f"dead-letter topic {topic!r} does not exist")
     return sorted(meta.partitions)
