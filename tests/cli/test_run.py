@@ -10,6 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SPY = r"""
 import signal, sys
+# the premise: a process started with SIGHUP's default action (under nohup, or a CI runner that
+# ignores SIGHUP, the inherited SIG_IGN would make every handler look ignored)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 sys.argv = ["voucherify-processor", "run", "--config", "/nonexistent/config.yaml"]
 seen = {}
 
