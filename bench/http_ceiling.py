@@ -1,14 +1,18 @@
 """How fast can one Python process push requests to a Voucherify-like endpoint?
 
-Settles the transport choice (aiohttp vs httpx, and httpx2 when installed) and shows the
-stub is not the bottleneck. Each client runs the same loop: C tasks, each POSTing a ~1 KB
-JSON body with the Voucherify auth headers over keep-alive connections, N requests total.
-Prints requests/s (wall clock) and client CPU ms per request (this process only; on a
-shared machine wall-clock figures are noisy, CPU/request is the steadier number).
+Settles the transport choice (aiohttp, aiohttp tuned, pyreqwest over HTTP/1.1 and h2c, httpx;
+:mod:`bench.http_transports` for what each does) and shows the stub is not the bottleneck.
+Each client runs the same loop: C tasks, each POSTing a ~1 KB JSON body with the Voucherify auth
+headers over keep-alive connections, N requests total. Prints requests/s (wall clock) and client
+CPU ms per request (this process's user+system time, all its threads; on a shared machine
+wall-clock figures are noisy, CPU/request is the steadier number).
 
     python -m dev.stub --port 8080 &                # or let --spawn-stub start one
     python bench/http_ceiling.py --url http://127.0.0.1:8080 -c 100 -n 20000
     python bench/http_ceiling.py --spawn-stub --stub-latency-ms 20 --clients aiohttp
+    # issue 16's transport comparison, against a compiled (Go) server that is not the limit:
+    python bench/http_ceiling.py --server go -c 100 -n 30000 --rounds 3 \\
+        --clients aiohttp-client,aiohttp-tuned,pyreqwest,pyreqwest-h2,voucherify
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import argparse
 import asyncio
 import base64
 import os
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +31,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+
+if not __package__:  # run as a script: make `bench` importable from the repository root
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.http_transports import NAMES as TRANSPORTS
 
 DEFAULT_APPLICATION_ID = "stub-application-id"
 DEFAULT_SECRET_KEY = "stub-secret-key"
@@ -56,7 +67,10 @@ def headers(app_id: str, secret: str) -> dict[str, str]:
 
 
 async def run_loop(send: Sender, total: int, concurrency: int) -> tuple[float, float, dict[int, int]]:
-    """Run ``total`` sends over ``concurrency`` workers; return (wall s, cpu s, status counts)."""
+    """Run ``total`` sends over ``concurrency`` workers; return (wall s, cpu s, status counts).
+
+    CPU is this process's user+system time (all threads: pyreqwest's tokio thread counts too).
+    """
     remaining = total
     statuses: dict[int, int] = {}
 
@@ -67,12 +81,38 @@ async def run_loop(send: Sender, total: int, concurrency: int) -> tuple[float, f
             status = await send()
             statuses[status] = statuses.get(status, 0) + 1
 
-    cpu0, t0 = time.process_time(), time.perf_counter()
+    cpu0, t0 = _own_cpu_seconds(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - t0, time.process_time() - cpu0, statuses
+    return time.perf_counter() - t0, _own_cpu_seconds() - cpu0, statuses
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def bench_transport(name: str, base: str, url: str, hdrs: dict[str, str], app_id: str, secret: str,
+                          body: bytes, n: int, c: int) -> tuple[float, float, dict]:
+    """One of :data:`bench.http_transports.NAMES`: ``send(Delivery) -> DeliveryResult`` as our client does."""
+    from processor.voucherify.delivery import Delivery
+
+    from bench.http_transports import open_transport
+
+    delivery = Delivery("bench", "addCustomEvent", url, body)
+    transport, close = await open_transport(name, base, hdrs, app_id, secret, c)
+
+    async def send() -> int:
+        return (await transport(delivery)).status or 0
+
+    try:
+        await run_loop(send, min(n, c * 5), c)  # warm up connections
+        return await run_loop(send, n, c)
+    finally:
+        await close()
 
 
 async def bench_aiohttp(url: str, hdrs: dict[str, str], body: bytes, n: int, c: int) -> tuple[float, float, dict]:
+    """The bare aiohttp loop (no Delivery/DeliveryResult work): the ceiling ``bench/baselines.py`` reports."""
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=c, keepalive_timeout=60)
@@ -94,22 +134,6 @@ async def bench_httpx(module: Any, url: str, hdrs: dict[str, str], body: bytes, 
         async def send() -> int:
             r = await client.post(url, content=body)
             return r.status_code
-
-        await run_loop(send, min(n, c * 5), c)
-        return await run_loop(send, n, c)
-
-
-async def bench_voucherify(base: str, url: str, app_id: str, secret: str, body: bytes, n: int, c: int) -> tuple[float, float, dict]:
-    """The production client, to show what its classification/result layer costs over bare aiohttp."""
-    from processor.voucherify.client import VoucherifyClient
-    from processor.voucherify.delivery import Delivery
-
-    delivery = Delivery("bench", "addCustomEvent", url, body)
-    async with VoucherifyClient(base, app_id, secret, max_connections=c) as client:
-
-        async def send() -> int:
-            result = await client.send(delivery)
-            return result.status or 0
 
         await run_loop(send, min(n, c * 5), c)
         return await run_loop(send, n, c)
@@ -137,6 +161,35 @@ def spawn_stub(latency_ms: float, extra: list[str]) -> tuple[subprocess.Popen, s
     return proc, f"http://127.0.0.1:{port}"
 
 
+GO_SERVER_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_server", "main.go")
+
+
+def build_go_server() -> str:
+    """``go build`` bench/http_server once (cached by source mtime); the binary's path.
+
+    Raises SystemExit with a clear message when Go is not installed.
+    """
+    go = shutil.which("go")
+    if go is None:
+        raise SystemExit("--server go needs Go (https://go.dev/dl/); use --spawn-stub or --url instead")
+    cache = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "voucherify-processor")
+    os.makedirs(cache, exist_ok=True)
+    binary = os.path.join(cache, "bench-http-server")
+    if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(GO_SERVER_SOURCE):
+        print("# building bench/http_server (go build) ...", flush=True)
+        subprocess.run([go, "build", "-o", binary, GO_SERVER_SOURCE], check=True)
+    return binary
+
+
+def spawn_go_server(latency_ms: float) -> tuple[subprocess.Popen, str]:
+    """The compiled server (HTTP/1.1 and h2c), so the server is not the limit."""
+    proc = subprocess.Popen([build_go_server(), "-latency-ms", str(latency_ms), "-h2c"],
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # "listening on http://127.0.0.1:PORT"
+    return proc, line.split()[-1]
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", default="http://127.0.0.1:8080")
@@ -144,19 +197,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("-n", "--requests", type=int, default=20_000)
     p.add_argument("--body-bytes", type=int, default=1024)
     p.add_argument("--clients", default="aiohttp,voucherify,httpx,httpx2",
-                   help="comma list of aiohttp, voucherify (our VoucherifyClient), httpx, httpx2")
+                   help="comma list of aiohttp (bare loop), httpx, httpx2, and the transports with our "
+                        "client's work around them: " + ", ".join(TRANSPORTS))
+    p.add_argument("--rounds", type=int, default=1, help="run the client list this many times, alternating")
     p.add_argument("--application-id", default=DEFAULT_APPLICATION_ID)
     p.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
     p.add_argument("--no-uvloop", action="store_true", help="client loop: plain asyncio")
     p.add_argument("--spawn-stub", action="store_true", help="start `python -m dev.stub` for the run")
-    p.add_argument("--stub-latency-ms", type=float, default=0.0)
+    p.add_argument("--server", choices=("go",), help="go: build and start bench/http_server (compiled, "
+                   "HTTP/1.1 + h2c) so the server is not the limit")
+    p.add_argument("--stub-latency-ms", type=float, default=0.0, help="server latency (stub or go)")
     p.add_argument("--stub-args", default="", help="extra flags for the spawned stub")
     args = p.parse_args(argv)
 
-    stub = None
+    server = None
     url = args.url
-    if args.spawn_stub:
-        stub, url = spawn_stub(args.stub_latency_ms, args.stub_args.split())
+    if args.server == "go":
+        server, url = spawn_go_server(args.stub_latency_ms)
+    elif args.spawn_stub:
+        server, url = spawn_stub(args.stub_latency_ms, args.stub_args.split())
     loop_factory = None
     if not args.no_uvloop:
         import uvloop
@@ -166,35 +225,45 @@ def main(argv: list[str] | None = None) -> None:
     hdrs = headers(args.application_id, args.secret_key)
     body = make_body(args.body_bytes)
     target = url.rstrip("/") + PATH
-    print(f"# {target}  C={args.concurrency}  N={args.requests}  body={len(body)} B  "
+    print(f"# {target}  server={args.server or ('stub' if args.spawn_stub else 'url')}  "
+          f"latency={args.stub_latency_ms:g} ms  C={args.concurrency}  N={args.requests}  body={len(body)} B  "
           f"loop={'uvloop' if loop_factory else 'asyncio'}  cores={os.cpu_count()}")
+    results: dict[str, list[tuple[float, float]]] = {}
     try:
-        for name in args.clients.split(","):
-            if name == "aiohttp":
-                coro = bench_aiohttp(target, hdrs, body, args.requests, args.concurrency)
-            elif name == "voucherify":
-                coro = bench_voucherify(url, target, args.application_id, args.secret_key, body,
-                                        args.requests, args.concurrency)
-            else:
-                try:
-                    module = __import__(name)
-                except ImportError:
-                    print(f"{name:8s}  not installed")
-                    continue
-                coro = bench_httpx(module, target, hdrs, body, args.requests, args.concurrency)
-            stub_cpu0 = _proc_cpu_seconds(stub.pid) if stub else 0.0
-            with asyncio.Runner(loop_factory=loop_factory) as runner:
-                wall, cpu, statuses = runner.run(coro)
-            line = (f"{name:8s}  {args.requests / wall:9,.0f} req/s  client CPU {cpu * 1000 / args.requests:.3f} ms/req"
-                    f"  statuses={statuses}")
-            if stub:
-                stub_cpu = _proc_cpu_seconds(stub.pid) - stub_cpu0
-                line += f"  stub CPU {stub_cpu * 1000 / args.requests:.3f} ms/req (incl. warm-up)"
-            print(line, flush=True)
+        for _ in range(args.rounds):
+            for name in args.clients.split(","):
+                if name == "aiohttp":
+                    coro = bench_aiohttp(target, hdrs, body, args.requests, args.concurrency)
+                elif name in TRANSPORTS:
+                    coro = bench_transport(name, url, target, hdrs, args.application_id, args.secret_key, body,
+                                           args.requests, args.concurrency)
+                else:
+                    try:
+                        module = __import__(name)
+                    except ImportError:
+                        print(f"{name:14s}  not installed")
+                        continue
+                    coro = bench_httpx(module, target, hdrs, body, args.requests, args.concurrency)
+                server_cpu0 = _proc_cpu_seconds(server.pid) if server else 0.0
+                with asyncio.Runner(loop_factory=loop_factory) as runner:
+                    wall, cpu, statuses = runner.run(coro)
+                rate, cpu_ms = args.requests / wall, cpu * 1000 / args.requests
+                results.setdefault(name, []).append((cpu_ms, rate))
+                line = (f"{name:14s}  {rate:9,.0f} req/s  client CPU {cpu_ms:.3f} ms/req  statuses={statuses}"
+                        f"  load={os.getloadavg()[0]:.2f}")
+                if server:
+                    server_cpu = _proc_cpu_seconds(server.pid) - server_cpu0
+                    line += f"  server CPU {server_cpu * 1000 / args.requests:.3f} ms/req (incl. warm-up)"
+                print(line, flush=True)
     finally:
-        if stub:
-            stub.terminate()
-            stub.wait()
+        if server:
+            server.terminate()
+            server.wait()
+    if args.rounds > 1:
+        print("# summary (min-max over rounds): client CPU ms/req | req/s")
+        for name, runs in results.items():
+            cpus, rates = [r[0] for r in runs], [r[1] for r in runs]
+            print(f"{name:14s}  {min(cpus):.3f}-{max(cpus):.3f} ms  |  {min(rates):,.0f}-{max(rates):,.0f} req/s")
 
 
 if __name__ == "__main__":
