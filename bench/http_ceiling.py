@@ -81,9 +81,13 @@ async def run_loop(send: Sender, total: int, concurrency: int) -> tuple[float, f
             status = await send()
             statuses[status] = statuses.get(status, 0) + 1
 
-    cpu0, t0 = _own_cpu_seconds(), time.perf_counter()
+    cpu0, t0, thread0 = _own_cpu_seconds(), time.perf_counter(), time.thread_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
+    LOOP_THREAD_CPU[0] = time.thread_time() - thread0
     return time.perf_counter() - t0, _own_cpu_seconds() - cpu0, statuses
+
+
+LOOP_THREAD_CPU = [0.0]  # the event loop's own thread (the one holding the GIL) in the last run_loop
 
 
 def _own_cpu_seconds() -> float:
@@ -228,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# {target}  server={args.server or ('stub' if args.spawn_stub else 'url')}  "
           f"latency={args.stub_latency_ms:g} ms  C={args.concurrency}  N={args.requests}  body={len(body)} B  "
           f"loop={'uvloop' if loop_factory else 'asyncio'}  cores={os.cpu_count()}")
-    results: dict[str, list[tuple[float, float]]] = {}
+    results: dict[str, list[tuple[float, float, float]]] = {}
     try:
         for _ in range(args.rounds):
             for name in args.clients.split(","):
@@ -248,22 +252,24 @@ def main(argv: list[str] | None = None) -> None:
                 with asyncio.Runner(loop_factory=loop_factory) as runner:
                     wall, cpu, statuses = runner.run(coro)
                 rate, cpu_ms = args.requests / wall, cpu * 1000 / args.requests
-                results.setdefault(name, []).append((cpu_ms, rate))
-                line = (f"{name:14s}  {rate:9,.0f} req/s  client CPU {cpu_ms:.3f} ms/req  statuses={statuses}"
-                        f"  load={os.getloadavg()[0]:.2f}")
+                loop_ms = LOOP_THREAD_CPU[0] * 1000 / args.requests
+                line = (f"{name:14s}  {rate:9,.0f} req/s  client CPU {cpu_ms:.3f} ms/req (loop thread {loop_ms:.3f})"
+                        f"  statuses={statuses}  load={os.getloadavg()[0]:.2f}")
                 if server:
                     server_cpu = _proc_cpu_seconds(server.pid) - server_cpu0
                     line += f"  server CPU {server_cpu * 1000 / args.requests:.3f} ms/req (incl. warm-up)"
                 print(line, flush=True)
+                results.setdefault(name, []).append((cpu_ms, rate, loop_ms))
     finally:
         if server:
             server.terminate()
             server.wait()
     if args.rounds > 1:
-        print("# summary (min-max over rounds): client CPU ms/req | req/s")
+        print("# summary (min-max over rounds): client CPU ms/req | loop thread CPU ms/req | req/s")
         for name, runs in results.items():
-            cpus, rates = [r[0] for r in runs], [r[1] for r in runs]
-            print(f"{name:14s}  {min(cpus):.3f}-{max(cpus):.3f} ms  |  {min(rates):,.0f}-{max(rates):,.0f} req/s")
+            cpus, rates, loops = [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
+            print(f"{name:14s}  {min(cpus):.3f}-{max(cpus):.3f} ms  |  {min(loops):.3f}-{max(loops):.3f} ms  |  "
+                  f"{min(rates):,.0f}-{max(rates):,.0f} req/s")
 
 
 if __name__ == "__main__":

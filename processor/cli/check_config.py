@@ -95,7 +95,7 @@ def check_auth(cfg: AppConfig, timeout: float) -> tuple[bool, str]:
         return False, f"{dest.custom_url}: cannot verify credentials: {exc}"
     except asyncio.TimeoutError:
         return False, f"{dest.custom_url}: no answer within {timeout:g}s"
-    except Exception as exc:  # invalid URL and the like: aiohttp raises many types
+    except Exception as exc:  # whatever else the transport raises: reported, never a traceback
         return False, f"{dest.custom_url}: {type(exc).__name__}: {exc}"
     if not accepted:
         return False, f"{dest.custom_url}: credentials rejected (401/403)"

@@ -1,4 +1,4 @@
-"""VoucherifyClient: one pooled aiohttp session that turns a Delivery into a DeliveryResult.
+"""VoucherifyClient: one pooled pyreqwest client that turns a Delivery into a DeliveryResult.
 
 The client never raises for a delivery: every outcome (2xx, HTTP error, timeout, reset)
 becomes a :class:`DeliveryResult` classified by Segment's rules (see
@@ -6,17 +6,47 @@ becomes a :class:`DeliveryResult` classified by Segment's rules (see
 name the action and the status, never the URL's credentials, the application id, the
 secret key or the auth headers; anything echoed from the server is scrubbed too.
 
-Why aiohttp: bench/http_ceiling.py measured it ~25x httpx's async throughput on this
-workload (docs/stub.md).
+Why pyreqwest (0.15, Rust reqwest 0.13 + hyper + tokio + rustls; issue 16): the HTTP work runs
+on a tokio thread outside the GIL, so the process spends about half the CPU per request it spent
+with aiohttp, and the one Python thread that runs the engine far less than that. Measured with
+``python bench/http_ceiling.py --server go`` (a compiled server that is not the limit; uvloop;
+~1 KB POSTs; keep-alive; our Delivery/DeliveryResult work around every transport;
+bench/http_transports.py), client CPU per request (whole process, all threads), 2-core machine
+under load, min-max of alternating runs (docs/benchmark.md has the table with req/s)::
+
+    transport                           100 concurrent, 0 ms    256 concurrent, 20 ms
+    aiohttp 3.14, this client before    0.081-0.097 ms          0.104-0.114 ms
+    aiohttp tuned (no cookie jar, ...)  0.088-0.090 ms          0.110-0.119 ms
+    pyreqwest 0.15.1, HTTP/1.1          0.038-0.042 ms          0.050-0.054 ms
+    pyreqwest 0.15.1, h2c               0.046-0.047 ms          0.053-0.058 ms
+    this client (pyreqwest, HTTP/1.1)   0.041-0.051 ms          0.049-0.058 ms
+
+HTTP/1.1 only: pyreqwest also speaks HTTP/2, but whether Voucherify's Segment endpoints do
+could not be verified (no route to them from where this was measured), and over h2c it cost more
+CPU per request, on the client and on the server, than HTTP/1.1 keep-alive.
+Where reqwest's defaults differ from what the aiohttp client did, the aiohttp behaviour is kept
+(tests/voucherify/test_client.py checks each): redirects are not followed; proxies named in the
+environment (``HTTPS_PROXY`` ...) are ignored; header names go out lower-case, as written here;
+``Accept-Encoding`` offers gzip and deflate only, and gzip'd (error) bodies are decoded;
+certificates are verified against the system's trust store (rustls-platform-verifier: on Linux
+the OpenSSL locations, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` honoured), TLS 1.2 and 1.3. One
+difference remains: a message names the standard reason phrase for the status (hyper does not
+expose a server's own phrase); Voucherify's words are in the body, which is kept.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
+import re
+from datetime import timedelta
+from http import HTTPStatus
+from urllib.parse import urlsplit
 
-import aiohttp
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import ConnectError, PyreqwestError, RequestTimeoutError
+from pyreqwest.http import HeaderMap
+from pyreqwest.response import Response
 
 from processor import __version__
 from processor.engine.ports import PERMANENT, RETRYABLE
@@ -35,6 +65,7 @@ USER_AGENT = f"voucherify-processor/{__version__}"
 TEST_AUTHENTICATION_PATH = "/segmentio/test-authentication"
 _ERROR_BODY_CHARS = 300  # enough to show Voucherify's error key/message, bounded for Kafka headers
 _ERROR_BODY_SCAN_BYTES = 64 * 1024  # redacted before the cut; longer bodies are not read further
+_OS_ERROR = re.compile(r"\(os error (\d+)\)$")
 
 
 class VoucherifyClient:
@@ -43,7 +74,9 @@ class VoucherifyClient:
     ``connect_timeout`` bounds the TCP+TLS handshake; ``read_timeout`` bounds each wait
     for response bytes (Segment's own request timeout is 10 s). Time spent waiting for a
     free pooled connection is not a timeout: the engine bounds in-flight requests, so
-    keep its concurrency <= ``max_connections``.
+    keep its concurrency <= ``max_connections`` (at most that many requests are in flight,
+    over HTTP/1.1 as many connections; as many idle ones are kept for ``keepalive_timeout`` s).
+    Redirects are not followed (a 3xx is a permanent failure, as in Segment).
 
     Pacing is not done here: the engine's adaptive rate (``processor.engine.rate``) decides when
     each request may go, from what the results say: ``throttled`` (a 429) and ``unavailable``
@@ -67,47 +100,50 @@ class VoucherifyClient:
     ) -> None:
         self.base_url = custom_url.rstrip("/")
         self.max_connections = max_connections
-        self._headers = {
-            **auth_headers(application_id, secret_key),
-            "content-type": "application/json",
-            "user-agent": USER_AGENT,
-        }
+        self._headers = HeaderMap()
+        for name, value in auth_headers(application_id, secret_key).items():
+            self._headers.insert(name, value, is_sensitive=True)  # masked in pyreqwest's reprs and logs
+        self._headers.insert("content-type", "application/json")
         self._redactor = Redactor((application_id, secret_key), placeholder="[redacted]")
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=None, sock_connect=connect_timeout, sock_read=read_timeout
-        )
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         self._keepalive_timeout = keepalive_timeout
         self._verify_tls = verify_tls
         if not verify_tls:
             log.warning("TLS certificate verification is DISABLED for %s (verify_tls=False)", self.base_url)
-        self._session: aiohttp.ClientSession | None = None
+        self._client: Client | None = None
         self._ok: dict[int, DeliveryResult] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=self.max_connections,
-            limit_per_host=0,
-            keepalive_timeout=self._keepalive_timeout,
-            ssl=None if self._verify_tls else False,
-            enable_cleanup_closed=False,
+    def _open(self) -> Client:
+        self._client = (
+            ClientBuilder()
+            .http1_only()
+            .http1_lower_case_headers()  # as written here and as Segment's runtime sends them
+            .default_headers(self._headers)
+            .user_agent(USER_AGENT)
+            .max_connections(self.max_connections)
+            .pool_max_idle_per_host(self.max_connections)
+            .pool_idle_timeout(timedelta(seconds=self._keepalive_timeout))
+            .connect_timeout(timedelta(seconds=self._connect_timeout))
+            .read_timeout(timedelta(seconds=self._read_timeout))
+            .follow_redirects(False)
+            .referer(False)
+            .no_proxy()
+            .gzip(True)
+            .deflate(True)
+            .brotli(False)
+            .zstd(False)
+            .danger_accept_invalid_certs(not self._verify_tls)
+            .build()
         )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers=self._headers,
-            timeout=self._timeout,
-            raise_for_status=False,
-            auto_decompress=True,
-        )
-        return self._session
+        return self._client
 
     async def close(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
 
     async def __aenter__(self) -> VoucherifyClient:
         return self
@@ -119,38 +155,37 @@ class VoucherifyClient:
 
     async def send(self, delivery: Delivery) -> DeliveryResult:
         """POST ``delivery.body`` to ``delivery.url``; never raises for HTTP or network errors."""
-        session = self._session or self._open()
+        client = self._client or self._open()
         try:
-            async with session.post(delivery.url, data=delivery.body, allow_redirects=False) as response:
-                status = response.status
-                if 200 <= status < 300:
-                    await response.read()  # drain so the connection goes back to the pool
-                    result = self._ok.get(status)
-                    if result is None:
-                        result = self._ok[status] = DeliveryResult(True, status, None, "", None)
-                    return result
-                return await self._failure(delivery, response)
-        except asyncio.TimeoutError:
+            response = await client.post(delivery.url).body_bytes(delivery.body).build().send()
+            status = response.status
+            if 200 <= status < 300:
+                await response.bytes()  # drain so the connection goes back to the pool
+                result = self._ok.get(status)
+                if result is None:
+                    result = self._ok[status] = DeliveryResult(True, status, None, "", None)
+                return result
+            return await self._failure(delivery, response)
+        except RequestTimeoutError:
             return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: timed out waiting for Voucherify",
                                   None, unavailable=True)
-        except aiohttp.InvalidURL:
+        except ValueError:  # a URL pyreqwest cannot parse (post) or send to (send: BuilderError, htp://...)
             return DeliveryResult(False, None, PERMANENT, f"{delivery.action}: invalid URL", None)
-        except (aiohttp.ClientError, OSError) as exc:
-            reason = self._scrub(_network_error(exc))
+        except PyreqwestError as exc:
+            reason = self._scrub(_network_error(exc, delivery.url))
             return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: connection error ({reason})",
                                   None, unavailable=True)
 
-    async def _failure(self, delivery: Delivery, response: aiohttp.ClientResponse) -> DeliveryResult:
+    async def _failure(self, delivery: Delivery, response: Response) -> DeliveryResult:
         status = response.status
         error_class = classify_status(status)
-        headers = response.headers
-        retry_after = retry_after_seconds(headers.get("Retry-After"), headers.get("X-Rate-Limit-Retry"))
+        retry_after = retry_after_seconds(response.get_header("Retry-After"), response.get_header("X-Rate-Limit-Retry"))
         throttled = status in THROTTLE_STATUSES
         try:
-            body = await response.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+            body = bytes(await response.bytes())
+        except PyreqwestError:
             body = b""
-        message = failure_message(delivery.action, status, response.reason, body, self._redactor)
+        message = failure_message(delivery.action, status, _reason(status), body, self._redactor)
         return DeliveryResult(False, status, error_class, message, retry_after, throttled, status in OUTAGE_STATUSES)
 
     def _scrub(self, text: str) -> str:
@@ -161,16 +196,20 @@ class VoucherifyClient:
     async def probe_auth(self) -> bool:
         """True if Voucherify accepts the credentials, False on 401/403.
 
-        Raises :class:`ProbeError` when it cannot tell (network error, timeout, other status).
+        Raises :class:`ProbeError` when it cannot tell (invalid URL, network error, timeout, other status).
         """
-        session = self._session or self._open()
+        client = self._client or self._open()
         url = self.base_url + TEST_AUTHENTICATION_PATH
         try:
-            async with session.get(url, allow_redirects=False) as response:
-                await response.read()
-                status = response.status
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            raise ProbeError(self._scrub(f"test-authentication failed: {_network_error(exc)}")) from None
+            response = await client.get(url).build().send()
+            await response.bytes()
+            status = response.status
+        except RequestTimeoutError:
+            raise ProbeError("test-authentication failed: timed out") from None
+        except ValueError:  # an invalid URL, as in send
+            raise ProbeError("test-authentication failed: invalid URL") from None
+        except PyreqwestError as exc:
+            raise ProbeError(self._scrub(f"test-authentication failed: {_network_error(exc, url)}")) from None
         if 200 <= status < 300:
             return True
         if status in (401, 403):
@@ -199,16 +238,34 @@ def failure_message(action: str, status: int, reason: str | None, body: bytes, r
     return redactor.redact(message)
 
 
-def _network_error(exc: BaseException) -> str:
+def _reason(status: int) -> str:
+    """The standard reason phrase (``Bad Request``), or "" for a status HTTP does not name."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _network_error(exc: PyreqwestError, url: str) -> str:
     """A network failure in words: ``cannot connect to host:port: Connection refused``.
 
-    aiohttp's own text for a refused connection says ``ssl:default`` even for a plain-HTTP
-    URL; TLS failures keep aiohttp's text, which names the certificate problem.
+    pyreqwest's own text is a chain of causes whose first names the whole URL. A failed connect
+    (TCP, DNS or TLS: ``invalid peer certificate: UnknownIssuer``) names host:port and the OS's
+    words for its error, as the client said it before; other failures (a reset, a malformed
+    answer) keep the exception's name and the causes after the first.
     """
-    if isinstance(exc, asyncio.TimeoutError):
-        return "timed out"
-    if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(exc, aiohttp.ClientSSLError):
-        os_error = exc.os_error
-        why = os.strerror(os_error.errno) if os_error.errno else str(os_error) or type(os_error).__name__
-        return f"cannot connect to {exc.host}:{exc.port}: {why}"
-    return f"{type(exc).__name__}: {exc}"
+    causes = [c["message"] for c in (getattr(exc, "details", None) or {}).get("causes") or ()]
+    if isinstance(exc, ConnectError):
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            port = "?"
+        match = _OS_ERROR.search(causes[-1]) if causes else None
+        if match:
+            why = os.strerror(int(match.group(1)))
+        else:
+            why = ": ".join(c for c in causes[1:] if c != "client error (Connect)") or str(exc)
+        return f"cannot connect to {parts.hostname}:{port}: {why}"
+    detail = ": ".join(causes[1:]) or str(exc)
+    return f"{type(exc).__name__}: {detail}"

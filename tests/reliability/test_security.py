@@ -228,3 +228,15 @@ def test_tls_to_voucherify_is_verified_by_default_and_verify_tls_false_warns(tmp
         assert len(stub.state.records) == 2
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "DISABLED" in r.getMessage()]
         assert warnings and stub.url in warnings[0].getMessage()
+
+
+def test_a_private_ca_named_by_ssl_cert_file_is_trusted(tmp_path, monkeypatch):
+    """The trust store is the system's, with OpenSSL's SSL_CERT_FILE override (as Python's ssl
+    default context had it before the client moved to pyreqwest/rustls, issue 16): a company CA
+    installed that way verifies, with verify_tls left on."""
+    cert, key = _self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with TlsStub(cert, key) as stub:
+        result, probe = _send_one(_cfg(stub.url))
+        assert result.ok and result.status == 200 and probe is True, result.message
+        assert len(stub.state.records) == 2

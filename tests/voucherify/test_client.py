@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import logging
-from collections.abc import Awaitable, Iterator
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from email.utils import formatdate
 from typing import TypeVar
 
@@ -265,3 +268,171 @@ def test_echoed_secret_key_crossing_the_cut_leaves_no_fragment(stub: StubServer)
         assert_no_secrets(result.message)
         for i in range(len(encoded) - 8 + 1):
             assert encoded[i : i + 8] not in result.message, (pad, result.message)
+
+
+# -- the transport (pyreqwest since issue 16): what it must do as aiohttp did -----------
+
+
+class RawServer:
+    """A socket server that answers every request with fixed bytes, or never answers at all.
+
+    For what the stub cannot do: a gzip'd error body, a custom reason phrase, a redirect with a
+    Location, a TLS port that never completes the handshake. ``requests`` holds what arrived.
+    """
+
+    def __init__(self, response: bytes | None) -> None:
+        self.response = response
+        self.requests: list[bytes] = []
+        self._held: list[socket.socket] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            if self.response is None:
+                self._held.append(conn)  # accept the TCP connection, then say nothing
+                continue
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            self.requests.append(data)
+            conn.sendall(self.response)
+            conn.close()
+
+    def close(self) -> None:
+        self._sock.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.fixture
+def raw() -> Iterator[Callable[[bytes | None], RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(response: bytes | None) -> RawServer:
+        servers.append(RawServer(response))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def send_to(url: str, **options: object) -> DeliveryResult:
+    async def go() -> DeliveryResult:
+        async with VoucherifyClient(url, APP_ID, SECRET, **options) as client:  # type: ignore[arg-type]
+            return await client.send(Delivery("s", "addCustomEvent", url + EVENT, b"{}"))
+
+    return run(go())
+
+
+def test_a_gzipped_error_body_is_read(raw: Callable[[bytes | None], RawServer]) -> None:
+    body = gzip.compress(b'{"code":400,"message":"gzipped reason","key":"bad"}')
+    server = raw(b"HTTP/1.1 400 Bad Request\r\nContent-Encoding: gzip\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+    result = send_to(server.url)
+    assert (result.status, result.error_class) == (400, "permanent")
+    assert result.message == 'addCustomEvent: Voucherify answered 400 Bad Request: {"code":400,"message":"gzipped reason","key":"bad"}'
+
+
+def test_redirects_are_not_followed(raw: Callable[[bytes | None], RawServer]) -> None:
+    server = raw(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /segmentio/elsewhere\r\nContent-Length: 0\r\n"
+                 b"Connection: close\r\n\r\n")
+    result = send_to(server.url)
+    assert (result.status, result.error_class) == (307, "permanent")
+    assert len(server.requests) == 1
+
+
+def test_reason_phrase_is_the_standard_one(raw: Callable[[bytes | None], RawServer]) -> None:
+    """hyper does not expose a custom phrase: the standard one is said (Voucherify's words are in the body)."""
+    server = raw(b"HTTP/1.1 422 Nope\r\nContent-Length: 9\r\nConnection: close\r\n\r\nwhy: this")
+    assert send_to(server.url).message == "addCustomEvent: Voucherify answered 422 Unprocessable Entity: why: this"
+    server = raw(b"HTTP/1.1 599 Whatever\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    assert send_to(server.url).message == "addCustomEvent: Voucherify answered 599"
+
+
+def test_wire_headers_are_lower_case_and_ask_only_for_gzip_or_deflate() -> None:
+    raw_server = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+    try:
+        assert send_to(raw_server.url).ok
+    finally:
+        raw_server.close()
+    (request,) = raw_server.requests
+    lines = request.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+    names = [line.split(b":", 1)[0] for line in lines]
+    assert names == [n.lower() for n in names]
+    assert b"authorization" in names and b"secret-key" in names and b"user-agent" in names
+    encodings = {v.strip() for line in lines if line.lower().startswith(b"accept-encoding:")
+                 for v in line.split(b":", 1)[1].split(b",")}
+    assert encodings == {b"gzip", b"deflate"}
+
+
+def test_proxy_environment_is_ignored_as_before(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert run(send_once(stub)).ok
+    assert len(stub.requests) == 1
+
+
+@pytest.mark.parametrize("url", ["htp://127.0.0.1:9", "http://[::1"])
+def test_an_invalid_url_is_permanent(url: str) -> None:
+    async def go() -> DeliveryResult:
+        async with VoucherifyClient("http://127.0.0.1:9", APP_ID, SECRET) as client:
+            return await client.send(Delivery("s", "addCustomEvent", url + EVENT, b"{}"))
+
+    result = run(go())
+    assert (result.ok, result.status, result.error_class, result.unavailable) == (False, None, "permanent", False)
+    assert result.message == "addCustomEvent: invalid URL"
+
+
+def test_probe_auth_with_an_invalid_url_raises_probe_error() -> None:
+    async def probe() -> bool:
+        async with VoucherifyClient("htp://127.0.0.1:9", APP_ID, SECRET) as client:
+            return await client.probe_auth()
+
+    with pytest.raises(ProbeError, match="invalid URL"):
+        run(probe())
+
+
+def test_connect_timeout_bounds_the_tls_handshake(raw: Callable[[bytes | None], RawServer]) -> None:
+    """A TLS port that accepts TCP and never answers the ClientHello: the connect timeout fires, not
+    the 60 s read timeout (the 30 s guard only tells the two apart)."""
+    server = raw(None)
+
+    async def go() -> DeliveryResult:
+        url = f"https://127.0.0.1:{server.port}"
+        async with VoucherifyClient(url, APP_ID, SECRET, connect_timeout=0.3, read_timeout=60) as client:
+            return await asyncio.wait_for(client.send(Delivery("s", "addCustomEvent", url + EVENT, b"{}")), 30)
+
+    result = run(go())
+    assert (result.ok, result.status, result.error_class, result.unavailable) == (False, None, "retryable", True)
+    assert result.message == "addCustomEvent: timed out waiting for Voucherify"
+
+
+def test_read_timeout_bounds_the_wait_for_the_answer(raw: Callable[[bytes | None], RawServer]) -> None:
+    server = raw(None)  # plain HTTP: connects at once, never answers
+    result = send_to(server.url, connect_timeout=30, read_timeout=0.3)
+    assert (result.status, result.error_class, result.unavailable) == (None, "retryable", True)
+    assert result.message == "addCustomEvent: timed out waiting for Voucherify"
+
+
+def test_a_malformed_answer_is_a_retryable_connection_error(raw: Callable[[bytes | None], RawServer]) -> None:
+    server = raw(b"garbage\r\n\r\n")
+    result = send_to(server.url)
+    assert (result.status, result.error_class, result.unavailable) == (None, "retryable", True)
+    assert result.message.startswith("addCustomEvent: connection error (")
+    assert_no_secrets(result.message)

@@ -22,12 +22,19 @@ def test_auth_headers_match_segments_runtime() -> None:
 
 
 def test_the_client_sends_the_one_owners_headers_even_for_a_lone_surrogate() -> None:
-    async def headers() -> dict[str, str]:
-        async with VoucherifyClient("http://127.0.0.1:9", "app\ud800id", "sec\udfffkey") as client:
-            session = client._open()
-            return {k: v for k, v in session.headers.items() if k in ("authorization", "secret-key")}
+    """Observed on the wire (the stub records them): the transport's own header objects are private."""
+    from dev.stub import StubServer
+    from processor.voucherify.delivery import Delivery
 
-    assert asyncio.run(headers()) == SEGMENT_SENT[("app\ud800id", "sec\udfffkey")]
+    async def send(url: str) -> None:
+        async with VoucherifyClient(url, "app\ud800id", "sec\udfffkey") as client:
+            await client.send(Delivery("s", "addCustomEvent", url + "/segmentio/event-processing", b"{}"))
+
+    with StubServer() as stub:
+        asyncio.run(send(stub.url))
+        (request,) = stub.requests
+    sent = {k: v for k, v in request.headers.items() if k in ("authorization", "secret-key")}
+    assert sent == SEGMENT_SENT[("app\ud800id", "sec\udfffkey")]
 
 
 def test_action_ids_have_one_owner() -> None:
