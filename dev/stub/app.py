@@ -52,13 +52,17 @@ class Listener:
 class Credentials:
     """The accepted application id / secret key, kept as the exact header values expected."""
 
-    __slots__ = ("application_id", "secret_key", "authorization", "secret_header")
+    __slots__ = ("application_id", "secret_key", "authorization", "secret_header", "authorization_bytes",
+                 "secret_bytes")
 
     def __init__(self, application_id: str, secret_key: str) -> None:
         self.application_id = application_id
         self.secret_key = secret_key
         self.authorization = "Basic " + base64.b64encode(application_id.encode()).decode()
         self.secret_header = base64.b64encode(secret_key.encode()).decode()
+        # the same values as raw header bytes, for the lean stub's parser (dev/stub/lean.py)
+        self.authorization_bytes = self.authorization.encode()
+        self.secret_bytes = self.secret_header.encode()
 
 
 class StubState:
