@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,11 +88,16 @@ def workers(pid: int) -> list[int]:
 
 @dataclass
 class Stub:
-    """``python -m dev.stub`` in its own process, and the control API calls the benchmark needs."""
+    """``python -m dev.stub`` in its own process, and the control API calls the benchmark needs.
+
+    ``lean`` (the default): its benchmark mode (``--lean``, dev/stub/lean.py), whose per-request
+    CPU is a small share of the processor's; False: the full-featured stub (aiohttp, faults).
+    """
 
     latency_ms: float
     port: int = 0
     proc: subprocess.Popen[str] | None = None
+    lean: bool = True
 
     @property
     def url(self) -> str:
@@ -103,6 +108,8 @@ class Stub:
 
         self.port = free_port()
         cmd = [sys.executable, "-m", "dev.stub", "--port", str(self.port), "--latency-ms", str(self.latency_ms)]
+        if self.lean:
+            cmd.append("--lean")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
         assert self.proc.stderr is not None
         line = self.proc.stderr.readline()
@@ -143,15 +150,18 @@ class Stub:
 
     def records(self, page: int = 20_000) -> list[tuple[float, str, int, dict[str, Any] | None]]:
         """Every recorded request as (arrival time, path, status, parsed body), in arrival order."""
-        out: list[tuple[float, str, int, dict[str, Any] | None]] = []
+        return list(self.iter_records(page))
+
+    def iter_records(self, page: int = 20_000) -> Iterator[tuple[float, str, int, dict[str, Any] | None]]:
+        """:meth:`records` one page at a time: a 300,000-event run need not hold them all at once."""
         since = 0
         while True:
             data = self._get(f"/_stub/requests?since={since}&limit={page}")
             batch = data["requests"]
-            out.extend((r["time"], r["path"], r["status"], r["json"]) for r in batch)
+            yield from ((r["time"], r["path"], r["status"], r["json"]) for r in batch)
             since += len(batch)
             if not batch or since >= data["total"]:
-                return out
+                return
 
 
 # -- the broker ------------------------------------------------------------------------------------
@@ -201,11 +211,46 @@ def write_config(path: Path, bootstrap: str, stub_url: str, topic: str, group: s
     return path
 
 
-class Processor(ProcessorProcess):
-    """``python -m processor run --config ...`` (one command, N members), with /proc readings of them."""
+@dataclass(frozen=True)
+class ProcessorRoot:
+    """A checkout whose processor the benchmark runs (``--processor-root``), and its row label."""
 
-    def __init__(self, config: Path, processes: int = 1, env: dict[str, str] | None = None) -> None:
-        super().__init__(config, config.with_suffix(".log"), env, processes=processes)
+    path: Path
+    label: str
+
+    @classmethod
+    def of(cls, path: str | Path) -> ProcessorRoot:
+        """Resolve ``path``; bootstrap it (its ``./dev/bootstrap``) when it has no ``.venv`` yet.
+
+        The label is the directory name and the commit (``before16@6427c72``; ``+`` when the
+        tracked files differ from it). ValueError if it is not a checkout of this project.
+        """
+        root = Path(path).resolve()
+        if not (root / "processor").is_dir() or not (root / "dev" / "bootstrap").is_file():
+            raise ValueError(f"--processor-root {path}: not a voucherify-processor checkout (no processor/ or dev/bootstrap)")
+        if not (root / ".venv" / "bin" / "python").exists():
+            subprocess.run([str(root / "dev" / "bootstrap")], cwd=root, check=True)
+        git = ["git", "-C", str(root)]
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True).stdout.strip()
+        return cls(root, f"{root.name}@{head or '?'}{'+' if dirty else ''}")
+
+    @property
+    def is_this(self) -> bool:
+        return self.path == ROOT
+
+
+class Processor(ProcessorProcess):
+    """``python -m processor run --config ...`` (one command, N members), with /proc readings of them.
+
+    ``root``: another checkout's processor (its own ``.venv``); default this checkout's.
+    """
+
+    def __init__(self, config: Path, processes: int = 1, env: dict[str, str] | None = None,
+                 root: Path | None = None) -> None:
+        super().__init__(config, config.with_suffix(".log"), env, processes=processes,
+                         root=None if root is None or root == ROOT else root)
 
     def worker_pids(self) -> list[int]:
         return workers(self.pid) if self.processes > 1 else [self.pid]

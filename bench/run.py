@@ -30,12 +30,13 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from bench import analysis, baselines, kafka_io, profile
-from bench.procs import Broker, Processor, Stub, write_config
+from bench import analysis, baselines, kafka_io, peer, profile
+from bench.procs import Broker, Processor, ProcessorRoot, Stub, write_config
 from dev.kafka_local import free_port
 from dev.sample_events import expected_requests, generate
 
@@ -58,11 +59,17 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
                   processes: int, engine: dict[str, Any], workdir: Path, rate_events: int = 0, rate: float = 0.0,
                   stop_after_s: float | None = None, ops_port: int = 0, timeout_s: float = 900.0,
                   profile_out: Path | None = None, profile_s: float = 15.0,
-                  env: dict[str, str] | None = None, consumer: dict[str, Any] | None = None) -> dict[str, Any]:
+                  env: dict[str, str] | None = None, consumer: dict[str, Any] | None = None,
+                  root: ProcessorRoot | None = None,
+                  member: Callable[[str, Path], Any] | None = None) -> dict[str, Any]:
     """One processor run on ``topic`` with a fresh group; returns its figures.
 
     ``rate_events``/``rate``: produce that many new events at ``rate``/s while it runs (paced mode).
     ``stop_after_s``: stop after this long instead of waiting for every offset (the RSS run).
+    ``root``: run that checkout's processor (``--processor-root``); default this one's.
+    ``member``: instead of the processor, start this ``(group, log path) -> process`` (the peer:
+    same topic, stub, monitoring and checks; it must offer ``start``/``pid``/``proc``/``cpu``/
+    ``runqueue_wait``/``hwm_kb``/``stop``/``log_tail``).
     """
     group = f"bench-{uuid.uuid4().hex[:8]}"
     stub.reset()
@@ -78,7 +85,10 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
         producer_thread = threading.Thread(target=kafka_io.produce, args=(broker, topic, events, produced, rate),
                                            daemon=True)
     total = produced.count + rate_events  # before the paced producer starts adding to it
-    proc = Processor(cfg, processes, env=env or {}).start()
+    if member is not None:
+        proc = member(group, workdir / f"{group}.log").start()
+    else:
+        proc = Processor(cfg, processes, env=env or {}, root=root.path if root else None).start()
     started = time.time()
     if producer_thread is not None:
         producer_thread.start()
@@ -110,18 +120,21 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
     finally:
         code = proc.stop()
         watcher.close()
+    reported = getattr(proc, "counts", None)  # the peer's own {"ok", "failed", "skipped"} on SIGTERM
     if stop_after_s is None and done_at is None:
         raise RuntimeError(f"not every offset committed within {timeout_s:.0f} s:\n{proc.log_tail()}")
     if producer_thread is not None:
         producer_thread.join()
     if spy is not None:
         spy.wait(30)
-    records = stub.records() if stop_after_s is None else []
+    records = stub.iter_records() if stop_after_s is None else iter(())
     out: dict[str, Any] = {
         "processes": processes, "engine": engine, "exit_code": code,
         "peak_rss_mb": [round(k / 1024, 1) for k in hwm],
         "wall_s_until_all_committed": (done_at - started) if done_at else None,
     }
+    if reported is not None:
+        out["reported"] = reported()
     if stop_after_s is not None:
         out["max_in_flight_seen"] = max(in_flight, default=0.0)
         out["requests"] = samples[-1].requests if samples else 0
@@ -145,6 +158,40 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
         out["profile"] = profile.summarise(profile_out)
         out["profile_file"] = str(profile_out)
     out["events_per_s_overall"] = produced.count / (done_at - started) if done_at else None
+    return out
+
+
+def _measured(runs: list[dict[str, Any]], label: str, rep: int, measure: Callable[[], dict[str, Any]], *,
+              root: str | None = None, peer: bool = False) -> None:
+    """Append one labelled run to ``runs``; a failed run is kept as its error so the rotation goes on."""
+    try:
+        run = measure()
+    except Exception as exc:  # noqa: BLE001 - one failed run must not lose the others' figures
+        run = {"error": f"{type(exc).__name__}: {exc}"}
+        _say(f"  FAILED: {run['error'][:500]}")
+    run.update(label=label, rep=rep, kind="peer" if peer else "processor")
+    if root is not None:
+        run["root"] = root
+    runs.append(run)
+    if "steady" in run:
+        s, c = run["steady"], run["check"]
+        _say(f"  {s['events_per_s']:,.0f} ev/s steady, {s['cpu_s_per_1k']:.3f} CPU s/1k, "
+             f"stub {s['stub_cpu_utilisation']:.2f} cores; lost/dup/order {c['lost']}/{c['duplicates']}/"
+             f"{c['order_violations']}; by tenth {run['rate_by_decile']}")
+
+
+def pair_with_peer(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each processor run against the peer run of the same rotation: ours/peer events/s and CPU per 1,000."""
+    peers = {r["rep"]: r for r in runs if r.get("kind") == "peer" and "steady" in r}
+    out = []
+    for r in runs:
+        p = peers.get(r.get("rep"))
+        if r.get("kind") != "processor" or "steady" not in r or p is None:
+            continue
+        ours, theirs = r["steady"], p["steady"]
+        out.append({"label": r["label"], "rep": r["rep"],
+                    "events_per_s_ratio": ours["events_per_s"] / theirs["events_per_s"],
+                    "cpu_per_1k_ratio": ours["cpu_s_per_1k"] / theirs["cpu_s_per_1k"]})
     return out
 
 
@@ -179,9 +226,39 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--processor-env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the processor runs (experiments, e.g. PYTHONPATH=dir-with-sitecustomize)")
     p.add_argument("--metrics", action="store_true", help="scrape the processor's in-flight gauge (diagnosis)")
+    p.add_argument("--processor-root", action="append", default=[], metavar="PATH",
+                   help="run the processor of this checkout (its own .venv; repeatable or a comma list; "
+                        "default: this checkout): before/after in one session, each row labelled")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run the whole rotation (every --processor-root, then the peer) N times")
+    p.add_argument("--peer", action="store_true",
+                   help="also run Parallel Consumer (bench/peer/, needs java + mvn) after each rotation's "
+                        "processor runs, on the same topic and stub; prints ours/peer per pair")
+    p.add_argument("--peer-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="argument of the peer program, e.g. pool=256 or concurrency=1000 (bench/peer/README.md)")
+    p.add_argument("--peer-java-opt", action="append", default=[], metavar="OPT",
+                   help="JVM option for the peer, e.g. --peer-java-opt=-Xmx1g (default: none, the JVM's own)")
+    p.add_argument("--stub", choices=("lean", "full"), default="lean",
+                   help="lean: the stub's benchmark mode (default); full: the aiohttp stub (for comparison)")
     p.add_argument("--bootstrap", help="use this broker instead of starting one")
     p.add_argument("--json", help="result file (default bench/results/<time>.json)")
     args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    try:
+        roots = [ProcessorRoot.of(x.strip()) for item in (args.processor_root or ["."])
+                 for x in item.split(",") if x.strip()]
+    except ValueError as exc:
+        p.error(str(exc))
+    peer_target: Path | None = None
+    peer_skipped: str | None = None
+    if args.peer:
+        try:
+            _say("building the peer (bench/peer/, cached in .cache/peer/) ...")
+            peer_target = peer.build()
+        except peer.PeerUnavailable as exc:
+            peer_skipped = str(exc)
+            _say(f"--peer: {peer_skipped}")
     # Tuned for a backlog (docs/benchmark.md, "settings tried"): the product defaults (2,000 / 1,000)
     # measured ~30 % slower here, the per-partition limit pausing partitions early in the run.
     engine = {"max_in_flight": 5000, "max_in_flight_per_partition": 5000, **_engine_args(args.engine)}
@@ -190,10 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "load_before": _load()},
         "params": {"events": args.events, "latency_ms": args.latency_ms, "partitions": args.partitions,
-                   "engine": engine, "consumer": consumer},
+                   "engine": engine, "consumer": consumer, "repeat": args.repeat, "stub": args.stub,
+                   "processor_roots": [{"path": str(r.path), "label": r.label} for r in roots],
+                   "peer": {"requested": args.peer, "skipped": peer_skipped, "args": args.peer_arg,
+                            "java_opts": args.peer_java_opt}},
     }
     broker = Broker(args.bootstrap) if args.bootstrap else Broker.start()
-    stub = Stub(args.latency_ms).start()
+    stub = Stub(args.latency_ms, lean=args.stub == "lean").start()
     workdir = Path(tempfile.mkdtemp(prefix="vp-bench-"))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     try:
@@ -216,14 +296,31 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"bare http {result['bare_http']['requests_per_s']:,.0f} req/s")
         result["runs"] = []
         env = dict(kv.split("=", 1) for kv in args.processor_env)
-        for n in (int(x) for x in args.processes.split(",") if x.strip() and int(x) > 0):
-            _say(f"processor run, --processes {n} ...")
-            run = run_processor(broker.bootstrap, stub, topic, args.partitions, produced, processes=n,
-                                engine=engine, workdir=workdir, env=env, consumer=consumer,
-                                ops_port=free_port() if args.metrics else 0)
-            result["runs"].append(run)
-            _say(f"  {run['steady']['events_per_s']:,.0f} ev/s steady; by tenth {run['rate_by_decile']}; "
-                 f"in flight {run.get('in_flight')}")
+        processes = [int(x) for x in args.processes.split(",") if x.strip() and int(x) > 0]
+        peer_args = dict(kv.split("=", 1) for kv in args.peer_arg)
+        for rep in range(1, args.repeat + 1):
+            # one rotation: every processor tree (and --processes value), then the peer, alternating
+            for root in roots:
+                for n in processes:
+                    label = root.label if n == 1 else f"{root.label} x{n}"
+                    _say(f"[{rep}/{args.repeat}] {label}: processor run, --processes {n} ...")
+                    _measured(result["runs"], label, rep, lambda: run_processor(
+                        broker.bootstrap, stub, topic, args.partitions, produced, processes=n, engine=engine,
+                        workdir=workdir, env=env, consumer=consumer, root=root,
+                        ops_port=free_port() if args.metrics else 0), root=str(root.path))
+            if peer_target is not None:
+                target = peer_target
+                _say(f"[{rep}/{args.repeat}] {peer.LABEL} ...")
+
+                def member(group: str, log: Path) -> peer.Peer:
+                    return peer.Peer(target, bootstrap=broker.bootstrap, topic=topic, group=group, url=stub.url,
+                                     log_path=log, application_id="stub-application-id",
+                                     secret_key="stub-secret-key", args=peer_args, java_opts=args.peer_java_opt)
+
+                _measured(result["runs"], peer.LABEL, rep, lambda: run_processor(
+                    broker.bootstrap, stub, topic, args.partitions, produced, processes=1, engine={},
+                    workdir=workdir, member=member), peer=True)
+        result["pairs"] = pair_with_peer(result["runs"])
         if args.profile:
             # a run of its own: the sampler costs some CPU, so it must not colour the headline figures
             _say(f"profiled 1-process run (py-spy, {args.profile:g} s) ...")
@@ -276,6 +373,30 @@ def _say(text: str) -> None:
     print(f"[bench] {text}", flush=True)
 
 
+def render_runs(runs: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list[str]:
+    """One row per run (label, rotation, the headline figures) and ours/peer per pair."""
+    ratio = {(p["label"], p["rep"]): p for p in pairs}
+    head = (f"{'run':34s} {'rep':>3s} {'events/s':>9s} {'CPU s/1k':>8s} {'RSS MB':>7s} {'stub cores':>10s} "
+            f"{'stub s/1k':>9s} {'wait s/s':>8s} {'lost/dup/order':>14s}  vs peer: ev/s, CPU/1k")
+    out = ["runs (steady window 10-90 % of the requests; CPU from /proc; stub = its CPU in the same window)",
+           head, "-" * len(head)]
+    for run in runs:
+        if "steady" not in run:
+            out.append(f"{run['label'][:34]:34s} {run['rep']:>3d} FAILED: {run.get('error', '?')[:80]}")
+            continue
+        s, c = run["steady"], run["check"]
+        p = ratio.get((run["label"], run["rep"]))
+        vs = f"x{p['events_per_s_ratio']:.2f}, x{p['cpu_per_1k_ratio']:.2f}" if p else ""
+        rss = "+".join(f"{x:.0f}" for x in run["peak_rss_mb"])
+        out.append(f"{run['label'][:34]:34s} {run['rep']:>3d} {s['events_per_s']:>9,.0f} {s['cpu_s_per_1k']:>8.3f} "
+                   f"{rss:>7s} {s['stub_cpu_utilisation']:>10.2f} {s.get('stub_cpu_s_per_1k', float('nan')):>9.3f} "
+                   f"{s['runqueue_wait_per_s']:>8.2f} "
+                   f"{c['lost']:>6}/{c['duplicates']}/{c['order_violations']:<4}  {vs}")
+        if run.get("reported"):
+            out[-1] += f"  (peer says {run['reported']})"
+    return out
+
+
 def render(r: dict[str, Any]) -> str:
     """The human table: one line per figure, with the target next to it where there is one."""
     m, prm = r["machine"], r["params"]
@@ -288,7 +409,17 @@ def render(r: dict[str, Any]) -> str:
 
     bare = r.get("bare_http", {}).get("requests_per_s")
     seq = r.get("sequential", {}).get("events_per_s")
-    for run in r.get("runs", []):
+    runs = r.get("runs", [])
+    compared = prm.get("repeat", 1) > 1 or len(prm.get("processor_roots", [])) > 1 or prm.get("peer", {}).get(
+        "requested", False)
+    if runs:
+        lines[1:1] = [*render_runs(runs, r.get("pairs", [])), ""]
+    skipped = prm.get("peer", {}).get("skipped")
+    if skipped:
+        lines.insert(1, f"peer skipped: {skipped}")
+    for run in runs if not compared else []:
+        if "steady" not in run:
+            continue
         s, c = run["steady"], run["check"]
         tag = f"[{run['processes']} proc]"
         row(f"{tag} steady-state events/s", f"{s['events_per_s']:,.0f}", ">= 3,000 (1 proc)")

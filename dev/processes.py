@@ -18,24 +18,29 @@ class ProcessorProcess:
     """The processor as a child process (``processes`` > 1: one command running N members).
 
     Its stdout and stderr go to ``log_path``, appended to, so a restarted processor keeps one log.
+    ``root``: run the processor of another checkout (its ``.venv``, its ``processor/``), e.g. the
+    benchmark's before/after runs (``./dev/bench --processor-root``); default this checkout with
+    the running interpreter.
     """
 
     def __init__(self, config_path: Path | str, log_path: Path, env: dict[str, str] | None = None,
-                 *, processes: int = 1) -> None:
+                 *, processes: int = 1, root: Path | None = None) -> None:
         self.config_path = config_path
         self.log_path = log_path
         self.processes = processes
+        self.root = root or ROOT
+        self.python = sys.executable if root is None else str(root / ".venv" / "bin" / "python")
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
     def start(self) -> "ProcessorProcess":
-        cmd = [sys.executable, "-m", "processor", "run", "--config", str(self.config_path)]
+        cmd = [self.python, "-m", "processor", "run", "--config", str(self.config_path)]
         if self.processes > 1:
             cmd += ["--processes", str(self.processes)]
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
         try:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+            self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
         finally:
             log.close()
