@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
 import orjson
 
 from bench.procs import cpu_seconds, runqueue_wait_s, status_kb
+from dev.processes import sigterm
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "bench" / "peer"
@@ -127,13 +127,7 @@ class Peer:
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM (its shutdown hook closes Parallel Consumer and prints its counts); SIGKILL after ``timeout``."""
         assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(10)
+        return sigterm(self.proc, timeout)[0]
 
     def counts(self) -> dict[str, int] | None:
         """``{"ok", "failed", "skipped"}`` as printed on SIGTERM, or None if it printed none."""

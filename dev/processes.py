@@ -14,6 +14,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def sigterm(proc: subprocess.Popen[bytes], timeout: float) -> tuple[int, bool]:
+    """SIGTERM ``proc`` (if still running) and wait; SIGKILL after ``timeout``: (exit code, killed)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout), False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(10), True
+
+
 class ProcessorProcess:
     """The processor as a child process (``processes`` > 1: one command running N members).
 
@@ -69,16 +80,10 @@ class ProcessorProcess:
         AssertionError, otherwise the killed process's exit code is returned.
         """
         assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait(10)
-            if check:
-                raise AssertionError(f"processor did not stop within {timeout}s after SIGTERM") from None
-            return code
+        code, killed = sigterm(self.proc, timeout)
+        if killed and check:
+            raise AssertionError(f"processor did not stop within {timeout}s after SIGTERM")
+        return code
 
     def ensure_stopped(self) -> None:
         if self.alive:

@@ -141,10 +141,7 @@ class StubState:
         self._sync_limits()
 
     def stats(self) -> dict[str, Any]:
-        by_path: dict[str, dict[str, int]] = {}
-        for (path, status), n in self.counts.items():
-            by_path.setdefault(path, {})[str(status)] = n
-        return {"total": len(self.records), "by_path": by_path}
+        return stats_view(len(self.records), self.counts)
 
     def config_view(self) -> dict[str, Any]:
         view = self.faults.config.as_dict()
@@ -154,6 +151,14 @@ class StubState:
         view["auth"] = self.credentials is not None
         view["outage"] = self.outage.as_dict() if self.outage is not None else None
         return view
+
+
+def stats_view(total: int, counts: Counter[tuple[str, int]]) -> dict[str, Any]:
+    """``/_stub/stats``: ``{"total", "by_path": {path: {status: count}}}`` (status as a string)."""
+    by_path: dict[str, dict[str, int]] = {}
+    for (path, status), n in counts.items():
+        by_path.setdefault(path, {})[str(status)] = n
+    return {"total": total, "by_path": by_path}
 
 
 def _authorized(state: StubState, headers: Any) -> bool:

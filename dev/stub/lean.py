@@ -31,8 +31,9 @@ from urllib.parse import parse_qs
 import httptools
 import orjson
 
-from .app import SEGMENT_PATHS, Credentials
+from .app import SEGMENT_PATHS, Credentials, stats_view
 from .recording import RecordedRequest
+from .server import run_foreground
 
 __all__ = ["LEAN_SETTINGS", "LeanState", "serve_lean"]
 
@@ -99,10 +100,7 @@ class LeanState:
             self.latency_s = latency_ms / 1000.0
 
     def stats(self) -> dict[str, Any]:
-        by_path: dict[str, dict[str, int]] = {}
-        for (path, status), n in self.counts.items():
-            by_path.setdefault(path, {})[str(status)] = n
-        return {"total": len(self.records), "by_path": by_path}
+        return stats_view(len(self.records), self.counts)
 
     def config_view(self) -> dict[str, Any]:
         return {"lean": True, "latency_ms": self.latency_s * 1000.0, "record_bodies": self.record_bodies,
@@ -242,14 +240,6 @@ class _Connection(asyncio.Protocol):
 def serve_lean(host: str, port: int, state: LeanState, *, use_uvloop: bool = True,
                on_ready: Callable[[int], None] | None = None) -> None:
     """Run the lean stub in the foreground until interrupted (SIGINT/SIGTERM end the process)."""
-    loop_factory = None
-    if use_uvloop:
-        try:
-            import uvloop
-
-            loop_factory = uvloop.new_event_loop
-        except ImportError:
-            pass
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -259,8 +249,4 @@ def serve_lean(host: str, port: int, state: LeanState, *, use_uvloop: bool = Tru
         async with server:
             await server.serve_forever()
 
-    try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(main())
-    except KeyboardInterrupt:
-        pass
+    run_foreground(main, use_uvloop)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -203,14 +203,6 @@ def serve(
     on_ready: Callable[[int], None] | None = None,
 ) -> None:
     """Run in the foreground until interrupted (the CLI and each ``--workers`` process)."""
-    loop_factory = None
-    if use_uvloop:
-        try:
-            import uvloop
-
-            loop_factory = uvloop.new_event_loop
-        except ImportError:
-            pass
 
     async def main() -> None:
         runner, bound = await _start(state, host, port, reuse_port=reuse_port)
@@ -221,6 +213,19 @@ def serve(
         finally:
             await runner.cleanup()
 
+    run_foreground(main, use_uvloop)
+
+
+def run_foreground(main: Callable[[], Coroutine[Any, Any, None]], use_uvloop: bool = True) -> None:
+    """Run ``main()`` on a new loop (uvloop when asked and installed) until it ends or Ctrl-C."""
+    loop_factory = None
+    if use_uvloop:
+        try:
+            import uvloop
+
+            loop_factory = uvloop.new_event_loop
+        except ImportError:
+            pass
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             runner.run(main())
