@@ -43,10 +43,16 @@ class AdaptiveLimit:
     def in_use(self) -> int:
         return self._in_use
 
-    async def acquire(self, priority: bool = False) -> None:
-        """Wait for a slot; ``priority`` (a retry) queues ahead of fresh work."""
+    def try_acquire(self, priority: bool = False) -> bool:
+        """Take a slot now if one is free and nobody queues ahead (no await: the common case)."""
         if self._in_use < self._limit and (priority or not self._waiters):
             self._in_use += 1
+            return True
+        return False
+
+    async def acquire(self, priority: bool = False) -> None:
+        """Wait for a slot; ``priority`` (a retry) queues ahead of fresh work."""
+        if self.try_acquire(priority):
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if priority:

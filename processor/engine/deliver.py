@@ -93,8 +93,11 @@ class Deliverer:
                 await circuit.wait_closed()
             if availability.is_open:
                 await availability.wait_closed()
-            sent_at = await gate.acquire(priority)  # step 2
-            await limit.acquire(priority)
+            sent_at = gate.try_acquire(priority)  # step 2 (without awaiting when a slot is free)
+            if sent_at is None:
+                sent_at = await gate.acquire(priority)
+            if not limit.try_acquire(priority):
+                await limit.acquire(priority)
             started = time.perf_counter()
             result = None
             try:

@@ -108,7 +108,7 @@ class Dispatcher:
         key = (self._key_func(event, msg.key),)  # step 3 (tuple: never None, hashable)
         item = (msg, event, key)
         if st.serializer.admit(key, item):
-            self._spawn(st, self._work.process(st, msg, event, None, RetryContext.from_source(msg)), key)
+            self._spawn(st, self._work.process(st, msg, event, None, None), key)
 
     def start_retry(self, st: PartitionState, ctx: RetryContext, msg: Inbound) -> None:
         """Run a due retry record: only the subscriptions it lists (all when it lists none)."""
@@ -140,4 +140,4 @@ class Dispatcher:
             nxt = st.serializer.release(key)
             if nxt is not None:
                 msg, event, k = nxt
-                self._spawn(st, self._work.process(st, msg, event, None, RetryContext.from_source(msg)), k)
+                self._spawn(st, self._work.process(st, msg, event, None, None), k)

@@ -67,9 +67,13 @@ class FlowControl:
             return
         st.offsets.finish(offset)
         self.in_flight -= 1
-        if (self._paused_all and self.in_flight <= self._resume_below) or (
-            st.tp in self._paused and st.offsets.in_flight <= self._partition_resume_below
-        ):
+        # Re-decide only when a resume threshold is crossed. While everything is paused by rule 1,
+        # a partition's own count says nothing (it is paused anyway): checking it made every
+        # finish re-decide the whole paused set, ~4 µs per event at the window's edge.
+        if self._paused_all:
+            if self.in_flight <= self._resume_below:
+                self.update()
+        elif st.tp in self._paused and st.offsets.in_flight <= self._partition_resume_below:
             self.update()
 
     def forget(self, st: PartitionState) -> None:

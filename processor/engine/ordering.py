@@ -24,31 +24,37 @@ class KeyedSerializer(Generic[T]):
     __slots__ = ("_waiting",)
 
     def __init__(self) -> None:
-        # key -> waiters; presence of the key means "an item with this key is running".
-        self._waiting: dict[Hashable, deque[T]] = {}
+        # key -> waiters; presence of the key means "an item with this key is running". The FIFO
+        # is created with the first waiter (None until then): most keys never have one, and a
+        # deque per admitted item was measurable per event.
+        self._waiting: dict[Hashable, deque[T] | None] = {}
 
     def admit(self, key: Hashable, item: T) -> bool:
         """True: run ``item`` now. False: it waits until earlier items of ``key`` finish."""
-        waiters = self._waiting.get(key)
-        if waiters is None:
-            self._waiting[key] = deque()
+        waiting = self._waiting
+        if key not in waiting:
+            waiting[key] = None
             return True
+        waiters = waiting[key]
+        if waiters is None:
+            waiters = waiting[key] = deque()
         waiters.append(item)
         return False
 
     def release(self, key: Hashable) -> T | None:
         """The running item of ``key`` finished; returns the next item of that key to run, if any."""
-        waiters = self._waiting.get(key)
-        if waiters is None:
+        waiting = self._waiting
+        if key not in waiting:
             raise KeyError(f"release of key {key!r} that has nothing running")
+        waiters = waiting[key]
         if waiters:
             return waiters.popleft()
-        del self._waiting[key]
+        del waiting[key]
         return None
 
     def drop_all(self) -> list[T]:
         """Forget every key (partition revoked); returns the waiters that never ran."""
-        dropped = [item for waiters in self._waiting.values() for item in waiters]
+        dropped = [item for waiters in self._waiting.values() if waiters for item in waiters]
         self._waiting.clear()
         return dropped
 

@@ -128,6 +128,7 @@ class Engine:
         s = self._s = settings
         obs = self._obs = observer or EngineObserver()
         rng = rng or random.Random()
+        loop_clock = LoopClock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consumer: Consumer | None = None
         self._fatal: BaseException | None = None
@@ -136,11 +137,11 @@ class Engine:
         self._circuit = AuthCircuit(sender.probe_auth, max_interval_s=auth_probe_max_interval_s,
                                     on_change=self._on_circuit_change, rng=rng)
         self._availability = AvailabilityCircuit(
-            sender.probe_auth, clock=_loop_time, threshold=s.availability_threshold,
+            sender.probe_auth, clock=loop_clock, threshold=s.availability_threshold,
             max_interval_s=s.availability_probe_max_interval_s, warn_every_s=s.availability_warn_every_s,
             on_change=self._on_availability_change, rng=rng)
         ceiling = s.requests_per_minute / 60.0 if s.requests_per_minute else None
-        self._rate = AdaptiveRate(clock=_loop_time, ceiling_per_s=ceiling)
+        self._rate = AdaptiveRate(clock=loop_clock, ceiling_per_s=ceiling)
         self._flow = FlowControl(self._partitions, max_in_flight=s.max_in_flight,
                                  max_in_flight_per_partition=s.max_in_flight_per_partition,
                                  hold=lambda: self.circuit_open)
@@ -327,9 +328,26 @@ class Engine:
         self._flow.update(force=True)
 
 
-def _loop_time() -> float:
-    """The running loop's clock (fake in the engine's unit tests), else the monotonic clock."""
-    try:
-        return asyncio.get_running_loop().time()
-    except RuntimeError:
-        return time.monotonic()
+class LoopClock:
+    """The clock of the loop the engine runs on (fake in the engine's unit tests), in seconds.
+
+    Read several times per request (the rate's slots and answers, the availability rule), so the
+    loop is looked up once and kept: ``asyncio.get_running_loop()`` costs a ``getpid()`` system
+    call on CPython 3.11 (its fork check), which was ~5 % of the engine's CPU per event
+    (bench/engine_path.py). Outside a running loop, before the first read inside one, it is the
+    monotonic clock.
+    """
+
+    __slots__ = ("_time",)
+
+    def __init__(self) -> None:
+        self._time: Callable[[], float] | None = None
+
+    def __call__(self) -> float:
+        read = self._time
+        if read is None:
+            try:
+                read = self._time = asyncio.get_running_loop().time
+            except RuntimeError:
+                return time.monotonic()
+        return read()

@@ -247,8 +247,9 @@ class AdaptiveRate:
             return 0.0, 0
         return self._ring_throttled / len(ring), self._ring_throttled
 
-    def _roll(self) -> None:
-        now = self._clock()
+    def _roll(self, now: float | None = None) -> None:
+        if now is None:
+            now = self._clock()
         elapsed = now - self._ans_start
         if elapsed >= 0.5:
             if elapsed >= 1.0:
@@ -259,10 +260,12 @@ class AdaptiveRate:
                 self._thr = [self._thr[1], 0]
             self._ans_start = now
 
-    def _answered(self, throttled: bool) -> None:
+    def _answered(self, throttled: bool, now: float | None = None) -> None:
+        if now is None:
+            now = self._clock()
         if self._first_answer_at is None:
-            self._first_answer_at = self._clock()
-        self._roll()
+            self._first_answer_at = now
+        self._roll(now)
         self._ans[1] += 1
         if throttled:
             self._thr[1] += 1
@@ -281,8 +284,8 @@ class AdaptiveRate:
         current = self._good_cur / elapsed if elapsed >= 0.5 else 0.0
         return max(max(self._good, default=0.0), current)
 
-    def _roll_good(self) -> None:
-        elapsed = self._clock() - self._good_start
+    def _roll_good(self, now: float | None = None) -> None:
+        elapsed = (self._clock() if now is None else now) - self._good_start
         if elapsed >= _GOOD_BUCKET_S:
             self._good.append(self._good_cur / elapsed)
             for _ in range(min(int(elapsed / _GOOD_BUCKET_S) - 1, self._good.maxlen or 0)):
@@ -294,10 +297,11 @@ class AdaptiveRate:
 
     def on_success(self) -> None:
         """Rule 3: additive increase (while paced below the ceiling)."""
-        self._roll_good()
+        now = self._clock()  # once per answer: the clock is read per request, so reads add up
+        self._roll_good(now)
         self._good_cur += 1
-        self._answered(False)
-        self._remember(False)
+        self._answered(False, now)
+        self._remember(False, now)
         rate = self.rate
         if rate is None:
             return
@@ -321,8 +325,8 @@ class AdaptiveRate:
         """Rules 2 and 5: a 429 for a request sent at ``sent_at`` (a :meth:`try_take` result)."""
         self.throttled_total += 1
         now = self._clock()
-        self._answered(True)
-        self._remember(True)
+        self._answered(True, now)
+        self._remember(True, now)
         share, evidence = self.throttled_share()
         if (sent_at >= self._last_cut and now - self._last_cut >= _MIN_CUT_INTERVAL_S and evidence >= 2
                 and share >= self._cut_share):
@@ -365,8 +369,8 @@ class AdaptiveRate:
             self._recent.clear()  # rule 5: the next hold needs fresh evidence
             self._recent_throttled = 0
 
-    def _remember(self, throttled: bool) -> None:
-        if self._clock() < self.hold_until:
+    def _remember(self, throttled: bool, now: float | None = None) -> None:
+        if (self._clock() if now is None else now) < self.hold_until:
             return  # answers to requests sent before the hold: stale evidence (rule 5)
         recent = self._recent
         if len(recent) == recent.maxlen and recent[0]:

@@ -33,12 +33,21 @@ class RateGate:
     def waiting(self) -> int:
         return len(self._priority) + len(self._normal)
 
+    def try_acquire(self, priority: bool = False) -> float | None:
+        """A slot now if one is free and nobody queues ahead: its send time, else ``None``.
+
+        The common case without awaiting (a coroutine per request costs CPU per event); on
+        ``None``, :meth:`acquire` queues.
+        """
+        if not self._priority and (priority or not self._normal):
+            return self.rate.try_take()
+        return None
+
     async def acquire(self, priority: bool = False) -> float:
         """Wait for a slot; returns its send time (for :meth:`AdaptiveRate.on_throttled`)."""
-        if not self._priority and (priority or not self._normal):
-            sent_at = self.rate.try_take()
-            if sent_at is not None:
-                return sent_at
+        sent_at = self.try_acquire(priority)
+        if sent_at is not None:
+            return sent_at
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         (self._priority if priority else self._normal).append(future)
         self._arm()

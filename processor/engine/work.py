@@ -58,13 +58,22 @@ class EventWork:
         self._finish = finish
 
     async def process(
-        self, st: PartitionState, msg: Inbound, event: dict[str, Any], only: Sequence[str] | None, ctx: RetryContext
+        self,
+        st: PartitionState,
+        msg: Inbound,
+        event: dict[str, Any],
+        only: Sequence[str] | None,
+        ctx: RetryContext | None,
     ) -> None:
-        """Steps 4-6 for a decoded record; ``only``: the subscriptions a retry record lists."""
+        """Steps 4-6 for a decoded record; ``only``: the subscriptions a retry record lists.
+
+        ``ctx``: the retry context of a retry-tier record; ``None`` for a source record (built
+        only when a hand-off needs it: most records never do).
+        """
         try:
             planned = self._planner.plan(event) if only is None else self._planner.plan_only(event, only)  # step 4
         except Exception as exc:  # noqa: BLE001 - an event must never stop the stream
-            await self._planning_failed(st, msg, ctx, only, exc)
+            await self._planning_failed(st, msg, ctx or RetryContext.from_source(msg), only, exc)
             return
         if not planned:
             self._finish(st, msg.offset)
@@ -77,6 +86,7 @@ class EventWork:
         for item in planned:
             obs.triggered(item.action)
             if hasattr(item, "message"):  # a rejection: invalid payload, a subscription a reload removed, internal
+                ctx = ctx or RetryContext.from_source(msg)
                 error_class = getattr(item, "error_class", VALIDATION)
                 obs.dead_lettered(error_class)
                 handoffs.append(handoff.dead_letter(
@@ -102,9 +112,10 @@ class EventWork:
                 obs.retried(delivery.action)
             else:
                 obs.dead_lettered(failure.error_class)
+                ctx = ctx or RetryContext.from_source(msg)
                 handoffs.append(handoff.dead_letter(msg, ctx, [delivery.subscription], failure))
         if retry_failure is not None:
-            handoffs.append(handoff.retry(msg, ctx, retry_subs, retry_failure))
+            handoffs.append(handoff.retry(msg, ctx or RetryContext.from_source(msg), retry_subs, retry_failure))
         if handoffs:
             try:
                 await asyncio.gather(*handoffs)

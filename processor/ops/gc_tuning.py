@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 
 #: (gen0, gen1, gen2) thresholds; gen1/gen2 keep CPython's defaults' proportions.
-THRESHOLDS = (20_000, 10, 10)
+THRESHOLDS = (100_000, 10, 10)
 
 
 def tune_gc() -> None:
