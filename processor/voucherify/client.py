@@ -7,19 +7,22 @@ name the action and the status, never the URL's credentials, the application id,
 secret key or the auth headers; anything echoed from the server is scrubbed too.
 
 Why pyreqwest (0.15, Rust reqwest 0.13 + hyper + tokio + rustls; issue 16): the HTTP work runs
-on a tokio thread outside the GIL, so the process spends about half the CPU per request it spent
-with aiohttp, and the one Python thread that runs the engine far less than that. Measured with
+on a tokio thread outside the GIL, so the process spends 1.4-2x less CPU per request than with
+aiohttp, and the one Python thread that runs the engine 4-6x less. Measured with
 ``python bench/http_ceiling.py --server go`` (a compiled server that is not the limit; uvloop;
 ~1 KB POSTs; keep-alive; our Delivery/DeliveryResult work around every transport;
 bench/http_transports.py), client CPU per request (whole process, all threads), 2-core machine
 under load, min-max of alternating runs (docs/benchmark.md has the table with req/s)::
 
     transport                           100 concurrent, 0 ms    256 concurrent, 20 ms
-    aiohttp 3.14, this client before    0.081-0.097 ms          0.104-0.114 ms
-    aiohttp tuned (no cookie jar, ...)  0.088-0.090 ms          0.110-0.119 ms
-    pyreqwest 0.15.1, HTTP/1.1          0.038-0.042 ms          0.050-0.054 ms
-    pyreqwest 0.15.1, h2c               0.046-0.047 ms          0.053-0.058 ms
-    this client (pyreqwest, HTTP/1.1)   0.041-0.051 ms          0.049-0.058 ms
+    aiohttp 3.14, as this client had it 0.069-0.071 ms          0.105-0.113 ms
+    aiohttp tuned (no cookie jar, ...)  0.069-0.083 ms          0.104-0.124 ms
+    pyreqwest 0.15.1, HTTP/1.1          0.039-0.052 ms          0.049-0.055 ms
+    pyreqwest 0.15.1, h2c               0.052-0.058 ms          0.050-0.056 ms
+    this client (pyreqwest, HTTP/1.1)   0.040-0.052 ms          0.049-0.069 ms
+
+Of that, the event loop's thread (which holds the GIL and runs the engine) spends 0.013-0.023 ms
+with pyreqwest against all of it (0.07-0.12 ms) with aiohttp.
 
 HTTP/1.1 only: pyreqwest also speaks HTTP/2, but whether Voucherify's Segment endpoints do
 could not be verified (no route to them from where this was measured), and over h2c it cost more
