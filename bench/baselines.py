@@ -4,8 +4,9 @@
   message, decode and plan it with the same destination code, one blocking keep-alive HTTP call
   per request, synchronous commit. Run on a small sample; its rate is latency-bound, so the
   sample extrapolates linearly.
-- :func:`bare_http`: the fastest bare aiohttp loop against the stub (``bench/http_ceiling.py``'s
-  loop, ~256 concurrent keep-alive requests): no Kafka, no semantics. The processor cannot beat it.
+- :func:`bare_http`: the fastest bare loop on the client's transport (pyreqwest) against the stub
+  (``bench/http_ceiling.py``'s loop, ~256 concurrent keep-alive requests): no Kafka, no
+  semantics. The processor cannot beat it.
 - the consume-only ceiling lives in :mod:`bench.kafka_io` (``consume_ceiling``).
 """
 
@@ -66,12 +67,17 @@ def sequential(bootstrap: str, topic: str, stub_url: str, n: int = 500) -> dict[
 
 
 def bare_http(stub_url: str, n: int = 20_000, concurrency: int = 256) -> dict[str, Any]:
-    """Requests/s of bench/http_ceiling.py's bare aiohttp loop (uvloop) against the stub."""
+    """Requests/s of bench/http_ceiling.py's loop (uvloop) on the client's transport against the stub.
+
+    The transport is pyreqwest, as :class:`~processor.voucherify.client.VoucherifyClient` uses
+    since issue 16 (the ceiling must use the processor's own transport, or the processor beats it).
+    """
     import uvloop
 
-    from bench.http_ceiling import PATH, bench_aiohttp, headers, make_body
+    from bench.http_ceiling import PATH, bench_transport, headers, make_body
 
-    coro = bench_aiohttp(stub_url.rstrip("/") + PATH, headers(APP_ID, SECRET), make_body(1024), n, concurrency)
+    coro = bench_transport("pyreqwest", stub_url, stub_url.rstrip("/") + PATH, headers(APP_ID, SECRET), APP_ID, SECRET,
+                           make_body(1024), n, concurrency)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         wall, cpu, statuses = runner.run(coro)
     return {"requests": n, "concurrency": concurrency, "seconds": wall, "requests_per_s": n / wall,
