@@ -9,7 +9,9 @@ what the benchmark relies on:
 2. check ``authorization`` / ``secret-key`` against the precomputed header values (401 if wrong);
 3. append one tuple ``(time.time(), method, path, raw body, status)`` and bump a per-(path, status)
    counter - no header copy, no JSON parsing;
-4. answer ``200 {}`` after ``latency_ms`` (``loop.call_later``: no task, no coroutine).
+4. answer ``200 {}`` after ``latency_ms``: queued on one delay line per server (the latency is
+   the same for every request, so answers fall due in arrival order and one timer serves them
+   all; no task, no coroutine, no timer per request).
 
 JSON views are built only when ``/_stub/requests`` is read (same shape as the full stub's, with
 ``headers`` left empty: they are not recorded here). The control API is the subset the benchmark
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -120,12 +122,46 @@ class LeanState:
         return {"total": len(records), "requests": out}
 
 
+class _DelayLine:
+    """Answers waiting out the latency, in due order, behind a single loop timer.
+
+    Every answer is due ``latency`` after its request, so due times only grow while the latency
+    stays the same; an answer that would fall due before the queue's tail (the latency was just
+    lowered) gets a timer of its own instead, so none is held back by an earlier, longer one.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: deque[tuple[float, _Connection, bytes, bool]] = deque()
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, delay: float, conn: _Connection, answer: bytes, keep_alive: bool) -> None:
+        due = self.loop.time() + delay
+        queue = self.queue
+        if queue and due < queue[-1][0]:
+            self.loop.call_at(due, conn.write, answer, keep_alive)
+            return
+        queue.append((due, conn, answer, keep_alive))
+        if self.timer is None:
+            self.timer = self.loop.call_at(due, self.flush)
+
+    def flush(self) -> None:
+        self.timer = None
+        queue = self.queue
+        now = self.loop.time()
+        while queue and queue[0][0] <= now + 0.001:  # the loop clock ticks in ms (uvloop)
+            _due, conn, answer, keep_alive = queue.popleft()
+            conn.write(answer, keep_alive)
+        if queue:
+            self.timer = self.loop.call_at(queue[0][0], self.flush)
+
+
 class _Connection(asyncio.Protocol):
     """One client connection: httptools calls the ``on_*`` methods as it parses."""
 
-    def __init__(self, state: LeanState, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, state: LeanState, delays: _DelayLine) -> None:
         self.state = state
-        self.loop = loop
+        self.delays = delays
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self.url = b""
@@ -160,10 +196,10 @@ class _Connection(asyncio.Protocol):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        name = name.lower()
-        if name == b"authorization":
+        size = len(name)  # only two names matter: skip lower() for the others
+        if size == 13 and name.lower() == b"authorization":
             self.authorization = value
-        elif name == b"secret-key":
+        elif size == 10 and name.lower() == b"secret-key":
             self.secret = value
 
     def on_body(self, body: bytes) -> None:
@@ -193,11 +229,11 @@ class _Connection(asyncio.Protocol):
         else:
             answer = _UNAUTHORIZED if keep_alive else _UNAUTHORIZED_CLOSE
         if state.latency_s > 0:
-            self.loop.call_later(state.latency_s, self._write, answer, keep_alive)
+            self.delays.add(state.latency_s, self, answer, keep_alive)
         else:
-            self._write(answer, keep_alive)
+            self.write(answer, keep_alive)
 
-    def _write(self, answer: bytes, keep_alive: bool) -> None:
+    def write(self, answer: bytes, keep_alive: bool) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -208,7 +244,7 @@ class _Connection(asyncio.Protocol):
     def _send(self, answer: tuple[int, Any], keep_alive: bool) -> None:
         status, data = answer
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(status, "Error")
-        self._write(_response(status, reason, orjson.dumps(data), keep_alive), keep_alive)
+        self.write(_response(status, reason, orjson.dumps(data), keep_alive), keep_alive)
 
     def _control(self, method: bytes, url: bytes, body: bytes) -> tuple[int, Any]:
         """The ``/_stub`` control API: (status, JSON document)."""
@@ -243,7 +279,8 @@ def serve_lean(host: str, port: int, state: LeanState, *, use_uvloop: bool = Tru
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _Connection(state, loop), host, port, backlog=1024)
+        delays = _DelayLine(loop)
+        server = await loop.create_server(lambda: _Connection(state, delays), host, port, backlog=1024)
         if on_ready is not None:
             on_ready(server.sockets[0].getsockname()[1])
         async with server:
