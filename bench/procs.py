@@ -225,7 +225,8 @@ class ProcessorRoot:
         The label is the directory name and the commit (``before16@6427c72``; ``+`` when the
         tracked files differ from it). ValueError if it is not a checkout of this project.
         """
-        root = Path(path).resolve()
+        # relative to where ./dev/bench was started (it cd's to its checkout before running this)
+        root = (Path(os.environ.get("VP_BENCH_CWD", ".")) / path).resolve()
         if not (root / "processor").is_dir() or not (root / "dev" / "bootstrap").is_file():
             raise ValueError(f"--processor-root {path}: not a voucherify-processor checkout (no processor/ or dev/bootstrap)")
         if not (root / ".venv" / "bin" / "python").exists():

@@ -417,6 +417,7 @@ def render(r: dict[str, Any]) -> str:
     skipped = prm.get("peer", {}).get("skipped")
     if skipped:
         lines.insert(1, f"peer skipped: {skipped}")
+    header = len(lines) - 1
     for run in runs if not compared else []:
         if "steady" not in run:
             continue
@@ -460,6 +461,8 @@ def render(r: dict[str, Any]) -> str:
     if "consume_ceiling" in r:
         row("consume-only ceiling events/s (consume+decode)", f"{r['consume_ceiling']['events_per_s']:,.0f}")
         row("order violations already in the topic", f"{r['consume_ceiling']['topic_order_violations']}", "0")
+    if len(lines) == header + 1:  # no figure rows (e.g. --skip-baselines with a comparison)
+        lines.pop()
     return "\n".join(lines)
 
 
