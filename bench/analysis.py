@@ -54,8 +54,10 @@ def steady_state(samples: list[Sample], expected: int, lo: float = 0.1, hi: floa
     a = bisect_left(counts, expected * lo)
     b = bisect_left(counts, expected * hi)
     b = min(b, len(samples) - 1)
-    if b <= a:
-        return {"events_per_s": float("nan"), "cpu_s_per_1k": float("nan"), "window_s": 0.0}
+    if b <= a:  # too short a run for a window between two samples: every figure, as "unknown"
+        nan = float("nan")
+        return {"events_per_s": nan, "cpu_s_per_1k": nan, "window_s": 0.0, "cpu_utilisation": nan,
+                "stub_cpu_utilisation": nan, "stub_cpu_s_per_1k": nan, "runqueue_wait_per_s": nan}
     first, last = samples[a], samples[b]
     n = last.requests - first.requests
     dt = last.t - first.t

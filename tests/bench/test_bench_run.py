@@ -83,3 +83,12 @@ def test_the_peer_runs_on_the_same_topic_and_is_checked_like_ours(
     assert theirs["reported"] == {"ok": 300, "failed": 0, "skipped": 0}
     assert [p["label"] for p in result["pairs"]] == [ours["label"]]
     assert "vs peer" in capsys.readouterr().out
+
+
+def test_a_run_too_short_for_a_steady_window_still_has_every_figure() -> None:
+    from bench.analysis import Sample, steady_state
+
+    steady = steady_state([Sample(0.0, 0, 0.0, 0.0), Sample(0.25, 300, 0.1, 0.01)], 300)
+    r = _run("short", 1, "processor", 0, 0)
+    r["steady"] = steady
+    assert "nan" in "\n".join(run.render_runs([r], []))
