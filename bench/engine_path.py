@@ -99,11 +99,14 @@ async def _no_produce(*args: Any, **kwargs: Any) -> None:
     raise AssertionError("nothing fails in this benchmark, so nothing is handed off")
 
 
+ENGINE: dict[str, Any] = {"max_in_flight": 5000, "max_in_flight_per_partition": 5000}  # as bench/run.py
+
+
 def _config() -> Any:
     return parse_config({
         "destination": {"application_id": "a", "secret_key": "s", "custom_url": "http://127.0.0.1:1"},
         "kafka": {"bootstrap_servers": "127.0.0.1:1", "source_topic": TOPIC, "group_id": "g"},
-        "engine": {"max_in_flight": 5000, "max_in_flight_per_partition": 5000},
+        "engine": ENGINE,
     })
 
 
@@ -175,7 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency-ms", type=float, default=20.0)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
+                   help="engine setting, e.g. max_concurrent_requests=1000")
     args = p.parse_args(argv)
+    for item in args.engine:
+        key, _, value = item.partition("=")
+        ENGINE[key] = float(value) if "." in value else int(value)
     try:
         import uvloop
         new_loop = uvloop.new_event_loop
