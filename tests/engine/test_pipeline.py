@@ -8,6 +8,7 @@ committed offsets).
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 
 import pytest
@@ -458,6 +459,22 @@ def test_revoking_a_partition_never_assigned_commits_nothing():
             assert await rig.revoke(TP1) == {}
 
     run(main)
+
+
+def test_records_cancelled_before_they_ran_leave_no_task_or_coroutine_behind(recwarn):
+    """A drain that times out at once cancels tasks that never ran: nothing sent, nothing
+    committed, nothing left in flight, and no "coroutine ... was never awaited" in the log."""
+    async def main():
+        async with Rig(settings=settings(drain_timeout_s=0.0)) as rig:
+            await rig.assign(TP0)
+            rig.engine.dispatch([rig.record(user="a"), rig.record(user="b"), rig.record(user="a")])
+            assert await rig.revoke(TP0) == {TP0: 0}  # the next owner starts at the first record
+            assert rig.sender.ids() == []
+            assert rig.engine.in_flight == 0
+
+    run(main)
+    gc.collect()
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
 
 
 def test_stop_drains_in_flight_work_and_commits_it():
