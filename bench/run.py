@@ -14,7 +14,8 @@ Steps (each figure is explained in docs/benchmark.md):
    group until every offset is committed; sample the stub's request count and the processor's
    CPU/RSS from /proc; then check loss, order and latency from the stub's records.
 4. ``--rate R``: a paced run (events produced at R/s while the processor runs): true e2e latency.
-5. ``--rss``: 5,000 events in flight (``max_in_flight=5000``, 500 ms stub latency): peak RSS.
+5. ``--rss``: the default in-flight window filled (500 ms stub latency): peak RSS, once per event
+   size (``--rss-event-bytes``, default ~1.2 KB and ~30 KB), each on its own backlog.
 
 Prints a table and writes JSON to ``bench/results/`` (git-ignored).
 """
@@ -30,7 +31,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -61,7 +62,8 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
                   profile_out: Path | None = None, profile_s: float = 15.0,
                   env: dict[str, str] | None = None, consumer: dict[str, Any] | None = None,
                   root: ProcessorRoot | None = None,
-                  member: Callable[[str, Path], Any] | None = None) -> dict[str, Any]:
+                  member: Callable[[str, Path], Any] | None = None,
+                  event_bytes: int | None = None) -> dict[str, Any]:
     """One processor run on ``topic`` with a fresh group; returns its figures.
 
     ``rate_events``/``rate``: produce that many new events at ``rate``/s while it runs (paced mode).
@@ -81,7 +83,7 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
     producer_thread = None
     first_paced = produced.count
     if rate_events:
-        events = generate(rate_events, seed=11, start=produced.count)
+        events = generate(rate_events, seed=11, start=produced.count, size=event_bytes)
         producer_thread = threading.Thread(target=kafka_io.produce, args=(broker, topic, events, produced, rate),
                                            daemon=True)
     total = produced.count + rate_events  # before the paced producer starts adding to it
@@ -95,6 +97,7 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
     watcher = kafka_io.CommitWatcher(broker, group, topic, partitions)
     samples: list[analysis.Sample] = []
     in_flight: list[float] = []
+    in_flight_bytes: list[float] = []
     done_at = None
     spy = None
     try:
@@ -107,7 +110,9 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
                 spy = profile.start(proc.pid, profile_out, profile_s)
             samples.append(analysis.Sample(time.time(), n, proc.cpu(), stub.cpu(), proc.runqueue_wait()))
             if ops_port:
-                in_flight.append(_in_flight(ops_port))
+                gauges = _gauges(ops_port)
+                in_flight.append(gauges.get("voucherify_processor_in_flight", 0.0))
+                in_flight_bytes.append(gauges.get("voucherify_processor_in_flight_bytes", 0.0))
             if stop_after_s is None and n >= total:
                 committed = watcher.total()
                 if committed >= total:
@@ -137,6 +142,7 @@ def run_processor(broker: str, stub: Stub, topic: str, partitions: int, produced
         out["reported"] = reported()
     if stop_after_s is not None:
         out["max_in_flight_seen"] = max(in_flight, default=0.0)
+        out["max_in_flight_bytes_seen"] = max(in_flight_bytes, default=0.0)
         out["requests"] = samples[-1].requests if samples else 0
         return out
     if in_flight:
@@ -195,15 +201,25 @@ def pair_with_peer(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _in_flight(port: int) -> float:
+def _gauges(port: int) -> dict[str, float]:
+    """The unlabelled samples of the processor's /metrics ({} if it does not answer)."""
+    out: dict[str, float] = {}
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
             for line in r.read().decode().splitlines():
-                if line.startswith("voucherify_processor_in_flight "):
-                    return float(line.split()[1])
-    except OSError:
+                name, _, value = line.partition(" ")
+                if value and not line.startswith("#") and "{" not in name:
+                    out[name] = float(value)
+    except (OSError, ValueError):
         pass
-    return 0.0
+    return out
+
+
+def _sized(events: Iterator[dict[str, Any]], sizes: list[int]) -> Iterator[dict[str, Any]]:
+    """``events``, noting each one's JSON size in ``sizes``."""
+    for event in events:
+        sizes.append(len(orjson.dumps(event)))
+        yield event
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,7 +234,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="librdkafka consumer setting for the processor (kafka.consumer passthrough)")
     p.add_argument("--rate", type=float, default=0.0, help="also a paced run at this many events/s")
     p.add_argument("--rate-seconds", type=float, default=30.0)
-    p.add_argument("--rss", action="store_true", help="also the 5,000-in-flight peak RSS run")
+    p.add_argument("--event-bytes", type=int, default=0,
+                   help="pad the backlog's events to about this many bytes of JSON (default 0: unpadded, ~1.2 KB)")
+    p.add_argument("--rss", action="store_true", help="also the peak-RSS runs (default window, 500 ms stub)")
+    p.add_argument("--rss-event-bytes", default="0,30000",
+                   help="comma list: one --rss run per event size in bytes (0: unpadded, ~1.2 KB)")
+    p.add_argument("--rss-events", type=int, default=20_000, help="backlog of each --rss run")
     p.add_argument("--baseline-events", type=int, default=500)
     p.add_argument("--skip-baselines", action="store_true")
     p.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
@@ -267,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "load_before": _load()},
         "params": {"events": args.events, "latency_ms": args.latency_ms, "partitions": args.partitions,
-                   "engine": engine, "consumer": consumer, "repeat": args.repeat, "stub": args.stub,
+                   "engine": engine, "consumer": consumer, "event_bytes": args.event_bytes or None,
+                   "repeat": args.repeat, "stub": args.stub,
                    "processor_roots": [{"path": str(r.path), "label": r.label} for r in roots],
                    "peer": {"requested": args.peer, "skipped": peer_skipped, "args": args.peer_arg,
                             "java_opts": args.peer_java_opt}},
@@ -281,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         kafka_io.create_topic(broker.bootstrap, topic, args.partitions)
         produced = kafka_io.Produced()
         t0 = time.perf_counter()
-        kafka_io.produce(broker.bootstrap, topic, generate(args.events), produced)
+        kafka_io.produce(broker.bootstrap, topic, generate(args.events, size=args.event_bytes or None), produced)
         result["produce"] = {"events": produced.count, "seconds": time.perf_counter() - t0,
                              "by_type": dict(produced.by_type)}
         _say(f"produced {produced.count:,} events in {result['produce']['seconds']:.1f} s")
@@ -336,15 +358,26 @@ def main(argv: list[str] | None = None) -> int:
             paced = kafka_io.Produced()
             result["paced"] = run_processor(broker.bootstrap, stub, paced_topic, args.partitions, paced,
                                             processes=1, engine=engine, workdir=workdir,
-                                            rate_events=int(args.rate * args.rate_seconds), rate=args.rate)
+                                            rate_events=int(args.rate * args.rate_seconds), rate=args.rate,
+                                            event_bytes=args.event_bytes or None)
             result["paced"]["rate"] = args.rate
         if args.rss:
-            _say("peak RSS run: 5,000 in flight, 500 ms stub latency ...")
             stub.configure(latency_ms=500.0)
-            rss_engine = {**engine, "max_in_flight": 5000, "max_in_flight_per_partition": 5000}
-            result["rss"] = run_processor(broker.bootstrap, stub, topic, args.partitions, produced, processes=1,
-                                          engine=rss_engine, workdir=workdir, stop_after_s=20.0,
-                                          ops_port=free_port(), env=env, consumer=consumer)
+            result["rss"] = []
+            for size in (int(x) for x in args.rss_event_bytes.split(",") if x.strip()):
+                rss_topic = f"bench-rss-{uuid.uuid4().hex[:8]}"
+                kafka_io.create_topic(broker.bootstrap, rss_topic, args.partitions)
+                rss_produced, sizes = kafka_io.Produced(), []
+                kafka_io.produce(broker.bootstrap, rss_topic,
+                                 _sized(generate(args.rss_events, seed=17, size=size or None), sizes), rss_produced)
+                mean = sum(sizes) / max(1, len(sizes))
+                _say(f"peak RSS run: {rss_produced.count:,} events of ~{mean / 1000:.1f} KB, "
+                     "default window, 500 ms stub latency ...")
+                run = run_processor(broker.bootstrap, stub, rss_topic, args.partitions, rss_produced, processes=1,
+                                    engine=engine, workdir=workdir, stop_after_s=20.0,
+                                    ops_port=free_port(), env=env, consumer=consumer)
+                run.update(event_bytes=round(mean), events=rss_produced.count)
+                result["rss"].append(run)
             stub.configure(latency_ms=args.latency_ms)
     except BaseException as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"  # keep what was measured before the failure
@@ -451,9 +484,11 @@ def render(r: dict[str, Any]) -> str:
         row("paced: lost / duplicates / order violations", f"{c['lost']} / {c['duplicates']} / "
             f"{c['order_violations']}", "0 / 0 / 0")
         row("paced: CPU s / 1,000 events", f"{pr['steady']['cpu_s_per_1k']:.3f}")
-    if "rss" in r:
-        row("peak RSS MB, 5,000 in flight (500 ms stub)", f"{r['rss']['peak_rss_mb'][0]:.0f}", "< 300")
-        row("  max in-flight observed (/metrics)", f"{r['rss']['max_in_flight_seen']:,.0f}")
+    for rss in r.get("rss", []):
+        kb = rss["event_bytes"] / 1000
+        row(f"peak RSS MB, default window, {kb:.1f} KB events (500 ms stub)", f"{rss['peak_rss_mb'][0]:.0f}", "<= 250")
+        row("  max in flight observed: events / MB (/metrics)",
+            f"{rss['max_in_flight_seen']:,.0f} / {rss['max_in_flight_bytes_seen'] / 1e6:,.1f}")
     if seq:
         row("sequential baseline events/s", f"{seq:,.1f}")
     if bare:

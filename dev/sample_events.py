@@ -5,6 +5,10 @@ Shaped like what analytics.js sends (~1 KB as JSON: messageId, timestamps, a ful
 library/page/campaign/userAgent, Ecommerce Spec properties on track, traits on identify and group),
 so mappings behave as on real traffic. Deterministic for a given random generator.
 
+Bigger events (``size``, bytes of JSON): :func:`pad_event` adds cart lines (small objects, the
+shape that costs Python the most memory per byte once decoded) to the metadata the presets copy,
+so a padded event makes an equally big request body. Segment accepts up to 32 KB per call.
+
 An event can carry a *tag* (a small dict such as ``{"i": 7, "seq": 3}``) in the field Segment's
 preset mappings copy into the request body, so a request the stub recorded names its event:
 
@@ -27,6 +31,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import orjson
 
 EVENT_PATH = "/segmentio/event-processing"
 CUSTOMER_PATH = "/segmentio/customer-processing"
@@ -133,6 +139,24 @@ def make_event(rng: random.Random, kind: str, i: int, user_id: str, tag: dict[st
     return event
 
 
+def pad_event(event: dict[str, Any], size: int) -> dict[str, Any]:
+    """``event`` grown to about ``size`` bytes of JSON (never shrunk), in place; returns it.
+
+    Cart lines (~110 bytes each) go to ``metadata.cart`` of the holder the presets copy (see the
+    table above; ``context`` for alias), so the request body grows with the event.
+    """
+    missing = size - len(orjson.dumps(event))
+    if missing <= 0:
+        return event
+    holder = event.get("traits") if event.get("type") in ("identify", "group") else event.get("properties")
+    meta = holder.setdefault("metadata", {}) if isinstance(holder, dict) else event["context"]
+    line = {"sku": "SKU-00000", "name": "Organic cotton t-shirt, navy", "price": 19.99, "quantity": 1,
+            "category": "apparel/tops"}
+    per_line = len(orjson.dumps(line)) + 1
+    meta["cart"] = [{**line, "sku": f"SKU-{k:05d}", "quantity": 1 + k % 3} for k in range(max(1, missing // per_line))]
+    return event
+
+
 def generate(
     n: int,
     users: int = 10_000,
@@ -141,11 +165,13 @@ def generate(
     *,
     types: Sequence[str] = TYPES,
     weights: Sequence[int] = WEIGHTS,
+    size: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """``n`` events, indices ``start..start+n-1``, users drawn uniformly.
 
     Each is tagged ``{"i": index, "seq": k}``: ``k`` counts the user's events up from 1 (so
     per-key order can be checked on the stub's arrival order, and a request traced to its index).
+    ``size``: pad each to about that many bytes of JSON (:func:`pad_event`); unpadded ~1.2 KB.
     """
     rng = random.Random(seed)
     seqs: dict[int, int] = defaultdict(int)
@@ -154,7 +180,8 @@ def generate(
         user = rng.randrange(users)
         seqs[user] += 1
         i = start + k
-        yield make_event(rng, kinds[k], i, f"user-{user:05d}", {"i": i, "seq": seqs[user]})
+        event = make_event(rng, kinds[k], i, f"user-{user:05d}", {"i": i, "seq": seqs[user]})
+        yield pad_event(event, size) if size else event
 
 
 def sample_events(n: int, *, users: int = 50, seed: int = 42) -> list[dict[str, Any]]:
