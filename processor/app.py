@@ -109,6 +109,7 @@ def engine_settings(cfg: AppConfig) -> EngineSettings:
     return EngineSettings(
         max_in_flight=e.max_in_flight,
         max_in_flight_per_partition=e.max_in_flight_per_partition,
+        max_in_flight_bytes=int(e.max_in_flight_bytes),
         max_concurrent_requests=e.max_concurrent_requests,
         quick_retries=e.quick_retries,
         quick_retry_backoff_s=e.quick_retry_backoff_s,

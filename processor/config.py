@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from processor.errors import ConfigFileError, EmptyConfigFileError
 from processor.kafka.logs import KAFKA_LOGGER
@@ -224,6 +224,14 @@ class EngineConfig(_Section):
     # a small per-partition window fills with events waiting behind busy keys. Peak RSS ~230 MB.
     max_in_flight: int = Field(5000, ge=1, description="events being processed at once, all partitions")
     max_in_flight_per_partition: int = Field(5000, ge=1)
+    # The events bound alone let memory grow with the event size (5,000 x 30 KB: 1.3 GB of RSS).
+    # 16 MiB: peak RSS <= 250 MB for every event size measured, 1 KB to 900 KB (docs/benchmark.md).
+    max_in_flight_bytes: ByteSize = Field(
+        ByteSize(16 * 1024 * 1024),
+        description="bytes of the records being processed at once (key + value + headers as consumed), all "
+        "partitions; a number or a size such as 32MiB; consumption pauses at this or max_in_flight, "
+        "whichever comes first",
+    )
     max_concurrent_requests: int = Field(256, ge=1, description="HTTP requests in flight at once")
     ordering_key: list[Literal["userId", "anonymousId", "messageKey", "partition"]] = Field(
         default_factory=lambda: ["userId", "anonymousId", "messageKey"],
@@ -237,6 +245,13 @@ class EngineConfig(_Section):
     commit_interval_s: float = Field(1.0, gt=0)
     drain_timeout_s: float = Field(20.0, gt=0, description="bounded drain on revoke and shutdown; keep below the orchestrator's grace period")
     auth_probe_max_interval_s: float = Field(60.0, gt=0)
+
+    @field_validator("max_in_flight_bytes")
+    @classmethod
+    def _some_bytes(cls, value: ByteSize) -> ByteSize:
+        if value < 1:
+            raise ValueError("must be at least 1 byte")
+        return value
 
     @field_validator("retry_delays_s")
     @classmethod

@@ -3,9 +3,10 @@
 For each record of a batch (steps 1-3 of the engine's protocol):
 
 1. A record of a partition that is not assigned, or is being revoked, is skipped: the next
-   owner reads it from the committed offset. Otherwise its offset is tracked as in flight, unless
-   the previous owner finished it (committed in the offset's metadata): then it is skipped,
-   finished at once, and nothing is sent.
+   owner reads it from the committed offset. Otherwise its offset is tracked as in flight (and
+   its size counted in flight, for the flow control's byte bound), unless the previous owner
+   finished it (committed in the offset's metadata): then it is skipped, finished at once, and
+   nothing is sent.
 2. A source record is decoded; an undecodable one becomes a dead-letter task (no key).
 3. Its ordering key is admitted to the partition's serializer: a free key runs now as a task, a
    busy key waits behind the running record. When a keyed task ends, the next waiter of its key
@@ -72,7 +73,7 @@ class Dispatcher:
         now_ms = int(self._clock() * 1000)
         counted: dict[str, int] = {}
         skipped: dict[str, int] = {}
-        admitted = 0
+        admitted = nbytes = 0
         for msg in batch:
             st = by_tp.get((msg.topic, msg.partition))
             if st is None or st.revoking:
@@ -82,6 +83,8 @@ class Dispatcher:
                     skipped[msg.topic] = skipped.get(msg.topic, 0) + 1
                     continue  # the previous owner finished it
                 admitted += 1
+                nbytes += msg.size
+                st.in_flight_bytes += msg.size
                 counted[msg.topic] = counted.get(msg.topic, 0) + 1
                 if st.is_retry_tier:
                     self.tiers.arrive(st, msg, now_ms)
@@ -96,7 +99,7 @@ class Dispatcher:
             self._obs.consumed(topic, n)
         for topic, n in skipped.items():
             self._obs.already_finished(topic, n)
-        self._flow.admitted(admitted)
+        self._flow.admitted(admitted, nbytes)
 
     def _arrive_source(self, st: PartitionState, msg: Inbound) -> None:
         try:

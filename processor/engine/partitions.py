@@ -56,6 +56,7 @@ class PartitionState:
     revoking: bool = False  # no new records accepted; what was consumed drains (bounded)
     released: bool = False  # handed back to the group: nothing about it counts any more
     stored: Commit | None = None  # last (offset, metadata) handed to the consumer for committing
+    in_flight_bytes: int = 0  # Inbound.size of its records in flight (flow control, rule 1)
 
 
 class Partitions:

@@ -36,8 +36,10 @@ due order and a later-due record never blocks an earlier-due one), and deliver o
 subscriptions listed in their headers.
 
 Flow control: when in-flight events reach ``max_in_flight`` (or a partition its own limit), or
-while the auth or the availability circuit is open, partitions are paused (retry tiers too);
-they resume below 80 % of the limit.
+their bytes (as consumed) reach ``max_in_flight_bytes``, or while the auth or the availability
+circuit is open, partitions are paused (retry tiers too); they resume below 80 % of the limit.
+A record larger than the byte budget still runs: it is admitted, and pauses everything until
+it finishes.
 
 The parts, one job each (as Confluent's Parallel Consumer separates partition state, dispatch
 and offset committing); :class:`Engine` only wires them and bridges the consumer's thread:
@@ -54,7 +56,7 @@ and offset committing); :class:`Engine` only wires them and bridges the consumer
 ``rate.AdaptiveRate``           request rate: AIMD on throttling, Retry-After, the configured ceiling
 ``rate_gate.RateGate``          slots at that rate; retries go ahead of fresh work
 ``concurrency.AdaptiveLimit``   concurrency cap, retries ahead of fresh work
-``flow.FlowControl``            in-flight count, which partitions to pause
+``flow.FlowControl``            in-flight records and bytes, which partitions to pause (and why)
 ``commits.OffsetCommitter``     only finished prefixes go to the consumer for committing
 ``handoff.Handoff``             routing failures to a retry tier or the dead-letter topic
 ==============================  =================================================================
@@ -94,6 +96,7 @@ __all__ = ["Engine", "EngineSettings", "EngineObserver", "HandoffFailed"]
 class EngineSettings:
     max_in_flight: int = 5000
     max_in_flight_per_partition: int = 5000
+    max_in_flight_bytes: int = 16 * 1024 * 1024  # Inbound.size summed (flow.py, rule 1)
     max_concurrent_requests: int = 256
     quick_retries: int = 2
     quick_retry_backoff_s: float = 0.2
@@ -144,8 +147,10 @@ class Engine:
         self._rate = AdaptiveRate(clock=loop_clock, ceiling_per_s=ceiling)
         self._flow = FlowControl(self._partitions, max_in_flight=s.max_in_flight,
                                  max_in_flight_per_partition=s.max_in_flight_per_partition,
-                                 hold=lambda: self.circuit_open)
+                                 max_in_flight_bytes=s.max_in_flight_bytes,
+                                 hold=lambda: self.circuit_open, observer=obs)
         obs.watch_in_flight(lambda: self._flow.in_flight)
+        obs.watch_in_flight_bytes(lambda: self._flow.in_flight_bytes)
         self._commits = OffsetCommitter(self._partitions, observer=obs, interval_s=s.commit_interval_s)
         deliverer = Deliverer(
             sender,
@@ -219,6 +224,11 @@ class Engine:
     @property
     def in_flight(self) -> int:
         return self._flow.in_flight
+
+    @property
+    def in_flight_bytes(self) -> int:
+        """Bytes of the records in flight (``Inbound.size`` summed)."""
+        return self._flow.in_flight_bytes
 
     @property
     def circuit_open(self) -> bool:
@@ -312,6 +322,9 @@ class Engine:
             self._partitions.release(st)
             self._flow.forget(st)  # never finished here: redelivered elsewhere
         self._obs.assigned(len(self._partitions))
+        # What was forgotten no longer holds the others back: with nothing left in flight, no
+        # finish would ever re-decide, and the partitions kept would stay paused.
+        self._flow.update(force=True)
         return final
 
     def _on_fatal(self, exc: BaseException) -> None:

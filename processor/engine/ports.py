@@ -43,6 +43,7 @@ __all__ = [
     "CONFIG",
     "INTERNAL",
     "ERROR_CLASSES",
+    "PAUSE_REASONS",
 ]
 
 #: A topic partition: ``(topic, partition)``.
@@ -54,7 +55,11 @@ TP = tuple[str, int]
 
 @dataclass(slots=True)
 class Inbound:
-    """One consumed record, detached from the client library's message object."""
+    """One consumed record, detached from the client library's message object.
+
+    ``size``: bytes of the record as consumed (key + value + header names and values), counted
+    by the adapter that read it; the flow control's byte bound adds these up (0: not counted).
+    """
 
     topic: str
     partition: int
@@ -63,6 +68,7 @@ class Inbound:
     value: bytes | None
     headers: list[tuple[str, bytes]] | None
     timestamp_ms: int | None
+    size: int = 0
 
 
 #: An offset to commit ("next to read") and its commit metadata: the finished offsets above it
@@ -206,6 +212,14 @@ class EngineObserver:
         processor kept showing the last batch's count (issue 12, item 1).
         """
 
+    def watch_in_flight_bytes(self, read: Callable[[], int]) -> None:
+        """``read()`` is the bytes of the records in flight now (``Inbound.size`` summed); pulled like
+        :meth:`watch_in_flight`."""
+
+    def paused(self, reasons: Mapping[str, int]) -> None:
+        """Paused partitions by reason (:data:`PAUSE_REASONS`; a reason absent: none), whenever
+        that changed; for DEBUG logs and metrics (why lag grows while partitions sit paused)."""
+
     def assigned(self, partitions: int) -> None: ...
     def committed(self, tp: TP, offset: int) -> None: ...
     def circuit(self, is_open: bool) -> None: ...
@@ -227,3 +241,8 @@ CONFIG = "config"  # a retry names a subscription a configuration reload removed
 INTERNAL = "internal"  # our own Segment semantics failed for this (event, subscription)
 #: Every ``vp.error.class`` a retry or dead-letter record can carry (what ``dlq`` filters by).
 ERROR_CLASSES = (RETRYABLE, PERMANENT, AUTH, DECODE, VALIDATION, CONFIG, INTERNAL)
+
+#: Why flow control pauses a partition (``processor.engine.flow``), the first that applies: an open
+#: auth/availability circuit, the byte bound, the record bound, the partition's own record bound,
+#: records on a retry tier waiting for their due time.
+PAUSE_REASONS = ("circuit", "in_flight_bytes", "in_flight", "partition_in_flight", "retry_delay")

@@ -32,7 +32,7 @@ class RetryTierScheduler:
 
     def __init__(self, start: Start, *, clock: Callable[[], float], on_change: Callable[[], None]) -> None:
         """``start`` runs a due record; ``clock`` is wall time in seconds (as ``not_before`` is);
-        ``on_change`` is told whenever a partition's delayed records changed (flow control, rule 2)."""
+        ``on_change`` is told whenever a partition's delayed records changed (flow control, rule 3)."""
         self._start = start
         self._clock = clock
         self._on_change = on_change

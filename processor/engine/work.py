@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["EventWork", "HandoffFailed"]
 
-Finish = Callable[[PartitionState, int], None]
+Finish = Callable[[PartitionState, int, int], None]  # (partition, offset, Inbound.size)
 
 
 class EventWork:
@@ -76,7 +76,7 @@ class EventWork:
             await self._planning_failed(st, msg, ctx or RetryContext.from_source(msg), only, exc)
             return
         if not planned:
-            self._finish(st, msg.offset)
+            self._finish(st, msg.offset, msg.size)
             return
         obs = self._obs
         handoff = self._handoff
@@ -121,7 +121,7 @@ class EventWork:
                 await asyncio.gather(*handoffs)
             except Exception as exc:  # noqa: BLE001
                 raise HandoffFailed(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}") from exc
-        self._finish(st, msg.offset)  # step 6
+        self._finish(st, msg.offset, msg.size)  # step 6
 
     async def _planning_failed(
         self, st: PartitionState, msg: Inbound, ctx: RetryContext, only: Sequence[str] | None, exc: Exception
@@ -140,7 +140,7 @@ class EventWork:
             await self._handoff.dead_letter(msg, ctx, list(only or ()), failure)
         except Exception as handoff_exc:  # noqa: BLE001
             raise HandoffFailed(f"{msg.topic}[{msg.partition}]@{msg.offset}: {handoff_exc}") from handoff_exc
-        self._finish(st, msg.offset)
+        self._finish(st, msg.offset, msg.size)
 
     async def dead_letter_undecodable(
         self, st: PartitionState, msg: Inbound, reason: str, ctx: RetryContext | None = None
@@ -151,4 +151,4 @@ class EventWork:
         except Exception as exc:  # noqa: BLE001
             raise HandoffFailed(f"{msg.topic}[{msg.partition}]@{msg.offset}: {exc}") from exc
         self._obs.dead_lettered(DECODE)
-        self._finish(st, msg.offset)
+        self._finish(st, msg.offset, msg.size)

@@ -13,6 +13,12 @@ This implements the engine's :class:`~processor.engine.ports.Consumer` port and 
    coordinator; a partition missing there has none (or the read failed: skip nothing).
 2. ``on_messages(batch)``: every non-empty batch from ``consume(n)``; the listener may block only
    briefly, as back-pressure (the engine waits, bounded, until the previous batch is dispatched).
+   Each record carries its size (``Inbound.size``: key + value + headers, bytes), which the
+   engine's flow control bounds. A batch holds at most ``batch_size`` records and, judged by the
+   previous batch's mean record size, about ``batch_bytes`` (the first batch one record): the
+   engine decides to pause only after a batch was dispatched, while this thread already holds
+   the next one or two, so up to three batches land beyond its byte bound (500 records of 30 KB
+   were 15 MB each; 512 KiB batches keep that overshoot to ~1.5 MiB for any record size).
 3. ``on_revoked(partitions) -> {tp: offset}``: called (blocking) inside the revoke callback. The
    listener stops dispatching those partitions, waits (bounded) for their in-flight work, and
    returns the offsets that are safe to commit. This thread commits them *synchronously* before
@@ -81,6 +87,7 @@ class ConsumerThread:
         listener: ConsumerListener,
         *,
         batch_size: int = 500,
+        batch_bytes: int = 512 * 1024,
         commit_interval_s: float = 1.0,
         poll_timeout_s: float = 0.05,
         on_lag: Callable[[TP, int], None] | None = None,
@@ -106,6 +113,8 @@ class ConsumerThread:
         self._topics = topics
         self._listener = listener
         self._batch_size = batch_size
+        self._batch_bytes = batch_bytes
+        self._next_batch = 1  # records to ask for next (rule 2: about batch_bytes; the size is unknown at first)
         self._poll_timeout = poll_timeout_s
         self._lag_interval = max(commit_interval_s, 1.0)
         self._commit_interval = commit_interval_s
@@ -166,9 +175,7 @@ class ConsumerThread:
             next_commit = time.monotonic() + self._commit_interval
             while not self._stop.is_set():
                 self._apply_commands()
-                messages = self._consumer.consume(self._batch_size, self._poll_timeout)
-                if messages:
-                    self._hand_over(messages)
+                self._consume_batch()
                 if time.monotonic() >= next_commit:
                     next_commit = time.monotonic() + self._commit_interval
                     self._commit_async()
@@ -188,10 +195,20 @@ class ConsumerThread:
             except Exception:  # noqa: BLE001
                 pass
 
-    def _hand_over(self, messages: list[Message]) -> None:
-        """Records to the listener in batches, with position jumps reported in between (rule 6)."""
+    def _consume_batch(self) -> None:
+        """One ``consume()``, handed over; the next asks for about ``batch_bytes`` (rule 2)."""
+        messages = self._consumer.consume(self._next_batch, self._poll_timeout)
+        if messages:
+            nbytes = self._hand_over(messages)
+            self._next_batch = max(1, min(self._batch_size, self._batch_bytes * len(messages) // max(1, nbytes)))
+
+    def _hand_over(self, messages: list[Message]) -> int:
+        """Records to the listener in batches, with position jumps reported in between (rule 6).
+
+        Returns the bytes of the records handed over (``Inbound.size`` summed)."""
         batch: list[Inbound] = []
         position = self._position
+        total = 0
         for m in messages:
             err = m.error()
             if err is not None:
@@ -217,9 +234,15 @@ class ConsumerThread:
                     self._position_jumped(tp, expected, offset, skipped)
             position[tp] = offset + 1
             ts_type, ts = m.timestamp()
-            batch.append(Inbound(tp[0], tp[1], offset, m.key(), m.value(), m.headers(), ts if ts_type else None))
+            key, value, headers = m.key(), m.value(), m.headers()
+            size = (len(key) if key else 0) + (len(value) if value else 0)
+            if headers:
+                size += sum(len(k) + (len(v) if v else 0) for k, v in headers)
+            total += size
+            batch.append(Inbound(tp[0], tp[1], offset, key, value, headers, ts if ts_type else None, size))
         if batch:
             self._listener.on_messages(batch)
+        return total
 
     def _below_committed(self, tp: TP, offset: int, committed: int) -> None:
         """Rule 8: the first records of an assignment arrive below the group's committed offset.

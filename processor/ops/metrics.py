@@ -12,6 +12,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from processor.engine.ports import PAUSE_REASONS
+
 __all__ = ["Metrics", "PREFIX", "HTTP_LATENCY_BUCKETS", "CONTENT_TYPE_LATEST"]
 
 PREFIX = "voucherify_processor_"
@@ -52,6 +54,18 @@ class Metrics:
             registry=r,
         )
         self.in_flight = Gauge(f"{p}in_flight", "Events being processed right now.", registry=r)
+        self.in_flight_bytes = Gauge(
+            f"{p}in_flight_bytes", "Bytes of the records being processed right now (as consumed).", registry=r
+        )
+        self.paused_partitions = Gauge(
+            f"{p}paused_partitions",
+            "Partitions paused by flow control, by reason: circuit, in_flight_bytes, in_flight, "
+            "partition_in_flight, retry_delay.",
+            ["reason"],
+            registry=r,
+        )
+        for reason in PAUSE_REASONS:
+            self.paused_partitions.labels(reason)  # every series exists (0) from start
         self.consumer_lag = Gauge(
             f"{p}consumer_lag", "High watermark minus committed offset.", ["topic", "partition"], registry=r
         )

@@ -6,11 +6,11 @@ with tuple building, which adds up at thousands of events per second.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from processor.engine.ports import EngineObserver
+from processor.engine.ports import PAUSE_REASONS, EngineObserver
 from processor.ops.health import Health
 from processor.ops.metrics import Metrics
 
@@ -54,6 +54,14 @@ class MetricsObserver(EngineObserver):
 
     def watch_in_flight(self, read: Callable[[], int]) -> None:
         self.metrics.in_flight.set_function(read)
+
+    def watch_in_flight_bytes(self, read: Callable[[], int]) -> None:
+        self.metrics.in_flight_bytes.set_function(read)
+
+    def paused(self, reasons: Mapping[str, int]) -> None:
+        gauge = self.metrics.paused_partitions
+        for reason in PAUSE_REASONS:
+            gauge.labels(reason).set(reasons.get(reason, 0))
 
     def assigned(self, partitions: int) -> None:
         self.metrics.assigned_partitions.set(partitions)

@@ -248,6 +248,14 @@ class RecordingObserver(EngineObserver):
         self.failures: list[str] = []
         self.jumps: list[tuple[TP, int]] = []
         self.skipped: dict[str, int] = {}
+        self.pauses: list[dict[str, int]] = []  # paused partitions by reason, at every change
+        self.read_in_flight_bytes: Callable[[], int] = lambda: 0
+
+    def paused(self, reasons: Any) -> None:
+        self.pauses.append(dict(reasons))
+
+    def watch_in_flight_bytes(self, read: Callable[[], int]) -> None:
+        self.read_in_flight_bytes = read
 
     def dead_lettered(self, error_class: str) -> None:
         self.dead.append(error_class)
@@ -355,7 +363,8 @@ class Rig:
             if user is not None:
                 body["userId"] = user
             value = orjson.dumps(body)
-        return Inbound(topic, partition, offset, key, value, headers, 1_000)
+        size = len(value or b"") + len(key or b"") + sum(len(k) + len(v or b"") for k, v in headers or ())
+        return Inbound(topic, partition, offset, key, value, headers, 1_000, size)
 
 
 async def wait_for(condition: Callable[[], bool], *, step: float = 0.05, limit: float = 3600.0) -> None:

@@ -26,6 +26,8 @@ class Msg:
     topic_: str
     partition_: int
     offset_: int
+    value_: bytes = b"{}"
+    headers_: list[tuple[str, bytes]] | None = None
 
     def error(self) -> None:
         return None
@@ -43,10 +45,10 @@ class Msg:
         return b"k"
 
     def value(self) -> bytes:
-        return b"{}"
+        return self.value_
 
-    def headers(self) -> None:
-        return None
+    def headers(self) -> list[tuple[str, bytes]] | None:
+        return self.headers_
 
     def timestamp(self) -> tuple[int, int]:
         return 1, 1000
@@ -64,6 +66,13 @@ class FakeKafka:
     commits: list[list[tuple[tuple[str, int], int, str]]] = field(default_factory=list)
     seeks: list[tuple[tuple[str, int], int]] = field(default_factory=list)
     resumed: list[tuple[str, int]] = field(default_factory=list)
+    queued: list[Msg] = field(default_factory=list)  # what consume() returns, in order
+    asked: list[int] = field(default_factory=list)  # num_messages of every consume() call
+
+    def consume(self, num_messages: int, timeout: float) -> list[Msg]:
+        self.asked.append(num_messages)
+        out, self.queued = self.queued[:num_messages], self.queued[num_messages:]
+        return out
 
     def committed(self, tps: list[TopicPartition], timeout: float) -> list[TopicPartition]:
         out = []
@@ -95,6 +104,7 @@ class Listener:
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
         self.committed: dict[tuple[str, int], tuple[int, str]] = {}
+        self.sizes: list[int] = []
 
     def on_assigned(self, partitions, committed) -> None:
         self.events.append(("assigned", partitions))
@@ -102,6 +112,7 @@ class Listener:
 
     def on_messages(self, batch) -> None:
         self.events.append(("batch", [(m.partition, m.offset) for m in batch]))
+        self.sizes.extend(m.size for m in batch)
 
     def on_revoked(self, partitions):
         return {}
@@ -237,3 +248,20 @@ def test_an_assigned_partition_is_resumed_librdkafka_keeps_a_pause_across_revoke
     thread, kafka, _ = rig
     _assign(thread, kafka, 0, 1)
     assert sorted(kafka.resumed) == [TP0, (T, 1)]
+
+
+def test_records_carry_their_size_and_batches_hold_about_half_a_mebibyte(rig):
+    """Rule 2: the engine pauses after a batch arrived, so a batch of 500 records of 30 KB put
+    15 MB beyond its byte bound at once; batches are sized by the previous batch's records."""
+    thread, kafka, listener = rig
+    _assign(thread, kafka, 0)
+    big = b"x" * 30_000
+    kafka.queued = [Msg(T, 0, o, big, [("h", b"vv")]) for o in range(200)]
+    for _ in range(4):
+        thread._consume_batch()
+    assert listener.sizes[0] == len(b"k") + 30_000 + len("h") + 2
+    assert kafka.asked == [1, 17, 17, 17]  # unknown size: one record first; then 512 KiB / 30 KB
+    kafka.queued = [Msg(T, 0, o) for o in range(200, 2000)]
+    for _ in range(3):
+        thread._consume_batch()
+    assert kafka.asked[4:] == [17, 500, 500]  # small records: the record limit applies again
