@@ -225,9 +225,10 @@ class EngineConfig(_Section):
     max_in_flight: int = Field(5000, ge=1, description="events being processed at once, all partitions")
     max_in_flight_per_partition: int = Field(5000, ge=1)
     # The events bound alone let memory grow with the event size (5,000 x 30 KB: 1.3 GB of RSS).
-    # 16 MiB: peak RSS <= 250 MB for every event size measured, 1 KB to 900 KB (docs/benchmark.md).
+    # 12 MiB: peak RSS ~200 MB at the worst sizes measured (2.4 KB, where both bounds meet, and
+    # 30 KB); 16 MiB measured 204-232 MB, too close to the 250 MB goal (docs/benchmark.md).
     max_in_flight_bytes: ByteSize = Field(
-        ByteSize(16 * 1024 * 1024),
+        ByteSize(12 * 1024 * 1024),
         description="bytes of the records being processed at once (key + value + headers as consumed), all "
         "partitions; a number or a size such as 32MiB; consumption pauses at this or max_in_flight, "
         "whichever comes first",

@@ -96,7 +96,7 @@ __all__ = ["Engine", "EngineSettings", "EngineObserver", "HandoffFailed"]
 class EngineSettings:
     max_in_flight: int = 5000
     max_in_flight_per_partition: int = 5000
-    max_in_flight_bytes: int = 16 * 1024 * 1024  # Inbound.size summed (flow.py, rule 1)
+    max_in_flight_bytes: int = 12 * 1024 * 1024  # Inbound.size summed (flow.py, rule 1)
     max_concurrent_requests: int = 256
     quick_retries: int = 2
     quick_retry_backoff_s: float = 0.2
