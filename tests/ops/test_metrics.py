@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from processor.engine.ports import PAUSE_REASONS
+from processor.ops.health import Health
 from processor.ops.metrics import PREFIX, Metrics
+from processor.ops.observer import MetricsObserver
 
 ATTRIBUTES = {
     "consumed": ["topic"],
@@ -13,6 +16,8 @@ ATTRIBUTES = {
     "dead_lettered": ["error_class"],
     "http_latency": ["action"],
     "in_flight": [],
+    "in_flight_bytes": [],
+    "paused_partitions": ["reason"],
     "consumer_lag": ["topic", "partition"],
     "circuit_open": [],
     "assigned_partitions": [],
@@ -64,3 +69,20 @@ def test_config_reloads_has_every_result_series_from_start() -> None:
     text = Metrics().render().decode()
     for result in ("applied", "partial", "refused", "unchanged", "invalid"):
         assert f'voucherify_processor_config_reloads_total{{result="{result}"}} 0.0' in text
+
+
+def test_bytes_in_flight_are_read_at_scrape_and_pauses_are_counted_by_reason() -> None:
+    m = Metrics()
+    observer = MetricsObserver(m, Health())
+    held = [0]
+    observer.watch_in_flight_bytes(lambda: held[0])
+    text = m.render().decode()
+    for reason in PAUSE_REASONS:  # every series exists (0) from start
+        assert f'voucherify_processor_paused_partitions{{reason="{reason}"}} 0.0' in text
+    held[0] = 12_345
+    observer.paused({"in_flight_bytes": 6})
+    text = m.render().decode()
+    assert "voucherify_processor_in_flight_bytes 12345.0" in text
+    assert 'voucherify_processor_paused_partitions{reason="in_flight_bytes"} 6.0' in text
+    observer.paused({})
+    assert 'voucherify_processor_paused_partitions{reason="in_flight_bytes"} 0.0' in m.render().decode()
