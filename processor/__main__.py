@@ -1,3 +1,3 @@
-from processor.cli.main import main
+from processor.cli.main import entry
 
-raise SystemExit(main())
+entry()

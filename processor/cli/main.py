@@ -62,3 +62,31 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return code
+
+
+def entry() -> None:
+    """The console script and ``python -m processor``: :func:`main`, then end the process at once.
+
+    Why not return to the interpreter's normal exit: the HTTP client (pyreqwest) runs a native
+    runtime thread, and librdkafka runs its own. When the interpreter finalizes while such a
+    thread still releases a Python object, CPython aborts ("Fatal Python error: PyGILState_Release
+    ... Python runtime state: finalizing", exit 134): seen in about a third of ``check-config |
+    head -1`` runs on a loaded machine. Everything the command had to do is done when ``main``
+    returns, so the output is flushed, logging is shut down (its handlers flushed), and the process
+    ends with ``os._exit``, which leaves those threads alone. ``main`` itself stays an ordinary
+    function for callers in the same process (tests).
+    """
+    import logging
+
+    code = main()
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):  # the reader went away, or stdout is closed
+        pass
+    try:
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    logging.shutdown()
+    os._exit(code)
+
