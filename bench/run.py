@@ -280,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         except peer.PeerUnavailable as exc:
             peer_skipped = str(exc)
             _say(f"--peer: {peer_skipped}")
-    # Tuned for a backlog (docs/benchmark.md, "settings tried"): the product defaults (2,000 / 1,000)
-    # measured ~30 % slower here, the per-partition limit pausing partitions early in the run.
+    # The product defaults, written out so every tree compared with --processor-root runs the same
+    # window (older trees had 2,000 / 1,000, which measured ~30 % slower on a backlog: docs/benchmark.md,
+    # "settings tried"); the byte bound (engine.max_in_flight_bytes) stays at its default.
     engine = {"max_in_flight": 5000, "max_in_flight_per_partition": 5000, **_engine_args(args.engine)}
     consumer = _engine_args(args.consumer)
 
