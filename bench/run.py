@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import tempfile
 import threading
 import time
@@ -39,6 +40,7 @@ import orjson
 from bench import analysis, baselines, kafka_io, peer, profile
 from bench.procs import Broker, Processor, ProcessorRoot, Stub, write_config
 from dev.kafka_local import free_port
+from dev.kafka_local.errors import LocalKafkaError
 from dev.sample_events import expected_requests, generate
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -295,7 +297,16 @@ def main(argv: list[str] | None = None) -> int:
                    "peer": {"requested": args.peer, "skipped": peer_skipped, "args": args.peer_arg,
                             "java_opts": args.peer_java_opt}},
     }
-    broker = Broker(args.bootstrap) if args.bootstrap else Broker.start()
+    if args.bootstrap:
+        broker = Broker(args.bootstrap)
+    else:
+        try:
+            broker = Broker.start()
+        except LocalKafkaError as exc:  # e.g. no Java: the throw-away broker is Apache Kafka (Java)
+            print(f"[bench] cannot start the benchmark's own Kafka broker: {exc}\n"
+                  "[bench] give it a running broker instead: ./dev/bench --bootstrap HOST:PORT ...",
+                  file=sys.stderr, flush=True)
+            return 2
     stub = Stub(args.latency_ms, lean=args.stub == "lean").start()
     workdir = Path(tempfile.mkdtemp(prefix="vp-bench-"))
     stamp = time.strftime("%Y%m%d-%H%M%S")

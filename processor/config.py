@@ -230,8 +230,8 @@ class EngineConfig(_Section):
     max_in_flight_bytes: ByteSize = Field(
         ByteSize(12 * 1024 * 1024),
         description="bytes of the records being processed at once (key + value + headers as consumed), all "
-        "partitions; a number or a size such as 32MiB; consumption pauses at this or max_in_flight, "
-        "whichever comes first",
+        "partitions; a number or a size such as 32MiB (MiB = 1,048,576 bytes, MB = 1,000,000); consumption "
+        "pauses at this or max_in_flight, whichever comes first",
     )
     max_concurrent_requests: int = Field(256, ge=1, description="HTTP requests in flight at once")
     ordering_key: list[Literal["userId", "anonymousId", "messageKey", "partition"]] = Field(
@@ -240,12 +240,31 @@ class EngineConfig(_Section):
     )
     quick_retries: int = Field(2, ge=0, description="in-process retries before the retry topic")
     quick_retry_backoff_s: float = Field(0.2, ge=0)
-    quick_retry_max_wait_s: float = Field(5.0, ge=0, description="a Retry-After longer than this goes to the retry topic")
+    quick_retry_max_wait_s: float = Field(
+        5.0, ge=0,
+        description="a retryable failure (e.g. a 503) whose Retry-After is longer than this goes to the retry topic; "
+        "a 429 always waits in the process (its Retry-After, capped at 300 s)",
+    )
     retry_delays_s: list[float] = Field(default_factory=lambda: [10.0, 60.0, 600.0, 3600.0], min_length=1)
     max_age_s: float = Field(4 * 3600.0, gt=0, description="older failures go to the dead-letter topic")
     commit_interval_s: float = Field(1.0, gt=0)
     drain_timeout_s: float = Field(20.0, gt=0, description="bounded drain on revoke and shutdown; keep below the orchestrator's grace period")
     auth_probe_max_interval_s: float = Field(60.0, gt=0)
+
+    @field_validator("max_in_flight_bytes", mode="before")
+    @classmethod
+    def _a_size(cls, value: Any) -> Any:
+        """Refuse what pydantic's ByteSize would misread: ``true`` (as 1 byte), negative sizes and
+        fractions (both reported as "could not parse value and unit"), with a message that says so."""
+        if isinstance(value, bool):
+            raise ValueError("must be a number of bytes or a size such as 12MiB, not true/false")
+        if isinstance(value, (int, float)) and value < 1:
+            raise ValueError("must be at least 1 byte")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("must be a whole number of bytes (or a size such as 1.5MiB)")
+        if isinstance(value, str) and value.strip().startswith("-"):
+            raise ValueError("must be a positive size, e.g. 12MiB (MiB = 1,048,576 bytes; MB = 1,000,000)")
+        return value
 
     @field_validator("max_in_flight_bytes")
     @classmethod

@@ -85,3 +85,24 @@ def test_kafka_secrets_are_redacted() -> None:
                                         "secret_key": "s1234"}, "kafka": {"sasl_password": "kafka-pass-1"}})
     assert "kafka-pass-1" in cfg.secrets()
     assert "kafka-pass-1" not in repr(cfg) and "kafka-pass-1" not in str(cfg.kafka)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("true", "not true/false"),  # was read as 1 byte, silently
+        ("-1", "must be at least 1 byte"),
+        ("-5MiB", "must be a positive size"),  # was "could not parse value and unit from byte string"
+        ("1.5", "must be a whole number of bytes"),
+        ("0", "must be at least 1 byte"),
+    ],
+)
+def test_a_bad_byte_bound_says_what_is_wrong_with_it(tmp_path: Path, value: str, expected: str) -> None:
+    """A newcomer's findings (issue 16): ``max_in_flight_bytes: true`` was taken as 1 byte, and
+    negative or fractional sizes were reported as unparseable."""
+    path = tmp_path / "local.yaml"
+    path.write_text(GOOD + f"engine: {{max_in_flight_bytes: {value}}}\n")
+    message = _error(path, {})
+    assert "engine.max_in_flight_bytes" in message and expected in message
+    env_message = _error(tmp_path / "local.yaml", {"VP__ENGINE__MAX_IN_FLIGHT_BYTES": value})
+    assert "$VP__ENGINE__MAX_IN_FLIGHT_BYTES" in env_message and expected in env_message

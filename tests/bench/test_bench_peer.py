@@ -86,3 +86,22 @@ def test_counts_are_read_from_what_it_printed_on_sigterm(tmp_path: Path) -> None
     assert p.counts() is None
     p.out_path.write_bytes(b'noise\n{"ok": 9, "failed": 1, "skipped": 0}\n')
     assert p.counts() == {"ok": 9, "failed": 1, "skipped": 0}
+
+
+def test_without_java_the_bench_says_it_needs_a_broker_instead_of_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newcomer's finding: with Java hidden, ``./dev/bench --peer`` printed the peer's clean skip
+    line, then a LocalKafkaError traceback: the throw-away broker is Apache Kafka, Java too."""
+    from bench import run
+    from dev.kafka_local.errors import LocalKafkaError
+
+    def no_java() -> None:
+        raise LocalKafkaError("no Java runtime found (set JAVA_HOME or put java on PATH)")
+
+    monkeypatch.setattr(run.Broker, "start", staticmethod(no_java))
+    _hide(monkeypatch, "java")
+    assert run.main(["--events", "10", "--peer", "--skip-baselines"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot start the benchmark's own Kafka broker: no Java runtime found" in err
+    assert "--bootstrap HOST:PORT" in err and "Traceback" not in err
