@@ -31,7 +31,18 @@ This implements the engine's :class:`~processor.engine.ports.Consumer` port and 
    synchronously. A failed asynchronous commit is sent again at the next interval.
 5. Flow control (:meth:`set_paused`), stored offsets and stop requests are applied by this thread
    between ``consume()`` calls, so the Consumer object is only ever used from this thread, except
-   in the revoke callback which also runs here.
+   in the revoke callback which also runs here. When the engine asks to pause *every* assigned
+   partition (its in-flight window or byte bound is full, or a circuit is open), this thread
+   first only *holds*: it stops calling ``consume()`` (still storing and committing offsets)
+   for up to ``pause_hold_s``, and pauses the partitions in librdkafka only if the engine still
+   wants them all paused then. librdkafka's pause throws its prefetched records away and its
+   resume fetches again only at the broker thread's next wake-up: measured on a local broker
+   (librdkafka 2.16), the first record came 0.67-0.71 s after ``resume()`` whatever
+   ``fetch.*backoff.ms`` said, so a window filling and draining several times a second starved
+   the engine for most of each cycle (issue 16). Holding keeps the prefetched records (bounded
+   by ``queued.max.messages.kbytes``) and resumes at once. A rebalance waits for the hold to end
+   (rebalance callbacks run inside ``consume()``), at most ``pause_hold_s``; far below
+   ``max.poll.interval.ms``. Pausing some partitions only is applied in librdkafka at once.
 6. Position jumps: librdkafka moves a partition's position by itself when its offset is out of
    range (the topic was deleted and re-created, retention deleted records not read yet), and
    records stop following each other. This thread knows where each partition should continue
@@ -90,6 +101,7 @@ class ConsumerThread:
         batch_bytes: int = 512 * 1024,
         commit_interval_s: float = 1.0,
         poll_timeout_s: float = 0.05,
+        pause_hold_s: float = 1.0,
         on_lag: Callable[[TP, int], None] | None = None,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
@@ -120,6 +132,7 @@ class ConsumerThread:
         self._batch_bytes = batch_bytes
         self._next_batch = 1  # records to ask for next (rule 2: about batch_bytes; the size is unknown at first)
         self._poll_timeout = poll_timeout_s
+        self._pause_hold_s = pause_hold_s
         self._lag_interval = max(commit_interval_s, 1.0)
         self._commit_interval = commit_interval_s
         self._to_commit: dict[TP, Commit] = {}  # latest finished position per partition (rule 4)
@@ -128,8 +141,11 @@ class ConsumerThread:
         self._on_error = on_error
         self._lock = threading.Lock()
         self._pending_store: dict[TP, Commit] = {}
-        self._want_paused: set[TP] | None = None
-        self._paused: set[TP] = set()
+        self._want_paused: set[TP] | None = None  # a new request of the engine's, not applied yet
+        self._wanted: set[TP] = set()  # the engine's latest request
+        self._paused: set[TP] = set()  # paused in librdkafka
+        self._holding_since: float | None = None  # rule 5: everything to pause, consume() not called
+        self._wake = threading.Event()  # a command arrived (ends a hold's wait early)
         self._assigned: set[TP] = set()
         self._stored: dict[TP, int] = {}
         self._position: dict[TP, int] = {}  # where each partition's next record should be (rule 6)
@@ -154,9 +170,11 @@ class ConsumerThread:
         """The partitions that should be paused from now on (the others are resumed)."""
         with self._lock:
             self._want_paused = set(partitions)
+        self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -178,8 +196,12 @@ class ConsumerThread:
             next_lag = time.monotonic() + self._lag_interval
             next_commit = time.monotonic() + self._commit_interval
             while not self._stop.is_set():
+                self._wake.clear()
                 self._apply_commands()
-                self._consume_batch()
+                if self._holding_since is None:
+                    self._consume_batch()
+                else:
+                    self._wake.wait(self._poll_timeout)
                 if time.monotonic() >= next_commit:
                     next_commit = time.monotonic() + self._commit_interval
                     self._commit_async()
@@ -318,14 +340,27 @@ class ConsumerThread:
             self._store(store)
             self._commit_async()  # at once: the engine hands over once per commit interval already
         if want is not None:
-            want &= self._assigned
-            to_pause = want - self._paused
-            to_resume = self._paused - want
-            if to_pause:
-                self._consumer.pause([TopicPartition(t, p) for t, p in to_pause])
-            if to_resume:
-                self._consumer.resume([TopicPartition(t, p) for t, p in to_resume])
-            self._paused = want
+            self._wanted = want
+        self._apply_pauses()
+
+    def _apply_pauses(self) -> None:
+        """Rule 5: hold while every assigned partition is to pause; pause in librdkafka otherwise,
+        or when the hold has lasted ``pause_hold_s``."""
+        want = self._wanted & self._assigned
+        if want and want == self._assigned and want != self._paused:
+            now = time.monotonic()
+            if self._holding_since is None:
+                self._holding_since = now
+            if now - self._holding_since < self._pause_hold_s:
+                return
+        self._holding_since = None
+        to_pause = want - self._paused
+        to_resume = self._paused - want
+        if to_pause:
+            self._consumer.pause([TopicPartition(t, p) for t, p in to_pause])
+        if to_resume:
+            self._consumer.resume([TopicPartition(t, p) for t, p in to_resume])
+        self._paused = want
 
     def _store(self, offsets: dict[TP, Commit]) -> None:
         """Remember what to commit next (partitions revoked meanwhile are ignored: their final
@@ -429,6 +464,7 @@ class ConsumerThread:
         for tp in tps:
             self._assigned.discard(tp)
             self._paused.discard(tp)
+            self._wanted.discard(tp)
             self._stored.pop(tp, None)
             self._position.pop(tp, None)
             self._unstarted.discard(tp)

@@ -66,6 +66,7 @@ class FakeKafka:
     commits: list[list[tuple[tuple[str, int], int, str]]] = field(default_factory=list)
     seeks: list[tuple[tuple[str, int], int]] = field(default_factory=list)
     resumed: list[tuple[str, int]] = field(default_factory=list)
+    paused: list[tuple[str, int]] = field(default_factory=list)
     queued: list[Msg] = field(default_factory=list)  # what consume() returns, in order
     asked: list[int] = field(default_factory=list)  # num_messages of every consume() call
 
@@ -94,6 +95,9 @@ class FakeKafka:
 
     def resume(self, tps: list[TopicPartition]) -> None:
         self.resumed.extend((tp.topic, tp.partition) for tp in tps)
+
+    def pause(self, tps: list[TopicPartition]) -> None:
+        self.paused.extend((tp.topic, tp.partition) for tp in tps)
 
     def position(self, tps: list[TopicPartition]) -> list[TopicPartition]:
         return [TopicPartition(tp.topic, tp.partition, self.positions.get((tp.topic, tp.partition), -1001))
@@ -265,3 +269,72 @@ def test_records_carry_their_size_and_batches_hold_about_half_a_mebibyte(rig):
     for _ in range(3):
         thread._consume_batch()
     assert kafka.asked[4:] == [17, 500, 500]  # small records: the record limit applies again
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _held(thread: ConsumerThread, monkeypatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(consumer_module.time, "monotonic", clock)
+    return clock
+
+
+def test_pausing_everything_first_holds_without_pausing_in_librdkafka(rig, monkeypatch):
+    """Rule 5 (issue 16): librdkafka's pause drops the prefetched records and its resume fetched
+    again only ~0.7 s later, so a full in-flight window starved the engine at every cycle."""
+    thread, kafka, _ = rig
+    clock = _held(thread, monkeypatch)
+    _assign(thread, kafka, 0, 1)
+    thread.set_paused({TP0, (T, 1)})
+    thread._apply_commands()
+    assert thread._holding_since is not None  # consume() is not called while holding
+    assert kafka.paused == []
+    clock.now += 0.5
+    thread.set_paused(set())  # the window drained within the hold: carry on, nothing refetched
+    thread._apply_commands()
+    assert thread._holding_since is None
+    assert kafka.paused == [] and kafka.resumed == [TP0, (T, 1)]  # (the resumes of the assignment)
+
+
+def test_a_hold_that_lasts_pauses_in_librdkafka_and_consuming_goes_on(rig, monkeypatch):
+    """A long pause (an open circuit) must not stop consume(): rebalances are served inside it."""
+    thread, kafka, _ = rig
+    clock = _held(thread, monkeypatch)
+    _assign(thread, kafka, 0, 1)
+    thread.set_paused({TP0, (T, 1)})
+    thread._apply_commands()
+    clock.now += thread._pause_hold_s
+    thread._apply_commands()
+    assert sorted(kafka.paused) == [TP0, (T, 1)]
+    assert thread._holding_since is None
+    thread._apply_commands()  # already paused: no new hold
+    assert thread._holding_since is None and len(kafka.paused) == 2
+    thread.set_paused(set())
+    thread._apply_commands()
+    assert sorted(kafka.resumed[-2:]) == [TP0, (T, 1)]
+
+
+def test_pausing_some_partitions_applies_at_once(rig, monkeypatch):
+    """A retry tier that is not due, or one partition over its own limit: the others go on."""
+    thread, kafka, _ = rig
+    _held(thread, monkeypatch)
+    _assign(thread, kafka, 0, 1)
+    thread.set_paused({TP0})
+    thread._apply_commands()
+    assert kafka.paused == [TP0] and thread._holding_since is None
+
+
+def test_stop_ends_a_hold_at_once(rig, monkeypatch):
+    thread, kafka, _ = rig
+    _held(thread, monkeypatch)
+    _assign(thread, kafka, 0)
+    thread.set_paused({TP0})
+    thread._wake.clear()
+    thread.stop()
+    assert thread._wake.is_set()
