@@ -143,6 +143,15 @@ def test_settings_commit_manually_and_refresh_metadata_within_seconds(rig):
     assert kafka.conf["topic.metadata.refresh.interval.ms"] <= 10_000
 
 
+def test_every_topic_is_split_over_the_members_by_default_and_the_user_may_choose(rig, monkeypatch):
+    """cooperative-sticky balanced the count over source + retry topics together: a second member
+    got only retry partitions (tests/integration/test_assignment.py shows it on a broker)."""
+    _thread, kafka, _ = rig
+    assert kafka.conf["partition.assignment.strategy"] == "range"
+    other = ConsumerThread({"group.id": "g", "partition.assignment.strategy": "cooperative-sticky"}, [T], Listener())
+    assert other._consumer.conf["partition.assignment.strategy"] == "cooperative-sticky"
+
+
 def test_assignment_hands_the_committed_offsets_and_metadata_to_the_listener(rig):
     thread, kafka, listener = rig
     kafka.committed_offsets[TP0] = (42, "vp1:42:r:xyz")
