@@ -537,6 +537,12 @@ class ConsumerThread:
                 self._on_error(f"fatal kafka error: {err.str()}")
         elif err.code() in (KafkaError._TRANSPORT, KafkaError._RESOLVE):
             _kafka_log.debug("%s", err.str())
+        elif err.code() == KafkaError.INCONSISTENT_GROUP_PROTOCOL:
+            _kafka_log.error(
+                "%s: other members of this consumer group use another partition.assignment.strategy "
+                "(versions before issue 16 used cooperative-sticky, this one range); this member gets no "
+                "partitions until they stop. Stop them, or set kafka.consumer.partition.assignment.strategy "
+                "to theirs (README, \"Scaling out\")", err.str())
         else:
             _kafka_log.warning("%s", err.str())
 

@@ -347,3 +347,12 @@ def test_stop_ends_a_hold_at_once(rig, monkeypatch):
     thread._wake.clear()
     thread.stop()
     assert thread._wake.is_set()
+
+
+def test_a_member_refused_for_its_assignment_strategy_says_what_to_do(rig, caplog):
+    """Measured on a broker: a range member joining a cooperative-sticky group gets
+    INCONSISTENT_GROUP_PROTOCOL and no partitions (the upgrade of issue 16)."""
+    thread, _, _ = rig
+    with caplog.at_level("ERROR"):
+        thread._on_kafka_error(KafkaError(KafkaError.INCONSISTENT_GROUP_PROTOCOL))
+    assert "partition.assignment.strategy" in caplog.text and "Scaling out" in caplog.text
