@@ -163,7 +163,10 @@ class VoucherifyClient:
             response = await client.post(delivery.url).body_bytes(delivery.body).build().send()
             status = response.status
             if 200 <= status < 300:
-                await response.bytes()  # drain so the connection goes back to the pool
+                # build() read the whole body before send() returned (pyreqwest ConsumedRequest), so
+                # the connection is already back in the pool; awaiting response.bytes() only added an
+                # await per request. (bench/http_ceiling.py --busy-loop 0.5, 256 concurrent, 20 ms:
+                # within noise on a loaded machine, 7,488-7,884 vs 7,532-8,055 requests/s.)
                 result = self._ok.get(status)
                 if result is None:
                     result = self._ok[status] = DeliveryResult(True, status, None, "", None)
