@@ -81,10 +81,32 @@ async def run_loop(send: Sender, total: int, concurrency: int) -> tuple[float, f
             status = await send()
             statuses[status] = statuses.get(status, 0) + 1
 
+    spun = [0.0]
+    done = asyncio.Event()
+
+    async def busy() -> None:
+        """Keep the loop busy BUSY_LOOP[0] of the time (5 ms periods), as the engine's own work does:
+        an answer that needs the loop waits behind it. Its CPU is not counted as the client's."""
+        period = 0.005
+        while not done.is_set():
+            start, cpu_start = time.perf_counter(), time.thread_time()
+            while time.perf_counter() - start < BUSY_LOOP[0] * period:
+                pass
+            spun[0] += time.thread_time() - cpu_start
+            await asyncio.sleep((1 - BUSY_LOOP[0]) * period)
+
+    burner = asyncio.ensure_future(busy()) if BUSY_LOOP[0] > 0 else None
     cpu0, t0, thread0 = _own_cpu_seconds(), time.perf_counter(), time.thread_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    LOOP_THREAD_CPU[0] = time.thread_time() - thread0
-    return time.perf_counter() - t0, _own_cpu_seconds() - cpu0, statuses
+    LOOP_THREAD_CPU[0] = time.thread_time() - thread0 - spun[0]
+    wall, cpu = time.perf_counter() - t0, _own_cpu_seconds() - cpu0 - spun[0]
+    done.set()
+    if burner is not None:
+        await burner
+    return wall, cpu, statuses
+
+
+BUSY_LOOP = [0.0]  # --busy-loop: the share of time the event loop is kept busy meanwhile
 
 
 LOOP_THREAD_CPU = [0.0]  # the event loop's own thread (the one holding the GIL) in the last run_loop
@@ -212,7 +234,13 @@ def main(argv: list[str] | None = None) -> None:
                    "HTTP/1.1 + h2c) so the server is not the limit")
     p.add_argument("--stub-latency-ms", type=float, default=0.0, help="server latency (stub or go)")
     p.add_argument("--stub-args", default="", help="extra flags for the spawned stub")
+    p.add_argument("--busy-loop", type=float, default=0.0, metavar="SHARE",
+                   help="keep the client's event loop busy this share of the time (0-0.95), as the engine does; "
+                        "a transport that needs the loop for every answer waits behind it")
     args = p.parse_args(argv)
+    if not 0.0 <= args.busy_loop <= 0.95:
+        p.error("--busy-loop must be between 0 and 0.95")
+    BUSY_LOOP[0] = args.busy_loop
 
     server = None
     url = args.url
@@ -231,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     target = url.rstrip("/") + PATH
     print(f"# {target}  server={args.server or ('stub' if args.spawn_stub else 'url')}  "
           f"latency={args.stub_latency_ms:g} ms  C={args.concurrency}  N={args.requests}  body={len(body)} B  "
-          f"loop={'uvloop' if loop_factory else 'asyncio'}  cores={os.cpu_count()}")
+          f"loop={'uvloop' if loop_factory else 'asyncio'}  busy loop={args.busy_loop:g}  cores={os.cpu_count()}")
     results: dict[str, list[tuple[float, float, float]]] = {}
     try:
         for _ in range(args.rounds):
