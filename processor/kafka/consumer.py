@@ -247,9 +247,7 @@ class ConsumerThread:
             err = m.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF:
-                    log.warning("consume error: %s", err.str())
-                    if err.fatal() and self._on_error is not None:
-                        self._on_error(f"fatal consumer error: {err.str()}")
+                    self._on_kafka_error(err)
                 continue
             tp = (m.topic(), m.partition())
             offset = m.offset()
@@ -525,7 +523,9 @@ class ConsumerThread:
                 self._position[tp] = offset
 
     def _on_kafka_error(self, err: KafkaError) -> None:
-        """Transient broker errors (e.g. a broker restart) are retried by librdkafka.
+        """librdkafka's errors, from ``error_cb`` and from ``consume()`` (an error in place of a
+        record: a refused JoinGroup arrives this way). Transient broker errors (e.g. a broker
+        restart) are retried by librdkafka.
 
         A lost connection is already one of librdkafka's own log lines (``FAIL``); repeating it
         here logged every failure twice, so it is DEBUG. The rest go to the Kafka logger, whose

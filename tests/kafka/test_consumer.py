@@ -349,10 +349,25 @@ def test_stop_ends_a_hold_at_once(rig, monkeypatch):
     assert thread._wake.is_set()
 
 
+@dataclass
+class ErrorMsg(Msg):
+    """What consume() returns in place of a record for a group error."""
+
+    err: KafkaError | None = None
+
+    def error(self) -> KafkaError | None:  # type: ignore[override]
+        return self.err
+
+
 def test_a_member_refused_for_its_assignment_strategy_says_what_to_do(rig, caplog):
-    """Measured on a broker: a range member joining a cooperative-sticky group gets
-    INCONSISTENT_GROUP_PROTOCOL and no partitions (the upgrade of issue 16)."""
-    thread, _, _ = rig
+    """On a broker, a range member joining a cooperative-sticky group (the upgrade of issue 16)
+    gets INCONSISTENT_GROUP_PROTOCOL from consume(), in place of a record, and no partitions:
+    it was logged as a bare 'consume error' WARNING (a newcomer's finding)."""
+    thread, _, listener = rig
+    refused = KafkaError(KafkaError.INCONSISTENT_GROUP_PROTOCOL, "JoinGroup failed: Broker: Inconsistent group protocol")
     with caplog.at_level("ERROR"):
-        thread._on_kafka_error(KafkaError(KafkaError.INCONSISTENT_GROUP_PROTOCOL))
-    assert "partition.assignment.strategy" in caplog.text and "Scaling out" in caplog.text
+        thread._hand_over([ErrorMsg(T, -1, -1001, err=refused)])
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert errors and "partition.assignment.strategy" in errors[0].getMessage()
+    assert "Scaling out" in errors[0].getMessage()
+    assert listener.events == []
