@@ -321,6 +321,7 @@ class Engine:
                 final[st.tp] = commit
             self._partitions.release(st)
             self._flow.forget(st)  # never finished here: redelivered elsewhere
+            self._obs.released(st.tp)
         self._obs.assigned(len(self._partitions))
         # What was forgotten no longer holds the others back: with nothing left in flight, no
         # finish would ever re-decide, and the partitions kept would stay paused.

@@ -70,6 +70,19 @@ class MetricsObserver(EngineObserver):
     def committed(self, tp: Any, offset: int) -> None:
         self._committed(tp[0], tp[1]).set(offset)
 
+    def released(self, tp: Any) -> None:
+        """A revoked partition's lag and committed offset kept their last values for as long as
+        the process ran, so a dashboard summing lag over members counted it twice (a newcomer
+        saw 1,470 events of phantom lag after a rebalance)."""
+        labels = (tp[0], str(tp[1]))
+        for gauge in (self.metrics.consumer_lag, self.metrics.committed_offset):
+            try:
+                gauge.remove(*labels)
+            except KeyError:
+                pass
+        self._committed.cache_clear()  # the cached children of removed series are detached
+        self._lag.cache_clear()
+
     def position_jumped(self, tp: Any, skipped: int) -> None:
         self.metrics.position_jumps.labels(tp[0]).inc()
         self.metrics.offsets_skipped.labels(tp[0], str(tp[1])).inc(skipped)

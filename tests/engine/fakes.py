@@ -249,7 +249,11 @@ class RecordingObserver(EngineObserver):
         self.jumps: list[tuple[TP, int]] = []
         self.skipped: dict[str, int] = {}
         self.pauses: list[dict[str, int]] = []  # paused partitions by reason, at every change
+        self.released_tps: list[TP] = []
         self.read_in_flight_bytes: Callable[[], int] = lambda: 0
+
+    def released(self, tp: TP) -> None:
+        self.released_tps.append(tp)
 
     def paused(self, reasons: Any) -> None:
         self.pauses.append(dict(reasons))

@@ -415,6 +415,7 @@ def test_revoke_drains_the_partition_including_records_waiting_behind_a_key():
             await rig.feed(rig.record(user="u"), rig.record(user="u"), rig.record(SOURCE, 1, user="v"))
             final = await rig.revoke(TP0)
             assert final == {TP0: 2}  # both finished, no hole left for the next owner
+            assert rig.observer.released_tps == [TP0]  # its lag is the next owner's to report
             assert asyncio.get_running_loop().time() == pytest.approx(4.0)
             assert rig.engine.in_flight == 0  # TP1's record finished meanwhile (in parallel)
             await rig.feed(rig.record(user="late"))  # consumed before the revoke: not ours any more

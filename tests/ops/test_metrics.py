@@ -86,3 +86,22 @@ def test_bytes_in_flight_are_read_at_scrape_and_pauses_are_counted_by_reason() -
     assert 'voucherify_processor_paused_partitions{reason="in_flight_bytes"} 6.0' in text
     observer.paused({})
     assert 'voucherify_processor_paused_partitions{reason="in_flight_bytes"} 0.0' in m.render().decode()
+
+
+def test_a_released_partition_stops_reporting_lag_and_offset_until_it_comes_back():
+    """After a rebalance a member kept the last lag of partitions it no longer owned, so summing
+    lag over members counted them twice (a newcomer's finding, issue 16)."""
+    m = Metrics()
+    observer = MetricsObserver(m, Health())
+    lag, committed = f"{PREFIX}consumer_lag", f"{PREFIX}committed_offset"
+    labels = {"topic": "events", "partition": "3"}
+    observer.lag(("events", 3), 600)
+    observer.committed(("events", 3), 651)
+    observer.lag(("events", 4), 7)
+    observer.released(("events", 3))
+    assert m.registry.get_sample_value(lag, labels) is None
+    assert m.registry.get_sample_value(committed, labels) is None
+    assert m.registry.get_sample_value(lag, {"topic": "events", "partition": "4"}) == 7
+    observer.released(("events", 3))  # twice (revoked, then lost): no error
+    observer.lag(("events", 3), 5)  # assigned again later: reported again
+    assert m.registry.get_sample_value(lag, labels) == 5
