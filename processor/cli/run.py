@@ -3,7 +3,9 @@
 ``--processes N`` starts N members of the same consumer group from one command (Python runs
 one core per process; Kafka spreads the partitions over the members). Signals are forwarded so
 each member drains and commits before the command exits, and SIGHUP reloads every member's
-configuration (processor/reload.py); ``--watch-config`` reloads it when the file changes.
+configuration (processor/reload.py); ``--watch-config`` reloads it when the file changes. The
+command runs all N members or none: when one stops on its own, the others are stopped (SIGTERM:
+they drain) and the command exits with that member's code.
 
 The members die with the command: each asks the kernel (Linux ``prctl(PR_SET_PDEATHSIG)``) for
 SIGKILL when its parent dies, so a SIGKILLed or crashed command leaves no orphan consuming and
@@ -100,7 +102,12 @@ def _run_members(args: argparse.Namespace, base_port: int) -> int:
             cmd.append("--watch-config")
         members.append(subprocess.Popen(cmd, env=env, preexec_fn=die_with_parent()))
 
+    stopping = False
+
     def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if signum != signal.SIGHUP:
+            stopping = True
         for m in members:
             if m.poll() is None:
                 m.send_signal(signum)
@@ -108,11 +115,24 @@ def _run_members(args: argparse.Namespace, base_port: int) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGHUP, forward)  # every member reloads its configuration; this command stays
-    codes = []
-    for m in members:
-        while m.poll() is None:
-            time.sleep(0.2)
-        codes.append(m.returncode)
+    failed: tuple[int, int] | None = None  # (member, exit code) of the first to stop on its own
+    while [m.poll() for m in members].count(None):  # poll() every member (any() would stop at the first)
+        if failed is None and not stopping:
+            for i, m in enumerate(members):
+                if m.returncode is not None:
+                    failed = (i + 1, m.returncode)
+                    # The command runs N members or none: carrying on with fewer left the pod Ready
+                    # at a fraction of its capacity, silently (a newcomer's finding). Exiting lets
+                    # the supervisor (systemd, Kubernetes) start the whole command again.
+                    log.error("member %d/%d stopped on its own (exit code %d); stopping the others, "
+                              "which drain and commit, and exiting so the command can be started again",
+                              i + 1, len(members), m.returncode)
+                    forward(signal.SIGTERM, None)
+                    break
+        time.sleep(0.2)
+    if failed is not None:
+        return failed[1] or EXIT_FAILED
+    codes = [m.returncode for m in members]
     return max(codes, key=abs) if codes else 0
 
 

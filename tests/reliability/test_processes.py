@@ -102,3 +102,31 @@ def test_members_die_with_a_killed_parent_and_a_second_start_works(kafka_bootstr
             if second is not None:
                 second.ensure_stopped()
             delete_topics(kafka_bootstrap, [f"{source}.retry.{i}" for i in range(3)] + [f"{source}.dlq"])
+
+
+def test_a_member_that_stops_on_its_own_stops_the_command(kafka_bootstrap, make_topic, tmp_path):
+    """A newcomer's finding: member 2 could not bind its metrics port and exited, member 1 carried
+    on alone, and the command said nothing, so a pod stayed Ready at half its capacity. Now the
+    command stops the other members (they drain) and exits with the member's code."""
+    import socket
+
+    source = make_topic(partitions=2)
+    port = free_port()
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    taken.bind(("127.0.0.1", port + 1))
+    taken.listen()
+    with StubProcess(tmp_path / "stub.log", "--latency-ms", "5") as ctl:
+        doc = subprocess_config(kafka_bootstrap, ctl.url, source, ops_port=port)
+        config = write_config(tmp_path / "config.yaml", doc)
+        command = ProcessorProcess(config, tmp_path / "run.log", processes=2).start()
+        try:
+            assert command.proc is not None
+            command.proc.wait(120)
+            text = command.log_text()
+            assert command.proc.returncode != 0, text[-2000:]
+            assert "member 2/2 stopped on its own" in text, text[-2000:]
+        finally:
+            taken.close()
+            command.ensure_stopped()
+            delete_topics(kafka_bootstrap, [f"{source}.retry.{i}" for i in range(3)] + [f"{source}.dlq"])
