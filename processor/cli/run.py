@@ -5,7 +5,7 @@ one core per process; Kafka spreads the partitions over the members). Signals ar
 each member drains and commits before the command exits, and SIGHUP reloads every member's
 configuration (processor/reload.py); ``--watch-config`` reloads it when the file changes. The
 command runs all N members or none: when one stops on its own, the others are stopped (SIGTERM:
-they drain) and the command exits with that member's code.
+they drain) and the command exits non-zero (:func:`_exit_code`).
 
 The members die with the command: each asks the kernel (Linux ``prctl(PR_SET_PDEATHSIG)``) for
 SIGKILL when its parent dies, so a SIGKILLed or crashed command leaves no orphan consuming and
@@ -120,20 +120,32 @@ def _run_members(args: argparse.Namespace, base_port: int) -> int:
         if failed is None and not stopping:
             for i, m in enumerate(members):
                 if m.returncode is not None:
-                    failed = (i + 1, m.returncode)
+                    failed = (i + 1, _exit_code(m.returncode))
                     # The command runs N members or none: carrying on with fewer left the pod Ready
                     # at a fraction of its capacity, silently (a newcomer's finding). Exiting lets
                     # the supervisor (systemd, Kubernetes) start the whole command again.
-                    log.error("member %d/%d stopped on its own (exit code %d); stopping the others, "
-                              "which drain and commit, and exiting so the command can be started again",
-                              i + 1, len(members), m.returncode)
+                    how = (f"killed by signal {-m.returncode}" if m.returncode < 0
+                           else f"exit code {m.returncode}")
+                    log.error("member %d/%d stopped while the command was not stopping (%s; its own log lines "
+                              "above say why); stopping the others, which drain and commit, and exiting "
+                              "with code %d so the command can be started again",
+                              i + 1, len(members), how, failed[1])
                     forward(signal.SIGTERM, None)
                     break
         time.sleep(0.2)
     if failed is not None:
-        return failed[1] or EXIT_FAILED
+        return failed[1]
     codes = [m.returncode for m in members]
     return max(codes, key=abs) if codes else 0
+
+
+def _exit_code(returncode: int) -> int:
+    """The command's exit code for a member that stopped on its own: the member's code, 128 + N
+    if a signal N killed it (as a shell reports it), and 1 if it exited cleanly (it was stopped
+    from outside the command: the command still did not run as asked)."""
+    if returncode < 0:
+        return 128 - returncode
+    return returncode or EXIT_FAILED
 
 
 #: ``prctl`` option: signal to deliver to this process when its parent thread dies (linux/prctl.h).

@@ -134,6 +134,7 @@ class ConsumerThread:
             "error_cb": self._on_kafka_error,
         }
         self._consumer = Consumer(settings)
+        self._strategy = str(settings["partition.assignment.strategy"])  # named when the group refuses it
         self._topics = topics
         self._listener = listener
         self._batch_size = batch_size
@@ -539,10 +540,11 @@ class ConsumerThread:
             _kafka_log.debug("%s", err.str())
         elif err.code() == KafkaError.INCONSISTENT_GROUP_PROTOCOL:
             _kafka_log.error(
-                "%s: other members of this consumer group use another partition.assignment.strategy "
-                "(versions before issue 16 used cooperative-sticky, this one range); this member gets no "
-                "partitions until they stop. Stop them, or set kafka.consumer.partition.assignment.strategy "
-                "to theirs (README, \"Scaling out\")", err.str())
+                "%s: the other members of this consumer group use a partition.assignment.strategy other "
+                "than this member's (%s), so this member gets no partitions until they stop (earlier versions "
+                "used cooperative-sticky; the default is now range). Stop the other members, or give every "
+                "member the same kafka.consumer.partition.assignment.strategy (README, \"Scaling out\")",
+                err.str(), self._strategy)
         else:
             _kafka_log.warning("%s", err.str())
 

@@ -40,3 +40,14 @@ def test_other_commands_keep_the_default_sighup() -> None:
     out = subprocess.run([sys.executable, "-c", spy], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     count, not_ignored = out.split(" ", 1)
     assert int(count) > 0 and not_ignored.strip() != "[]", out
+
+
+def test_the_exit_code_of_a_command_whose_member_stopped_on_its_own():
+    """The member's code; 128 + N for a signal, as a shell reports it (Popen gave -9, and -9 as an
+    exit status became 247); 1 for a member that exited cleanly (stopped from outside)."""
+    from processor.cli.run import _exit_code
+
+    assert _exit_code(3) == 3
+    assert _exit_code(-9) == 137
+    assert _exit_code(-15) == 143
+    assert _exit_code(0) == 1

@@ -369,5 +369,6 @@ def test_a_member_refused_for_its_assignment_strategy_says_what_to_do(rig, caplo
         thread._hand_over([ErrorMsg(T, -1, -1001, err=refused)])
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert errors and "partition.assignment.strategy" in errors[0].getMessage()
+    assert "this member's (range)" in errors[0].getMessage()  # its own, not a fixed text (a newcomer's finding)
     assert "Scaling out" in errors[0].getMessage()
     assert listener.events == []
