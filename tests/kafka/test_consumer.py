@@ -288,7 +288,7 @@ class Clock:
         return self.now
 
 
-def _held(thread: ConsumerThread, monkeypatch) -> Clock:
+def _held(monkeypatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(consumer_module.time, "monotonic", clock)
     return clock
@@ -298,7 +298,7 @@ def test_pausing_everything_first_holds_without_pausing_in_librdkafka(rig, monke
     """Rule 5 (issue 16): librdkafka's pause drops the prefetched records and its resume fetched
     again only ~0.7 s later, so a full in-flight window starved the engine at every cycle."""
     thread, kafka, _ = rig
-    clock = _held(thread, monkeypatch)
+    clock = _held(monkeypatch)
     _assign(thread, kafka, 0, 1)
     thread.set_paused({TP0, (T, 1)})
     thread._apply_commands()
@@ -314,7 +314,7 @@ def test_pausing_everything_first_holds_without_pausing_in_librdkafka(rig, monke
 def test_a_hold_that_lasts_pauses_in_librdkafka_and_consuming_goes_on(rig, monkeypatch):
     """A long pause (an open circuit) must not stop consume(): rebalances are served inside it."""
     thread, kafka, _ = rig
-    clock = _held(thread, monkeypatch)
+    clock = _held(monkeypatch)
     _assign(thread, kafka, 0, 1)
     thread.set_paused({TP0, (T, 1)})
     thread._apply_commands()
@@ -332,7 +332,7 @@ def test_a_hold_that_lasts_pauses_in_librdkafka_and_consuming_goes_on(rig, monke
 def test_pausing_some_partitions_applies_at_once(rig, monkeypatch):
     """A retry tier that is not due, or one partition over its own limit: the others go on."""
     thread, kafka, _ = rig
-    _held(thread, monkeypatch)
+    _held(monkeypatch)
     _assign(thread, kafka, 0, 1)
     thread.set_paused({TP0})
     thread._apply_commands()
@@ -341,7 +341,7 @@ def test_pausing_some_partitions_applies_at_once(rig, monkeypatch):
 
 def test_stop_ends_a_hold_at_once(rig, monkeypatch):
     thread, kafka, _ = rig
-    _held(thread, monkeypatch)
+    _held(monkeypatch)
     _assign(thread, kafka, 0)
     thread.set_paused({TP0})
     thread._wake.clear()
