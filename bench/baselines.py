@@ -4,7 +4,7 @@
   message, decode and plan it with the same destination code, one blocking keep-alive HTTP call
   per request, synchronous commit. Run on a small sample; its rate is latency-bound, so the
   sample extrapolates linearly.
-- :func:`bare_http`: the fastest bare loop on the client's transport (pyreqwest) against the stub
+- :func:`bare_http`: the fastest bare loop on the client's transport (VoucherifyClient's own) against the stub
   (``bench/http_ceiling.py``'s loop, ~256 concurrent keep-alive requests): no Kafka, no
   semantics. The processor cannot beat it.
 - the consume-only ceiling lives in :mod:`bench.kafka_io` (``consume_ceiling``).
@@ -69,14 +69,14 @@ def sequential(bootstrap: str, topic: str, stub_url: str, n: int = 500) -> dict[
 def bare_http(stub_url: str, n: int = 20_000, concurrency: int = 256) -> dict[str, Any]:
     """Requests/s of bench/http_ceiling.py's loop (uvloop) on the client's transport against the stub.
 
-    The transport is pyreqwest, as :class:`~processor.voucherify.client.VoucherifyClient` uses
-    since issue 16 (the ceiling must use the processor's own transport, or the processor beats it).
+    The transport is :class:`~processor.voucherify.client.VoucherifyClient` itself (its own
+    HTTP/1.1 pool since issue 16) (the ceiling must use the processor's own transport, or the processor beats it).
     """
     import uvloop
 
     from bench.http_ceiling import PATH, bench_transport, headers, make_body
 
-    coro = bench_transport("pyreqwest", stub_url, stub_url.rstrip("/") + PATH, headers(APP_ID, SECRET), APP_ID, SECRET,
+    coro = bench_transport("voucherify", stub_url, stub_url.rstrip("/") + PATH, headers(APP_ID, SECRET), APP_ID, SECRET,
                            make_body(1024), n, concurrency)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         wall, cpu, statuses = runner.run(coro)

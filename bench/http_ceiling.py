@@ -1,6 +1,7 @@
 """How fast can one Python process push requests to a Voucherify-like endpoint?
 
-Settles the transport choice (aiohttp, aiohttp tuned, pyreqwest over HTTP/1.1 and h2c, httpx;
+Settles the transport choice (aiohttp, aiohttp tuned, pyreqwest over HTTP/1.1 and h2c, aiosonic, httpx,
+the client's own pool;
 :mod:`bench.http_transports` for what each does) and shows the stub is not the bottleneck.
 Each client runs the same loop: C tasks, each POSTing a ~1 KB JSON body with the Voucherify auth
 headers over keep-alive connections, N requests total. Prints requests/s (wall clock) and client
@@ -12,7 +13,7 @@ wall-clock figures are noisy, CPU/request is the steadier number).
     python bench/http_ceiling.py --spawn-stub --stub-latency-ms 20 --clients aiohttp
     # issue 16's transport comparison, against a compiled (Go) server that is not the limit:
     python bench/http_ceiling.py --server go -c 100 -n 30000 --rounds 3 \\
-        --clients aiohttp-client,aiohttp-tuned,pyreqwest,pyreqwest-h2,voucherify
+        --clients aiohttp-client,aiohttp-tuned,pyreqwest,pyreqwest-h2,aiosonic,voucherify
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def headers(app_id: str, secret: str) -> dict[str, str]:
 async def run_loop(send: Sender, total: int, concurrency: int) -> tuple[float, float, dict[int, int]]:
     """Run ``total`` sends over ``concurrency`` workers; return (wall s, cpu s, status counts).
 
-    CPU is this process's user+system time (all threads: pyreqwest's tokio thread counts too).
+    CPU is this process's user+system time (all threads: a Rust client's runtime thread counts too).
     """
     remaining = total
     statuses: dict[int, int] = {}

@@ -12,6 +12,7 @@ figures compare transports, not our classification (which is the same for all).
   no auto headers, the target parsed into a ``yarl.URL`` once, no auto-decompression.
 - ``pyreqwest`` / ``pyreqwest-h2``: pyreqwest (Rust reqwest + hyper + tokio, the HTTP work off the
   GIL) over HTTP/1.1, or HTTP/2 with prior knowledge (h2c; needs a server that speaks it).
+- ``aiosonic``: aiosonic (a pure-Python asyncio client with its own pool), default settings.
 - ``voucherify``: the production ``VoucherifyClient`` itself (whatever transport it uses).
 """
 
@@ -27,7 +28,7 @@ Send = Callable[[Delivery], Awaitable[DeliveryResult]]
 Close = Callable[[], Awaitable[None]]
 
 OK = DeliveryResult(True, 200, None, "", None)
-NAMES = ("aiohttp-client", "aiohttp-tuned", "pyreqwest", "pyreqwest-h2", "voucherify")
+NAMES = ("aiohttp-client", "aiohttp-tuned", "pyreqwest", "pyreqwest-h2", "aiosonic", "voucherify")
 
 
 def _result(status: int) -> DeliveryResult:
@@ -85,6 +86,24 @@ async def pyreqwest_transport(headers: dict[str, str], c: int, *, http2: bool) -
     return send, client.close
 
 
+async def aiosonic_transport(headers: dict[str, str], c: int) -> tuple[Send, Close]:
+    import aiosonic
+    from aiosonic.connectors import TCPConnector
+    from aiosonic.pools import PoolConfig
+
+    client = aiosonic.HTTPClient(connector=TCPConnector(pool_configs={":default": PoolConfig(size=c)}))
+
+    async def send(delivery: Delivery) -> DeliveryResult:
+        response = await client.post(delivery.url, data=delivery.body, headers=headers)
+        await response.content()
+        return _result(response.status_code)
+
+    async def close() -> None:
+        await client.aclose()
+
+    return send, close
+
+
 async def voucherify_transport(base_url: str, app_id: str, secret: str, c: int) -> tuple[Send, Close]:
     from processor.voucherify.client import VoucherifyClient
 
@@ -99,6 +118,8 @@ async def open_transport(name: str, base_url: str, headers: dict[str, str], app_
         return await aiohttp_transport(headers, c, tuned=name == "aiohttp-tuned")
     if name in ("pyreqwest", "pyreqwest-h2"):
         return await pyreqwest_transport(headers, c, http2=name == "pyreqwest-h2")
+    if name == "aiosonic":
+        return await aiosonic_transport(headers, c)
     if name == "voucherify":
         return await voucherify_transport(base_url, app_id, secret, c)
     raise ValueError(f"unknown transport {name!r}; one of {', '.join(NAMES)}")

@@ -9,7 +9,7 @@ Steps (each figure is explained in docs/benchmark.md):
 1. Start a local broker on free ports (or use ``--bootstrap``) and ``python -m dev.stub`` in its
    own process; produce the backlog of realistic events *before* the processor starts.
 2. Baselines on the same topic and stub: consume-only ceiling, a sequential consumer (sample),
-   the bare-HTTP ceiling (the client's transport, pyreqwest).
+   the bare-HTTP ceiling (the client's own transport, processor.voucherify.http1).
 3. For each ``--processes`` value, run ``python -m processor run`` on the backlog with a fresh
    group until every offset is committed; sample the stub's request count and the processor's
    CPU/RSS from /proc; then check loss, order and latency from the stub's records.
@@ -504,7 +504,7 @@ def render(r: dict[str, Any]) -> str:
     if seq:
         row("sequential baseline events/s", f"{seq:,.1f}")
     if bare:
-        row("bare-HTTP ceiling requests/s (pyreqwest, c=256)", f"{bare:,.0f}")
+        row("bare-HTTP ceiling requests/s (client transport, c=256)", f"{bare:,.0f}")
     if "consume_ceiling" in r:
         row("consume-only ceiling events/s (consume+decode)", f"{r['consume_ceiling']['events_per_s']:,.0f}")
         row("order violations already in the topic", f"{r['consume_ceiling']['topic_order_violations']}", "0")

@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 def entry() -> None:
     """The console script and ``python -m processor``: :func:`main`, then end the process at once.
 
-    Why not return to the interpreter's normal exit: the HTTP client (pyreqwest) runs a native
-    runtime thread, and librdkafka runs its own. When the interpreter finalizes while such a
+    Why not return to the interpreter's normal exit: librdkafka runs native threads (and the HTTP
+    client of issue 16's first session, pyreqwest, ran a runtime thread). When the interpreter finalizes while such a
     thread still releases a Python object, CPython aborts ("Fatal Python error: PyGILState_Release
     ... Python runtime state: finalizing", exit 134): seen in about a third of ``check-config |
     head -1`` runs on a loaded machine. Everything the command had to do is done when ``main``

@@ -1,4 +1,4 @@
-"""VoucherifyClient: one pooled pyreqwest client that turns a Delivery into a DeliveryResult.
+"""VoucherifyClient: a pool of keep-alive connections that turns a Delivery into a DeliveryResult.
 
 The client never raises for a delivery: every outcome (2xx, HTTP error, timeout, reset)
 becomes a :class:`DeliveryResult` classified by Segment's rules (see
@@ -6,50 +6,21 @@ becomes a :class:`DeliveryResult` classified by Segment's rules (see
 name the action and the status, never the URL's credentials, the application id, the
 secret key or the auth headers; anything echoed from the server is scrubbed too.
 
-Why pyreqwest (0.15, Rust reqwest 0.13 + hyper + tokio + rustls; issue 16): the HTTP work runs
-on a tokio thread outside the GIL, so the process spends 1.4-2x less CPU per request than with
-aiohttp, and the one Python thread that runs the engine 4-6x less. Measured with
-``python bench/http_ceiling.py --server go`` (a compiled server that is not the limit; uvloop;
-~1 KB POSTs; keep-alive; our Delivery/DeliveryResult work around every transport;
-bench/http_transports.py), client CPU per request (whole process, all threads), 2-core machine
-under load, min-max of alternating runs (docs/benchmark.md has the table with req/s)::
-
-    transport                           100 concurrent, 0 ms    256 concurrent, 20 ms
-    aiohttp 3.14, as this client had it 0.069-0.071 ms          0.105-0.113 ms
-    aiohttp tuned (no cookie jar, ...)  0.069-0.083 ms          0.104-0.124 ms
-    pyreqwest 0.15.1, HTTP/1.1          0.039-0.052 ms          0.049-0.055 ms
-    pyreqwest 0.15.1, h2c               0.052-0.058 ms          0.050-0.056 ms
-    this client (pyreqwest, HTTP/1.1)   0.040-0.052 ms          0.049-0.069 ms
-
-Of that, the event loop's thread (which holds the GIL and runs the engine) spends 0.013-0.023 ms
-with pyreqwest against all of it (0.07-0.12 ms) with aiohttp.
-
-HTTP/1.1 only: pyreqwest also speaks HTTP/2, but whether Voucherify's Segment endpoints do
-could not be verified (no route to them from where this was measured), and over h2c it cost more
-CPU per request, on the client and on the server, than HTTP/1.1 keep-alive.
-Where reqwest's defaults differ from what the aiohttp client did, the aiohttp behaviour is kept
-(tests/voucherify/test_client.py checks each): redirects are not followed; proxies named in the
-environment (``HTTPS_PROXY`` ...) are ignored; header names go out lower-case, as written here;
-``Accept-Encoding`` offers gzip and deflate only, and gzip'd (error) bodies are decoded;
-certificates are verified against the system's trust store (rustls-platform-verifier: on Linux
-the OpenSSL locations, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` honoured), TLS 1.2 and 1.3. One
-difference remains: a message names the standard reason phrase for the status (hyper does not
-expose a server's own phrase); Voucherify's words are in the body, which is kept.
+The transport is :mod:`processor.voucherify.http1` (asyncio protocols + httptools; why, with the
+figures of the libraries it was measured against: that module's docstring). Each request is a
+prepared byte string: the head for its URL is built once (method, target, ``host``, the auth
+headers, ``content-type``, ``accept``, ``user-agent``, ``accept-encoding``), only
+``content-length`` and the body change. Header names go out lower-case, as Segment's runtime
+sends them; redirects are not followed (a 3xx is a permanent failure, as in Segment); proxies
+named in the environment are ignored; a message names the standard reason phrase for the status
+(Voucherify's own words are in the body, which is kept).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-from datetime import timedelta
 from http import HTTPStatus
 from urllib.parse import urlsplit
-
-from pyreqwest.client import Client, ClientBuilder
-from pyreqwest.exceptions import ConnectError, PyreqwestError, RequestTimeoutError
-from pyreqwest.http import HeaderMap
-from pyreqwest.response import Response
 
 from processor import __version__
 from processor.engine.ports import PERMANENT, RETRYABLE
@@ -57,6 +28,7 @@ from processor.errors import ProbeError
 from processor.redaction import Redactor
 
 from .delivery import Delivery, DeliveryResult
+from .http1 import ConnectionPool, HttpError, Response, Timeout, request_head, tls_context
 from .http_status import OUTAGE_STATUSES, THROTTLE_STATUSES, classify_status, retry_after_seconds
 from .settings import auth_headers
 
@@ -68,18 +40,17 @@ USER_AGENT = f"voucherify-processor/{__version__}"
 TEST_AUTHENTICATION_PATH = "/segmentio/test-authentication"
 _ERROR_BODY_CHARS = 300  # enough to show Voucherify's error key/message, bounded for Kafka headers
 _ERROR_BODY_SCAN_BYTES = 64 * 1024  # redacted before the cut; longer bodies are not read further
-_OS_ERROR = re.compile(r"\(os error (\d+)\)$")
+_ROUTE_CACHE = 64  # URLs whose prepared head is kept (the three endpoints, in practice)
 
 
 class VoucherifyClient:
     """POSTs prepared bodies to Voucherify over a keep-alive connection pool.
 
-    ``connect_timeout`` bounds the TCP+TLS handshake; ``read_timeout`` bounds each wait
-    for response bytes (Segment's own request timeout is 10 s). Time spent waiting for a
-    free pooled connection is not a timeout: the engine bounds in-flight requests, so
-    keep its concurrency <= ``max_connections`` (at most that many requests are in flight,
-    over HTTP/1.1 as many connections; as many idle ones are kept for ``keepalive_timeout`` s).
-    Redirects are not followed (a 3xx is a permanent failure, as in Segment).
+    ``connect_timeout`` bounds the TCP+TLS handshake; ``read_timeout`` bounds the wait for the
+    complete answer once the request is written (Segment's own request timeout is 10 s); both in
+    seconds. Time spent waiting for a free connection is not a timeout: the engine bounds
+    in-flight requests, so keep its concurrency <= ``max_connections`` (at most that many
+    connections are open; idle ones are closed after ``keepalive_timeout`` s).
 
     Pacing is not done here: the engine's adaptive rate (``processor.engine.rate``) decides when
     each request may go, from what the results say: ``throttled`` (a 429) and ``unavailable``
@@ -103,10 +74,13 @@ class VoucherifyClient:
     ) -> None:
         self.base_url = custom_url.rstrip("/")
         self.max_connections = max_connections
-        self._headers = HeaderMap()
-        for name, value in auth_headers(application_id, secret_key).items():
-            self._headers.insert(name, value, is_sensitive=True)  # masked in pyreqwest's reprs and logs
-        self._headers.insert("content-type", "application/json")
+        self._headers = {
+            **auth_headers(application_id, secret_key),
+            "content-type": "application/json",
+            "accept": "*/*",
+            "user-agent": USER_AGENT,
+            "accept-encoding": "gzip,deflate",
+        }
         self._redactor = Redactor((application_id, secret_key), placeholder="[redacted]")
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
@@ -114,39 +88,17 @@ class VoucherifyClient:
         self._verify_tls = verify_tls
         if not verify_tls:
             log.warning("TLS certificate verification is DISABLED for %s (verify_tls=False)", self.base_url)
-        self._client: Client | None = None
+        self._pools: dict[tuple[str, str, int], ConnectionPool] = {}
+        self._routes: dict[tuple[str, str], tuple[ConnectionPool, bytes]] = {}
         self._ok: dict[int, DeliveryResult] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def _open(self) -> Client:
-        self._client = (
-            ClientBuilder()
-            .http1_only()
-            .http1_lower_case_headers()  # as written here and as Segment's runtime sends them
-            .default_headers(self._headers)
-            .user_agent(USER_AGENT)
-            .max_connections(self.max_connections)
-            .pool_max_idle_per_host(self.max_connections)
-            .pool_idle_timeout(timedelta(seconds=self._keepalive_timeout))
-            .connect_timeout(timedelta(seconds=self._connect_timeout))
-            .read_timeout(timedelta(seconds=self._read_timeout))
-            .follow_redirects(False)
-            .referer(False)
-            .no_proxy()
-            .gzip(True)
-            .deflate(True)
-            .brotli(False)
-            .zstd(False)
-            .danger_accept_invalid_certs(not self._verify_tls)
-            .build()
-        )
-        return self._client
-
     async def close(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        pools, self._pools = self._pools, {}
+        self._routes.clear()
+        for pool in pools.values():
+            await pool.close()
 
     async def __aenter__(self) -> VoucherifyClient:
         return self
@@ -154,44 +106,69 @@ class VoucherifyClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def _route(self, method: str, url: str) -> tuple[ConnectionPool, bytes]:
+        """The pool for ``url``'s origin and the request head for it; ``ValueError``: not an
+        http(s) URL with a host."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("invalid URL")
+        port = parts.port or (443 if scheme == "https" else 80)  # ValueError for a bad port
+        origin = (scheme, parts.hostname, port)
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools[origin] = ConnectionPool(
+                parts.hostname, port,
+                tls=tls_context(self._verify_tls) if scheme == "https" else None,
+                max_connections=self.max_connections, connect_timeout=self._connect_timeout,
+                read_timeout=self._read_timeout, keepalive_timeout=self._keepalive_timeout,
+            )
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host = parts.netloc.rpartition("@")[2]
+        if (scheme, port) in (("http", 80), ("https", 443)):
+            host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if len(self._routes) >= _ROUTE_CACHE:
+            self._routes.clear()
+        route = self._routes[(method, url)] = (pool, request_head(method, target, host, self._headers))
+        return route
+
     # -- hot path ------------------------------------------------------------------------
 
     async def send(self, delivery: Delivery) -> DeliveryResult:
         """POST ``delivery.body`` to ``delivery.url``; never raises for HTTP or network errors."""
-        client = self._client or self._open()
+        url = delivery.url
+        route = self._routes.get(("POST", url))
         try:
-            response = await client.post(delivery.url).body_bytes(delivery.body).build().send()
-            status = response.status
-            if 200 <= status < 300:
-                # build() read the whole body before send() returned (pyreqwest ConsumedRequest), so
-                # the connection is already back in the pool; awaiting response.bytes() only added an
-                # await per request. (bench/http_ceiling.py --busy-loop 0.5, 256 concurrent, 20 ms:
-                # within noise on a loaded machine, 7,488-7,884 vs 7,532-8,055 requests/s.)
-                result = self._ok.get(status)
-                if result is None:
-                    result = self._ok[status] = DeliveryResult(True, status, None, "", None)
-                return result
-            return await self._failure(delivery, response)
-        except RequestTimeoutError:
+            if route is None:
+                route = self._route("POST", url)
+        except ValueError:
+            return DeliveryResult(False, None, PERMANENT, f"{delivery.action}: invalid URL", None)
+        pool, head = route
+        body = delivery.body
+        try:
+            response = await pool.request(b"%s%d\r\n\r\n%s" % (head, len(body), body))
+        except Timeout:
             return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: timed out waiting for Voucherify",
                                   None, unavailable=True)
-        except ValueError:  # a URL pyreqwest cannot parse (post) or send to (send: BuilderError, htp://...)
-            return DeliveryResult(False, None, PERMANENT, f"{delivery.action}: invalid URL", None)
-        except PyreqwestError as exc:
-            reason = self._scrub(_network_error(exc, delivery.url))
+        except HttpError as exc:
+            reason = self._scrub(str(exc))
             return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: connection error ({reason})",
                                   None, unavailable=True)
+        status = response.status
+        if 200 <= status < 300:
+            result = self._ok.get(status)
+            if result is None:
+                result = self._ok[status] = DeliveryResult(True, status, None, "", None)
+            return result
+        return self._failure(delivery, response)
 
-    async def _failure(self, delivery: Delivery, response: Response) -> DeliveryResult:
+    def _failure(self, delivery: Delivery, response: Response) -> DeliveryResult:
         status = response.status
         error_class = classify_status(status)
-        retry_after = retry_after_seconds(response.get_header("Retry-After"), response.get_header("X-Rate-Limit-Retry"))
+        headers = response.headers
+        retry_after = retry_after_seconds(headers.get("retry-after"), headers.get("x-rate-limit-retry"))
         throttled = status in THROTTLE_STATUSES
-        try:
-            body = bytes(await response.bytes())
-        except PyreqwestError:
-            body = b""
-        message = failure_message(delivery.action, status, _reason(status), body, self._redactor)
+        message = failure_message(delivery.action, status, _reason(status), response.text_body(), self._redactor)
         return DeliveryResult(False, status, error_class, message, retry_after, throttled, status in OUTAGE_STATUSES)
 
     def _scrub(self, text: str) -> str:
@@ -204,18 +181,18 @@ class VoucherifyClient:
 
         Raises :class:`ProbeError` when it cannot tell (invalid URL, network error, timeout, other status).
         """
-        client = self._client or self._open()
         url = self.base_url + TEST_AUTHENTICATION_PATH
         try:
-            response = await client.get(url).build().send()
-            await response.bytes()
-            status = response.status
-        except RequestTimeoutError:
-            raise ProbeError("test-authentication failed: timed out") from None
-        except ValueError:  # an invalid URL, as in send
+            pool, head = self._route("GET", url)
+        except ValueError:
             raise ProbeError("test-authentication failed: invalid URL") from None
-        except PyreqwestError as exc:
-            raise ProbeError(self._scrub(f"test-authentication failed: {_network_error(exc, url)}")) from None
+        try:
+            response = await pool.request(head + b"0\r\n\r\n")
+        except Timeout:
+            raise ProbeError("test-authentication failed: timed out") from None
+        except HttpError as exc:
+            raise ProbeError(self._scrub(f"test-authentication failed: {exc}")) from None
+        status = response.status
         if 200 <= status < 300:
             return True
         if status in (401, 403):
@@ -250,28 +227,3 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return ""
-
-
-def _network_error(exc: PyreqwestError, url: str) -> str:
-    """A network failure in words: ``cannot connect to host:port: Connection refused``.
-
-    pyreqwest's own text is a chain of causes whose first names the whole URL. A failed connect
-    (TCP, DNS or TLS: ``invalid peer certificate: UnknownIssuer``) names host:port and the OS's
-    words for its error, as the client said it before; other failures (a reset, a malformed
-    answer) keep the exception's name and the causes after the first.
-    """
-    causes = [c["message"] for c in (getattr(exc, "details", None) or {}).get("causes") or ()]
-    if isinstance(exc, ConnectError):
-        parts = urlsplit(url)
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            port = "?"
-        match = _OS_ERROR.search(causes[-1]) if causes else None
-        if match:
-            why = os.strerror(int(match.group(1)))
-        else:
-            why = ": ".join(c for c in causes[1:] if c != "client error (Connect)") or str(exc)
-        return f"cannot connect to {parts.hostname}:{port}: {why}"
-    detail = ": ".join(causes[1:]) or str(exc)
-    return f"{type(exc).__name__}: {detail}"

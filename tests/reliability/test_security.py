@@ -232,7 +232,8 @@ def test_tls_to_voucherify_is_verified_by_default_and_verify_tls_false_warns(tmp
 
 def test_a_private_ca_named_by_ssl_cert_file_is_trusted(tmp_path, monkeypatch):
     """The trust store is the system's, with OpenSSL's SSL_CERT_FILE override (as Python's ssl
-    default context had it before the client moved to pyreqwest/rustls, issue 16): a company CA
+    default context had it with aiohttp, with pyreqwest's platform verifier, and with the
+    ssl module again since the transport moved to http1.py, issue 16): a company CA
     installed that way verifies, with verify_tls left on."""
     cert, key = _self_signed(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))

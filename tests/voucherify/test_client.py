@@ -270,7 +270,7 @@ def test_echoed_secret_key_crossing_the_cut_leaves_no_fragment(stub: StubServer)
             assert encoded[i : i + 8] not in result.message, (pad, result.message)
 
 
-# -- the transport (pyreqwest since issue 16): what it must do as aiohttp did -----------
+# -- the transport (processor.voucherify.http1 since issue 16): what it must do as aiohttp did
 
 
 class RawServer:
@@ -356,7 +356,7 @@ def test_redirects_are_not_followed(raw: Callable[[bytes | None], RawServer]) ->
 
 
 def test_reason_phrase_is_the_standard_one(raw: Callable[[bytes | None], RawServer]) -> None:
-    """hyper does not expose a custom phrase: the standard one is said (Voucherify's words are in the body)."""
+    """The standard phrase is said, not the server's own (as since pyreqwest; Voucherify's words are in the body)."""
     server = raw(b"HTTP/1.1 422 Nope\r\nContent-Length: 9\r\nConnection: close\r\n\r\nwhy: this")
     assert send_to(server.url).message == "addCustomEvent: Voucherify answered 422 Unprocessable Entity: why: this"
     server = raw(b"HTTP/1.1 599 Whatever\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

@@ -1,0 +1,238 @@
+"""The HTTP/1.1 transport over real sockets: keep-alive, connection limits, framing, failures.
+
+Each test runs an asyncio server in the test's own loop whose ``answer(n, request)`` decides the
+bytes sent back for the n-th request of a connection (``None``: close without answering).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Callable
+
+import pytest
+
+from processor.voucherify.http1 import (
+    MAX_BODY_BYTES,
+    ConnectionClosed,
+    ConnectionPool,
+    MalformedAnswer,
+    Timeout,
+    request_head,
+)
+
+OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+Answer = Callable[[int, bytes], bytes | None]
+
+
+class Server:
+    def __init__(self, answer: Answer, *, delay: float = 0.0, close_after_answer: bool = False) -> None:
+        self.answer = answer
+        self.delay = delay
+        self.close_after_answer = close_after_answer
+        self.connections = 0
+        self.open = 0
+        self.max_open = 0
+        self.requests: list[bytes] = []
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.open += 1
+        self.max_open = max(self.max_open, self.open)
+        n = 0
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                request = head + await reader.readexactly(length)
+                self.requests.append(request)
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                reply = self.answer(n, request)
+                n += 1
+                if reply is None:
+                    return
+                writer.write(reply)
+                await writer.drain()
+                if self.close_after_answer or b"connection: close" in reply.lower():
+                    return
+        finally:
+            self.open -= 1
+            writer.close()
+
+    async def stop(self) -> None:
+        self._server.close()
+
+
+def post(body: bytes = b"{}") -> bytes:
+    head = request_head("POST", "/segmentio/event-processing", "example", {"content-type": "application/json"})
+    return b"%s%d\r\n\r\n%s" % (head, len(body), body)
+
+
+async def with_pool(answer: Answer, go: Callable[[ConnectionPool, Server], object], *, delay: float = 0.0,
+                    close_after_answer: bool = False, **options: float) -> Server:
+    server = Server(answer, delay=delay, close_after_answer=close_after_answer)
+    await server.start()
+    settings = {"max_connections": 4, "connect_timeout": 2.0, "read_timeout": 5.0, "keepalive_timeout": 30.0,
+                **options}
+    pool = ConnectionPool("127.0.0.1", server.port, tls=None, **settings)  # type: ignore[arg-type]
+    try:
+        await go(pool, server)  # type: ignore[misc]
+    finally:
+        await pool.close()
+        await server.stop()
+    return server
+
+
+def run(coro: object) -> Server:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_the_request_is_written_as_prepared() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        assert (await pool.request(post(b'{"a":1}'))).status == 200
+
+    server = run(with_pool(lambda n, r: OK, go))
+    assert server.requests == [b"POST /segmentio/event-processing HTTP/1.1\r\nhost: example\r\n"
+                               b"content-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}"]
+
+
+def test_one_connection_serves_sequential_requests() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        for _ in range(5):
+            assert (await pool.request(post())).status == 200
+
+    assert run(with_pool(lambda n, r: OK, go)).connections == 1
+
+
+def test_concurrent_requests_never_open_more_than_max_connections() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        answers = await asyncio.gather(*(pool.request(post()) for _ in range(40)))
+        assert [a.status for a in answers] == [200] * 40
+
+    server = run(with_pool(lambda n, r: OK, go, delay=0.01, max_connections=3))
+    assert server.max_open <= 3 and len(server.requests) == 40
+
+
+def test_an_answer_saying_connection_close_is_not_reused() -> None:
+    close = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        for _ in range(3):
+            assert (await pool.request(post())).status == 200
+
+    assert run(with_pool(lambda n, r: close, go)).connections == 3
+
+
+def test_an_idle_connection_the_server_closed_is_replaced() -> None:
+    """The server closes after each answer without saying so: the next request must not use the
+    dead connection (it is noticed when the close arrives, before the request)."""
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        for _ in range(3):
+            assert (await pool.request(post())).status == 200
+            await asyncio.sleep(0.05)  # the server's FIN arrives
+
+    server = run(with_pool(lambda n, r: OK, go, close_after_answer=True))
+    assert server.connections == 3
+
+
+def test_idle_connections_older_than_keepalive_timeout_are_not_reused() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        await pool.request(post())
+        await asyncio.sleep(0.2)
+        await pool.request(post())
+
+    assert run(with_pool(lambda n, r: OK, go, keepalive_timeout=0.1)).connections == 2
+
+
+def test_an_error_answer_keeps_headers_and_body_and_the_connection() -> None:
+    chunked = (b"HTTP/1.1 400 Bad Request\r\nRetry-After: 3\r\ntransfer-encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        answer = await pool.request(post())
+        assert (answer.status, answer.headers["retry-after"], answer.body) == (400, "3", b"hello world")
+        assert (await pool.request(post())).status == 400
+
+    assert run(with_pool(lambda n, r: chunked, go)).connections == 1
+
+
+def test_an_interim_answer_is_skipped() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        assert (await pool.request(post())).status == 200
+
+    run(with_pool(lambda n, r: b"HTTP/1.1 100 Continue\r\n\r\n" + OK, go))
+
+
+def test_a_long_body_is_cut_and_the_connection_stays_usable() -> None:
+    big = b"x" * (MAX_BODY_BYTES * 3)
+    reply = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: %d\r\n\r\n%s" % (len(big), big)
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        answer = await pool.request(post())
+        assert answer.status == 500 and len(answer.body) == MAX_BODY_BYTES
+        assert (await pool.request(post())).status == 500
+
+    assert run(with_pool(lambda n, r: reply, go)).connections == 1
+
+
+@pytest.mark.parametrize("encoding,compress", [
+    ("gzip", lambda b: zlib.compress(b, wbits=31)),
+    ("deflate", zlib.compress),
+    ("deflate", lambda b: zlib.compress(b, wbits=-15)),  # raw deflate, as some servers send it
+])
+def test_compressed_error_bodies_are_decoded(encoding: str, compress: Callable[[bytes], bytes]) -> None:
+    body = compress(b'{"message":"why"}')
+    reply = b"HTTP/1.1 400 Bad Request\r\ncontent-encoding: %s\r\ncontent-length: %d\r\n\r\n%s" % (
+        encoding.encode(), len(body), body)
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        assert (await pool.request(post())).text_body() == b'{"message":"why"}'
+
+    run(with_pool(lambda n, r: reply, go))
+
+
+def test_a_connection_closed_before_the_answer_is_connection_closed() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        with pytest.raises(ConnectionClosed):
+            await pool.request(post())
+
+    run(with_pool(lambda n, r: None, go))
+
+
+def test_bytes_that_are_not_http_are_a_malformed_answer() -> None:
+    answers = iter([b"garbage\r\n\r\n", OK])
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        with pytest.raises(MalformedAnswer):
+            await pool.request(post())
+        assert (await pool.request(post())).status == 200  # on a fresh connection
+
+    assert run(with_pool(lambda n, r: next(answers), go)).connections == 2
+
+
+def test_no_answer_within_the_read_timeout_is_a_timeout_and_the_connection_is_dropped() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        with pytest.raises(Timeout):
+            await pool.request(post())
+
+    run(with_pool(lambda n, r: OK, go, delay=2.0, read_timeout=0.2))
+
+
+def test_close_fails_the_requests_in_flight() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        pending = asyncio.ensure_future(pool.request(post()))
+        await asyncio.sleep(0.1)
+        await pool.close()
+        with pytest.raises(ConnectionClosed):
+            await pending
+
+    run(with_pool(lambda n, r: OK, go, delay=1.0))
