@@ -45,7 +45,8 @@ Internal signals (never leave their package; listed so nothing is unrooted): ``L
 ``ParseFailure`` (FQL, become :class:`FqlSyntaxError`), ``LiquidError`` / ``LiquidFailure``
 (become mapping errors), ``ValidationError`` / ``AggregateValidationError`` of the mapping
 validator (become :class:`PayloadValidationError`), ``MetadataError`` of the finished-offsets commit
-metadata (becomes "nothing finished" and a WARNING). They subclass :class:`InternalSignal`.
+metadata (becomes "nothing finished" and a WARNING), ``HttpError`` and its kinds of the Voucherify
+transport (``processor.voucherify.http1``; become a failed ``DeliveryResult`` or a :class:`ProbeError`). They subclass :class:`InternalSignal`.
 
 Note on the name :class:`KafkaError`: confluent-kafka has a ``KafkaError`` too (an error *code*
 object, not an exception); modules that need both import this one as ``errors.KafkaError``.

@@ -46,6 +46,8 @@ from typing import Any
 
 import httptools
 
+from processor.errors import InternalSignal
+
 __all__ = [
     "ConnectionPool",
     "Response",
@@ -61,8 +63,11 @@ __all__ = [
 MAX_BODY_BYTES = 64 * 1024
 
 
-class HttpError(Exception):
-    """A request got no HTTP answer. The message names host and port at most: never a header."""
+class HttpError(InternalSignal):
+    """A request got no HTTP answer. The message names host and port at most: never a header.
+
+    Never leaves :mod:`processor.voucherify`: the client turns it into a failed ``DeliveryResult``
+    (or a ``ProbeError``)."""
 
 
 class ConnectFailed(HttpError):
