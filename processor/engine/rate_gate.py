@@ -28,6 +28,7 @@ class RateGate:
         self._priority: deque[asyncio.Future[float]] = deque()
         self._normal: deque[asyncio.Future[float]] = deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # looked up once (a getpid() each time)
 
     @property
     def waiting(self) -> int:
@@ -48,7 +49,7 @@ class RateGate:
         sent_at = self.try_acquire(priority)
         if sent_at is not None:
             return sent_at
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[float] = self._running_loop().create_future()
         (self._priority if priority else self._normal).append(future)
         self._arm()
         try:
@@ -63,9 +64,15 @@ class RateGate:
     def _arm(self) -> None:
         if self._timer is not None or not (self._priority or self._normal):
             return
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         delay = max(0.0, self.rate.next_free() - self.rate.now())
         self._timer = loop.call_later(delay, self._release)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
 
     def _release(self) -> None:
         self._timer = None
