@@ -101,8 +101,11 @@ _HAS_E_PLUS = re.compile(rb"e\+").search
 _HAS_E_MINUS = re.compile(rb"e-").search
 #: An object key that JavaScript enumerates first (an array index: ``"0"``, ``"7"``, ``"10"``, not
 #: ``"01"``), so ``JSON.stringify`` writes it before the object's other keys, in numeric order,
-#: where orjson keeps insertion order. A superset too (a string value may match).
-_ARRAY_INDEX_KEY = re.compile(rb'[{,]"(?:0|[1-9][0-9]{0,9})":').search
+#: where orjson keeps insertion order. A superset too (a string value may match). It starts at the
+#: quote, not at the ``{`` or ``,`` before a key: a pattern opening with a literal is searched for
+#: that literal first, one opening with a character class tries every position (1.8 against
+#: 0.6 µs on the benchmark's ~260-byte bodies); the matches are a superset of the stricter ones.
+_ARRAY_INDEX_KEY = re.compile(rb'"(?:0|[1-9][0-9]{0,9})":').search
 
 
 def _encode(payload: Any) -> bytes:
