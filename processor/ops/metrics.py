@@ -9,10 +9,11 @@ credentials or a header value, so labels can neither explode nor carry secrets.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from processor.engine.ports import PAUSE_REASONS
+from processor.ops.loop_metrics import LoopCounter, LoopHistogram
 
 __all__ = ["Metrics", "PREFIX", "HTTP_LATENCY_BUCKETS", "CONTENT_TYPE_LATEST"]
 
@@ -30,10 +31,11 @@ class Metrics:
         r = self.registry
         p = PREFIX
         self.consumed = Counter(f"{p}consumed", "Records consumed, by topic.", ["topic"], registry=r)
-        self.triggered = Counter(
-            f"{p}triggered", "Subscriptions triggered by an event, by action.", ["action"], registry=r
+        # Updated per event on the loop's thread: loop_metrics.py's lock-free kinds (why: there).
+        self.triggered = LoopCounter(
+            f"{p}triggered", "Subscriptions triggered by an event, by action.", "action", registry=r
         )
-        self.sent = Counter(f"{p}sent", "Deliveries Voucherify accepted, by action.", ["action"], registry=r)
+        self.sent = LoopCounter(f"{p}sent", "Deliveries Voucherify accepted, by action.", "action", registry=r)
         self.failed = Counter(
             f"{p}failed",
             "Failed delivery attempts, by action and error class.",
@@ -46,10 +48,10 @@ class Metrics:
         self.dead_lettered = Counter(
             f"{p}dead_lettered", "Records written to the dead-letter topic, by error class.", ["error_class"], registry=r
         )
-        self.http_latency = Histogram(
+        self.http_latency = LoopHistogram(
             f"{p}http_latency_seconds",
             "Voucherify request latency in seconds, by action.",
-            ["action"],
+            "action",
             buckets=HTTP_LATENCY_BUCKETS,
             registry=r,
         )
