@@ -78,6 +78,17 @@ class EventWork:
         if not planned:
             self._finish(st, msg.offset, msg.size)
             return
+        if len(planned) == 1 and not hasattr(planned[0], "message"):
+            # The common case (one triggered subscription, a request to make) without the lists
+            # and the loops below: ~1 µs of the loop thread's ~73 per event (native profile).
+            delivery = planned[0]
+            self._obs.triggered(delivery.action)
+            result = await self._deliver(delivery, st.is_retry_tier)  # step 5
+            if result.ok:
+                self._finish(st, msg.offset, msg.size)  # step 6
+                return
+            await self._route(st, msg, ctx, [delivery], [result], [])
+            return
         obs = self._obs
         handoff = self._handoff
         deliver = self._deliver
@@ -100,6 +111,20 @@ class EventWork:
             results = await asyncio.gather(*(deliver(d, retry) for d in deliveries))
         else:
             results = []
+        await self._route(st, msg, ctx, deliveries, results, handoffs)
+
+    async def _route(
+        self,
+        st: PartitionState,
+        msg: Inbound,
+        ctx: RetryContext | None,
+        deliveries: Sequence[Any],
+        results: Sequence[Any],
+        handoffs: list[Any],
+    ) -> None:
+        """Hand off what failed (``handoffs``: the rejections' already), await every hand-off, finish."""
+        obs = self._obs
+        handoff = self._handoff
         retry_subs: list[str] = []
         retry_failure: Failure | None = None
         for delivery, result in zip(deliveries, results):
