@@ -20,6 +20,15 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Deferred(Protocol):
+    """Fresh work waiting for a slot without a task of its own (see :meth:`AdaptiveLimit.acquire_then`)."""
+
+    cancelled: bool
+
+    def run(self) -> None: ...
 
 
 class AdaptiveLimit:
@@ -34,6 +43,7 @@ class AdaptiveLimit:
         self._last_decrease = float("-inf")
         self._in_use = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._deferred: deque[Deferred] = deque()  # fresh work, served after every waiter
         self._loop: asyncio.AbstractEventLoop | None = None  # looked up once: see _running_loop
 
     @property
@@ -50,6 +60,33 @@ class AdaptiveLimit:
             self._in_use += 1
             return True
         return False
+
+    def acquire_then(self, work: Deferred) -> None:
+        """Take a slot for fresh ``work`` and call ``work.run()``: now if a slot is free and nothing
+        queues, else when a slot frees up, after every :meth:`acquire` waiting then (retries first).
+
+        Why: a record that waits for a slot as a task (its coroutine chain suspended on a future)
+        costs CPU at every step and memory all the while; with the in-flight window at 5,000 and
+        256 slots, ~4,700 records waited so (bench/run.py: 0.071 -> 0.063 CPU s per 1,000 events
+        with no one waiting). ``run`` owns the slot: it gives it back with :meth:`release`. A
+        ``work`` whose ``cancelled`` is set before its turn is skipped (it holds no slot).
+        """
+        if self._in_use < self._limit and not self._waiters and not self._deferred:
+            self._in_use += 1
+            work.run()
+        else:
+            self._deferred.append(work)
+
+    def withdraw(self, matches: Callable[[Deferred], bool]) -> list[Deferred]:
+        """Remove the deferred work ``matches`` picks (it never gets a slot from here); returns it."""
+        taken = [w for w in self._deferred if matches(w)]
+        if taken:
+            self._deferred = deque(w for w in self._deferred if not matches(w))
+        return taken
+
+    @property
+    def deferred(self) -> int:
+        return len(self._deferred)
 
     async def acquire(self, priority: bool = False) -> None:
         """Wait for a slot; ``priority`` (a retry) queues ahead of fresh work."""
@@ -93,8 +130,16 @@ class AdaptiveLimit:
 
     def _release_slot(self) -> None:
         self._in_use -= 1
-        while self._waiters and self._in_use < self._limit:
-            future = self._waiters.popleft()
-            if not future.done():
-                self._in_use += 1
-                future.set_result(None)
+        while self._in_use < self._limit:
+            if self._waiters:
+                future = self._waiters.popleft()
+                if not future.done():
+                    self._in_use += 1
+                    future.set_result(None)
+            elif self._deferred:
+                work = self._deferred.popleft()
+                if not work.cancelled:
+                    self._in_use += 1
+                    work.run()
+            else:
+                break

@@ -75,11 +75,19 @@ class Deliverer:
         self._sleep = sleep
         self._rng = rng or random.Random()
 
-    async def deliver(self, delivery: Any, priority: bool = False) -> SendResult:
+    @property
+    def limit(self) -> AdaptiveLimit:
+        """The concurrency limit (the dispatcher takes a record's first slot before its task)."""
+        return self._limit
+
+    async def deliver(self, delivery: Any, priority: bool = False, held: bool = False) -> SendResult:
         """The final result of ``delivery``: ok, or the failure to hand off (never an auth failure,
         a throttled answer, or an outage while the availability circuit is open).
 
         ``priority``: this is already a retry (a record from a retry tier), so it goes first.
+        ``held``: the caller took this request's concurrency slot already
+        (:meth:`AdaptiveLimit.acquire_then`); it is used at once when both circuits are closed and
+        a rate slot is free, else given back and step 2 is taken as usual.
         """
         circuit = self._circuit
         availability = self._availability
@@ -89,15 +97,24 @@ class Deliverer:
         attempt = 0
         throttled_waits = 0
         while True:
-            if circuit.is_open:  # step 1
-                await circuit.wait_closed()
-            if availability.is_open:
-                await availability.wait_closed()
-            sent_at = gate.try_acquire(priority)  # step 2 (without awaiting when a slot is free)
-            if sent_at is None:
-                sent_at = await gate.acquire(priority)
-            if not limit.try_acquire(priority):
-                await limit.acquire(priority)
+            if held:
+                held = False
+                sent_at = None
+                if not circuit.is_open and not availability.is_open:
+                    sent_at = gate.try_acquire(priority)
+                if sent_at is None:
+                    limit.release()  # not now: the slot goes to the next in line, this request queues
+                    continue
+            else:
+                if circuit.is_open:  # step 1
+                    await circuit.wait_closed()
+                if availability.is_open:
+                    await availability.wait_closed()
+                sent_at = gate.try_acquire(priority)  # step 2 (without awaiting when a slot is free)
+                if sent_at is None:
+                    sent_at = await gate.acquire(priority)
+                if not limit.try_acquire(priority):
+                    await limit.acquire(priority)
             started = time.perf_counter()
             result = None
             try:

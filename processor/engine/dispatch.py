@@ -8,9 +8,15 @@ For each record of a batch (steps 1-3 of the engine's protocol):
    finished it (committed in the offset's metadata): then it is skipped, finished at once, and
    nothing is sent.
 2. A source record is decoded; an undecodable one becomes a dead-letter task (no key).
-3. Its ordering key is admitted to the partition's serializer: a free key runs now as a task, a
-   busy key waits behind the running record. When a keyed task ends, the next waiter of its key
-   starts (also while its partition drains, so no hole is left below finished offsets).
+3. Its ordering key is admitted to the partition's serializer: a free key runs, a busy key waits
+   behind the running record. When a keyed task ends, the next waiter of its key runs (also
+   while its partition drains, so no hole is left below finished offsets). To run, a source
+   record first gets the concurrency slot of its first request
+   (:meth:`~processor.engine.concurrency.AdaptiveLimit.acquire_then`), then becomes a task: a
+   record waiting for a slot is a small object in the limit's queue, not a suspended task. Once
+   its partition is revoking, a record runs as a task at once (and queues for its slot inside,
+   as retries do), and the revoke turns the partition's queued records into tasks too, so the
+   drain sees and waits for every one of them.
 
 Records on a retry tier skip 3 (retries are not ordered): they go to the
 :class:`~processor.engine.retry_tiers.RetryTierScheduler`, which starts them when due.
@@ -28,6 +34,7 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
+from processor.engine.concurrency import AdaptiveLimit
 from processor.engine.flow import FlowControl
 from processor.engine.handoff import RetryContext
 from processor.engine.ordering import KeyFunc
@@ -41,8 +48,39 @@ log = logging.getLogger(__name__)
 __all__ = ["Dispatcher"]
 
 
+class _Start:
+    """A source record waiting in the concurrency limit's queue for its first slot (see step 3)."""
+
+    __slots__ = ("st", "key", "msg", "event", "cancelled", "_dispatcher")
+
+    def __init__(self, dispatcher: Dispatcher, st: PartitionState, key: Hashable, msg: Inbound,
+                 event: dict[str, Any]) -> None:
+        self._dispatcher = dispatcher
+        self.st = st
+        self.key = key
+        self.msg = msg
+        self.event = event
+        self.cancelled = False
+
+    def run(self) -> None:
+        """It holds the slot now: run the record as a task that uses it (or give it back).
+
+        Until the task starts, ``st.holding`` lists this start: a drain that cancels the task
+        before it ever ran leaves the slot with nobody, and :meth:`Dispatcher.reclaim` gives it back.
+        """
+        d, st = self._dispatcher, self.st
+        if st.released:  # cannot happen after a revoke (it takes the queue's records first); be safe
+            d.limit.release()
+            return
+        st.holding.add(self)
+        assert d.loop is not None
+        st.running.add(d.loop.create_task(d._guard(st, self.key, d._work.process,
+                                                   (st, self.msg, self.event, None, None, True), self)))
+
+
 class Dispatcher:
-    __slots__ = ("tiers", "loop", "_partitions", "_decoder", "_key_func", "_work", "_flow", "_clock", "_obs", "_on_fatal")
+    __slots__ = ("tiers", "loop", "limit", "_partitions", "_decoder", "_key_func", "_work", "_flow", "_clock",
+                 "_obs", "_on_fatal")
 
     def __init__(
         self,
@@ -51,6 +89,7 @@ class Dispatcher:
         decoder: Decoder,
         key_func: KeyFunc,
         work: EventWork,
+        limit: AdaptiveLimit,
         flow: FlowControl,
         clock: Callable[[], float],
         observer: EngineObserver,
@@ -61,6 +100,7 @@ class Dispatcher:
         self._decoder = decoder
         self._key_func = key_func
         self._work = work
+        self.limit = limit
         self._flow = flow
         self._clock = clock
         self._obs = observer
@@ -111,7 +151,29 @@ class Dispatcher:
         key = (self._key_func(event, msg.key),)  # step 3 (tuple: never None, hashable)
         item = (msg, event, key)
         if st.serializer.admit(key, item):
+            self._start_source(st, key, msg, event)
+
+    def _start_source(self, st: PartitionState, key: Hashable, msg: Inbound, event: dict[str, Any]) -> None:
+        """Step 3's run: wait for the first request's slot in the limit's queue, then a task."""
+        if st.revoking:
             self._spawn(st, key, self._work.process, st, msg, event, None, None)
+        else:
+            self.limit.acquire_then(_Start(self, st, key, msg, event))
+
+    def start_queued(self, states: list[PartitionState]) -> None:
+        """Revoke: the records of ``states`` still queued for a slot become tasks now (in their
+        order), so the drain waits for them; each queues for its slot inside, as retries do."""
+        revoking = {id(st) for st in states}
+        for start in self.limit.withdraw(lambda w: id(w.st) in revoking):  # type: ignore[attr-defined]
+            assert isinstance(start, _Start)
+            self._spawn(start.st, start.key, self._work.process, start.st, start.msg, start.event, None, None)
+
+    def reclaim(self, states: list[PartitionState]) -> None:
+        """After a drain: give back the slots of records whose task was cancelled before it ran."""
+        for st in states:
+            for _ in st.holding:
+                self.limit.release()
+            st.holding.clear()
 
     def start_retry(self, st: PartitionState, ctx: RetryContext, msg: Inbound) -> None:
         """Run a due retry record: only the subscriptions it lists (all when it lists none)."""
@@ -130,7 +192,8 @@ class Dispatcher:
         st.running.add(self.loop.create_task(self._guard(st, key, work, args)))
 
     async def _guard(
-        self, st: PartitionState, key: Hashable | None, work: Callable[..., Awaitable[None]], args: tuple[Any, ...]
+        self, st: PartitionState, key: Hashable | None, work: Callable[..., Awaitable[None]], args: tuple[Any, ...],
+        start: _Start | None = None,
     ) -> None:
         """Run one record's work, then release its key (the next waiter starts) or stop the engine.
 
@@ -138,6 +201,8 @@ class Dispatcher:
         ~2 µs of ~7 (task creation included) on the loop's thread (bench/engine_path.py). The work's
         coroutine is created here, so a task cancelled before it ever ran leaves none un-awaited.
         """
+        if start is not None:
+            st.holding.discard(start)  # started: the record's work owns the slot now
         try:
             await work(*args)
         except asyncio.CancelledError:
@@ -152,4 +217,4 @@ class Dispatcher:
             nxt = st.serializer.release(key)
             if nxt is not None:
                 msg, event, k = nxt
-                self._spawn(st, k, self._work.process, st, msg, event, None, None)
+                self._start_source(st, k, msg, event)

@@ -51,6 +51,7 @@ class PartitionState:
     offsets: PartitionOffsets = field(default_factory=PartitionOffsets)
     serializer: KeyedSerializer[Any] = field(default_factory=KeyedSerializer)
     running: set[asyncio.Task[None]] = field(default_factory=set)
+    holding: set[Any] = field(default_factory=set)  # dispatch: started with a slot, not yet running
     delayed: deque[tuple[RetryContext, Inbound]] = field(default_factory=deque)  # retry tier: not due yet
     timer: asyncio.TimerHandle | None = None  # retry tier: wakes up when the first delayed record is due
     revoking: bool = False  # no new records accepted; what was consumed drains (bounded)

@@ -46,7 +46,7 @@ and offset committing); :class:`Engine` only wires them and bridges the consumer
 
 ==============================  =================================================================
 ``partitions.Partitions``       partition state and lifecycle (assign, revoke, drain, release)
-``dispatch.Dispatcher``         steps 1-3: arrival, decode, per-key ordering, one task per record
+``dispatch.Dispatcher``         steps 1-3: arrival, decode, per-key ordering, a task per record once it has a slot
 ``retry_tiers``                 records on a retry tier wait until due
 ``work.EventWork``              steps 4-6 for one record: plan, deliver, hand off, finish
 ``deliver.Deliverer``           step 5 for one request: rate, concurrency, circuits, quick retries
@@ -55,7 +55,7 @@ and offset committing); :class:`Engine` only wires them and bridges the consumer
 ``availability.*``              pause everything while the destination is down (outage signals)
 ``rate.AdaptiveRate``           request rate: AIMD on throttling, Retry-After, the configured ceiling
 ``rate_gate.RateGate``          slots at that rate; retries go ahead of fresh work
-``concurrency.AdaptiveLimit``   concurrency cap, retries ahead of fresh work
+``concurrency.AdaptiveLimit``   concurrency cap, retries ahead of fresh work (queued as tasks), then fresh records (queued as objects)
 ``flow.FlowControl``            in-flight records and bytes, which partitions to pause (and why)
 ``commits.OffsetCommitter``     only finished prefixes go to the consumer for committing
 ``handoff.Handoff``             routing failures to a retry tier or the dead-letter topic
@@ -152,9 +152,10 @@ class Engine:
         obs.watch_in_flight(lambda: self._flow.in_flight)
         obs.watch_in_flight_bytes(lambda: self._flow.in_flight_bytes)
         self._commits = OffsetCommitter(self._partitions, observer=obs, interval_s=s.commit_interval_s)
+        limit = AdaptiveLimit(s.max_concurrent_requests)
         deliverer = Deliverer(
             sender,
-            limit=AdaptiveLimit(s.max_concurrent_requests),
+            limit=limit,
             circuit=self._circuit,
             availability=self._availability,
             rate=self._rate,
@@ -164,7 +165,7 @@ class Engine:
         )
         work = EventWork(planner=planner, deliverer=deliverer, handoff=handoff, observer=obs, finish=self._flow.finish)
         self._dispatcher = Dispatcher(partitions=self._partitions, decoder=decoder, key_func=key_func, work=work,
-                                      flow=self._flow, clock=clock, observer=obs, on_fatal=self._on_fatal)
+                                      limit=limit, flow=self._flow, clock=clock, observer=obs, on_fatal=self._on_fatal)
         # Batches handed over by the consumer thread but not yet dispatched on the loop are not
         # counted in flight, so pausing cannot see them: without a bound, a backlog let the
         # consumer thread queue ~50 batches while the loop was busy (bench: 26,000 in flight at
@@ -313,7 +314,9 @@ class Engine:
         states = self._partitions.start_revoking(partitions)
         for st in states:
             self._dispatcher.tiers.cancel(st)
+        self._dispatcher.start_queued(states)
         await self._partitions.drain(states, self._s.drain_timeout_s)
+        self._dispatcher.reclaim(states)
         final: dict[TP, Commit] = {}
         for st in states:
             commit = self._commits.final(st)

@@ -46,13 +46,14 @@ Finish = Callable[[PartitionState, int, int], None]  # (partition, offset, Inbou
 
 
 class EventWork:
-    __slots__ = ("_planner", "_deliver", "_handoff", "_obs", "_finish")
+    __slots__ = ("_planner", "_deliver", "_give_back", "_handoff", "_obs", "_finish")
 
     def __init__(
         self, *, planner: Planner, deliverer: Deliverer, handoff: Handoff, observer: EngineObserver, finish: Finish
     ) -> None:
         self._planner = planner
         self._deliver = deliverer.deliver
+        self._give_back = deliverer.limit.release  # a slot taken for a record that makes no request
         self._handoff = handoff
         self._obs = observer
         self._finish = finish
@@ -64,18 +65,25 @@ class EventWork:
         event: dict[str, Any],
         only: Sequence[str] | None,
         ctx: RetryContext | None,
+        held: bool = False,
     ) -> None:
         """Steps 4-6 for a decoded record; ``only``: the subscriptions a retry record lists.
 
         ``ctx``: the retry context of a retry-tier record; ``None`` for a source record (built
-        only when a hand-off needs it: most records never do).
+        only when a hand-off needs it: most records never do). ``held``: the dispatcher took a
+        concurrency slot for this record before starting it: its first request uses it, and a
+        record that makes no request gives it back at once.
         """
         try:
             planned = self._planner.plan(event) if only is None else self._planner.plan_only(event, only)  # step 4
         except Exception as exc:  # noqa: BLE001 - an event must never stop the stream
+            if held:
+                self._give_back()
             await self._planning_failed(st, msg, ctx or RetryContext.from_source(msg), only, exc)
             return
         if not planned:
+            if held:
+                self._give_back()
             self._finish(st, msg.offset, msg.size)
             return
         if len(planned) == 1 and not hasattr(planned[0], "message"):
@@ -83,7 +91,7 @@ class EventWork:
             # and the loops below: ~1 µs of the loop thread's ~73 per event (native profile).
             delivery = planned[0]
             self._obs.triggered(delivery.action)
-            result = await self._deliver(delivery, st.is_retry_tier)  # step 5
+            result = await self._deliver(delivery, st.is_retry_tier, held)  # step 5
             if result.ok:
                 self._finish(st, msg.offset, msg.size)  # step 6
                 return
@@ -106,10 +114,13 @@ class EventWork:
                 deliveries.append(item)
         retry = st.is_retry_tier  # a retry-tier record's requests go ahead of fresh work
         if len(deliveries) == 1:  # step 5
-            results = [await deliver(deliveries[0], retry)]
+            results = [await deliver(deliveries[0], retry, held)]
         elif deliveries:
-            results = await asyncio.gather(*(deliver(d, retry) for d in deliveries))
+            first, *rest = deliveries
+            results = await asyncio.gather(deliver(first, retry, held), *(deliver(d, retry) for d in rest))
         else:
+            if held:
+                self._give_back()
             results = []
         await self._route(st, msg, ctx, deliveries, results, handoffs)
 

@@ -98,3 +98,54 @@ def test_a_cancelled_waiter_gives_back_its_place_or_its_slot():
         assert limit.in_use == 1
 
     run(main)
+
+
+class Work:
+    """Deferred fresh work: records when it got its slot."""
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name = name
+        self.log = log
+        self.cancelled = False
+
+    def run(self) -> None:
+        self.log.append(self.name)
+
+
+def test_deferred_work_runs_at_once_when_a_slot_is_free_else_after_every_waiter():
+    limit = AdaptiveLimit(1)
+    ran: list[str] = []
+
+    async def main():
+        limit.acquire_then(Work("a", ran))  # a free slot: runs now, and holds it
+        assert ran == ["a"] and limit.in_use == 1
+        limit.acquire_then(Work("b", ran))
+        retry = asyncio.create_task(limit.acquire(priority=True))
+        await settle()
+        assert ran == ["a"] and limit.deferred == 1
+        limit.release()  # a's slot: the waiting acquire (a retry) goes first ...
+        await settle()
+        assert retry.done() and ran == ["a"]
+        limit.release()  # ... then the deferred work
+        assert ran == ["a", "b"] and limit.in_use == 1
+        limit.release()
+        assert limit.in_use == 0
+
+    run(main)
+
+
+def test_withdrawn_or_cancelled_deferred_work_never_gets_a_slot():
+    limit = AdaptiveLimit(1)
+    ran: list[str] = []
+
+    async def main():
+        limit.acquire_then(Work("a", ran))
+        b, c, d = Work("b", ran), Work("c", ran), Work("d", ran)
+        for w in (b, c, d):
+            limit.acquire_then(w)
+        assert limit.withdraw(lambda w: w is c) == [c]
+        b.cancelled = True
+        limit.release()
+        assert ran == ["a", "d"] and limit.in_use == 1 and limit.deferred == 0
+
+    run(main)

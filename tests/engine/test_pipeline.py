@@ -80,6 +80,7 @@ def test_nothing_triggered_finishes_at_once():
             await rig.assign(TP0)
             await rig.feed(rig.record(subs=[]))
             assert rig.engine.in_flight == 0 and rig.sender.sent == []
+            assert rig.engine._dispatcher.limit.in_use == 0  # the slot taken for it was given back
 
     run(main)
 
@@ -458,6 +459,39 @@ def test_revoking_a_partition_never_assigned_commits_nothing():
     async def main():
         async with Rig() as rig:
             assert await rig.revoke(TP1) == {}
+
+    run(main)
+
+
+def test_records_queued_for_a_concurrency_slot_are_drained_on_revoke():
+    """Records beyond max_concurrent_requests wait in the limit's queue, not as tasks; a revoke
+    turns them into tasks so the drain delivers them too (no hole for the next owner)."""
+    async def main():
+        async with Rig(settings=settings(max_concurrent_requests=1)) as rig:
+            rig.sender.latency = 1.0
+            await rig.assign(TP0, TP1)
+            await rig.feed(*(rig.record(user=f"u{i}") for i in range(3)), rig.record(SOURCE, 1, user="v"))
+            assert rig.engine._dispatcher.limit.deferred >= 2
+            assert await rig.revoke(TP0) == {TP0: 3}
+            assert len(rig.sender.sent) >= 3
+            await wait_for(lambda: rig.engine.in_flight == 0)
+            assert rig.engine._dispatcher.limit.in_use == 0
+
+    run(main)
+
+
+def test_a_drain_that_cancels_records_before_they_ran_gives_their_slots_back():
+    async def main():
+        async with Rig(settings=settings(drain_timeout_s=0.0, max_concurrent_requests=2)) as rig:
+            await rig.assign(TP0, TP1)
+            rig.engine.dispatch([rig.record(user="a"), rig.record(user="b"), rig.record(user="c")])
+            limit = rig.engine._dispatcher.limit
+            assert limit.in_use == 2 and limit.deferred == 1  # two started with a slot, one queued
+            assert await rig.revoke(TP0) == {TP0: 0}
+            assert limit.in_use == 0 and limit.deferred == 0
+            await rig.feed(rig.record(SOURCE, 1, user="d"))
+            await wait_for(lambda: rig.engine.in_flight == 0)
+            assert len(rig.sender.sent) == 1  # delivered: the slots were not lost
 
     run(main)
 
