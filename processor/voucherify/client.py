@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from processor import __version__
 from processor.engine.ports import PERMANENT, RETRYABLE
@@ -40,6 +40,7 @@ USER_AGENT = f"voucherify-processor/{__version__}"
 TEST_AUTHENTICATION_PATH = "/segmentio/test-authentication"
 _ERROR_BODY_CHARS = 300  # enough to show Voucherify's error key/message, bounded for Kafka headers
 _ERROR_BODY_SCAN_BYTES = 64 * 1024  # redacted before the cut; longer bodies are not read further
+_URL_SAFE = "/%?=&:@!$'()*+,;~-._"  # characters of a request target written as they are
 _ROUTE_CACHE = 64  # URLs whose prepared head is kept (the three endpoints, in practice)
 
 
@@ -123,7 +124,9 @@ class VoucherifyClient:
                 max_connections=self.max_connections, connect_timeout=self._connect_timeout,
                 read_timeout=self._read_timeout, keepalive_timeout=self._keepalive_timeout,
             )
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # Spaces and non-ASCII in the path or query are percent-encoded as UTF-8 (as a browser or
+        # reqwest does); what is already encoded, and URL punctuation, stay as written.
+        target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
         host = parts.netloc.rpartition("@")[2]
         if (scheme, port) in (("http", 80), ("https", 443)):
             host = host.rsplit(":", 1)[0] if not host.endswith("]") else host

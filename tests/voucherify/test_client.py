@@ -436,3 +436,18 @@ def test_a_malformed_answer_is_a_retryable_connection_error(raw: Callable[[bytes
     assert (result.status, result.error_class, result.unavailable) == (None, "retryable", True)
     assert result.message.startswith("addCustomEvent: connection error (")
     assert_no_secrets(result.message)
+
+
+def test_a_path_with_spaces_or_non_ascii_is_percent_encoded(raw: Callable[[bytes | None], RawServer]) -> None:
+    """A custom URL with a path prefix Segment's check accepts but HTTP cannot carry raw: the
+    request goes out percent-encoded (UTF-8), not as a malformed request line or an 'invalid URL'."""
+    server = raw(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    async def go() -> DeliveryResult:
+        url = server.url + "/eu prefix/é%20x"
+        async with VoucherifyClient(url, APP_ID, SECRET) as client:
+            return await client.send(Delivery("s", "addCustomEvent", url + EVENT, b"{}"))
+
+    assert run(go()).ok
+    (request,) = server.requests
+    assert request.startswith(b"POST /eu%20prefix/%C3%A9%20x/segmentio/event-processing HTTP/1.1\r\n")
