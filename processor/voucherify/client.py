@@ -191,8 +191,8 @@ class VoucherifyClient:
             raise ProbeError("test-authentication failed: invalid URL") from None
         try:
             response = await pool.request(head + b"0\r\n\r\n")
-        except Timeout:
-            raise ProbeError("test-authentication failed: timed out") from None
+        except Timeout as exc:
+            raise ProbeError(f"test-authentication failed: timed out: {exc}") from None
         except HttpError as exc:
             raise ProbeError(self._scrub(f"test-authentication failed: {exc}")) from None
         status = response.status

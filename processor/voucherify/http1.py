@@ -29,7 +29,11 @@ Errors, all :class:`HttpError` (never carrying a header, so never a secret):
 - :class:`Timeout`: the connect (TCP + TLS) took longer than ``connect_timeout``, or no complete
   answer came within ``read_timeout`` of the request being written (checked every
   ``read_timeout / 4``, at most every second, so it fires up to that much late);
-- :class:`ConnectionClosed`: the connection ended before the answer's head arrived;
+- :class:`ConnectionClosed`: the connection ended before the answer's head arrived (on a
+  kept-alive connection with no byte of the answer yet, the request is first sent once more on
+  a fresh connection: :class:`StaleConnection`); an answer whose head arrived counts as
+  answered with that status even if the connection ends before its body does (the server has
+  decided; the body is only read for error messages);
 - :class:`MalformedAnswer`: the bytes are not an HTTP/1.1 answer.
 """
 
@@ -55,6 +59,7 @@ __all__ = [
     "ConnectFailed",
     "Timeout",
     "ConnectionClosed",
+    "StaleConnection",
     "MalformedAnswer",
     "tls_context",
 ]
@@ -80,6 +85,13 @@ class Timeout(HttpError):
 
 class ConnectionClosed(HttpError):
     pass
+
+
+class StaleConnection(ConnectionClosed):
+    """A kept-alive connection ended before any byte of the answer: the server had closed it
+    while idle (a server that closes after each answer without saying ``connection: close``),
+    so the request never reached it. :meth:`ConnectionPool.request` sends it again, once, on a
+    fresh connection, as Go's ``net/http`` does for a server-closed idle connection."""
 
 
 class MalformedAnswer(HttpError):
@@ -127,7 +139,7 @@ class _Connection(asyncio.Protocol):
     """
 
     __slots__ = ("_pool", "_transport", "_parser", "_waiter", "_headers", "_body", "_body_len", "_head_done",
-                 "closed", "deadline", "idle_since")
+                 "_answering", "closed", "deadline", "idle_since", "reused")
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
@@ -138,6 +150,8 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_len = 0
         self._head_done = False
+        self._answering = False  # a byte of the current request's answer has arrived
+        self.reused = False  # it served a request before this one
         self.closed = False
         self.deadline = 0.0  # monotonic s by which the answer must be complete; 0 = idle
         self.idle_since = 0.0
@@ -162,6 +176,7 @@ class _Connection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        self._answering = True
         if self._waiter is None:  # bytes nobody asked for: the connection's state is unknown
             self.abort(MalformedAnswer("data on an idle connection"))
             return
@@ -178,7 +193,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         reason = f"connection closed before the answer ({exc})" if exc else "connection closed before the answer"
-        self._fail(ConnectionClosed(reason))
+        stale = self.reused and not self._answering
+        self._fail(StaleConnection(reason) if stale else ConnectionClosed(reason))
 
     # -- httptools callbacks -----------------------------------------------------------------
 
@@ -202,6 +218,8 @@ class _Connection(asyncio.Protocol):
             return
         waiter, self._waiter = self._waiter, None
         self.deadline = 0.0
+        self._answering = False
+        self.reused = True
         if 200 <= status < 300:
             response = Response(status, _EMPTY, b"")
         else:
@@ -281,6 +299,15 @@ class ConnectionPool:
         conn.send(data, waiter, time.monotonic() + self._read_timeout)
         if self._sweeper is None:
             self._sweeper = loop.call_later(self._sweep_every, self._sweep)
+        try:
+            return await waiter
+        except StaleConnection:
+            pass  # the server had closed it while idle: the request never reached it
+        conn = await self._new_connection(loop)
+        waiter = loop.create_future()
+        conn.send(data, waiter, time.monotonic() + self._read_timeout)
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(self._sweep_every, self._sweep)
         return await waiter
 
     async def close(self) -> None:
@@ -314,7 +341,17 @@ class ConnectionPool:
         while len(self._open) + self._connecting >= self._max:
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
-            await waiter  # a connection was checked in or closed: look again
+            try:
+                await waiter  # a connection was checked in or closed: look again
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken, then cancelled before it ran: the next waiter looks
+                else:
+                    try:
+                        self._waiters.remove(waiter)
+                    except ValueError:
+                        pass
+                raise
             conn = self._take_idle()
             if conn is not None:
                 return conn
@@ -331,7 +368,8 @@ class ConnectionPool:
                 self._connect_timeout,
             )
         except asyncio.TimeoutError:
-            raise Timeout("connect timed out") from None
+            raise Timeout(f"connecting to {self.host}:{self.port} timed out after {self._connect_timeout:g} s "
+                          "(TCP and TLS)") from None
         except ssl.SSLCertVerificationError as exc:
             raise ConnectFailed(f"cannot connect to {self.host}:{self.port}: {exc.verify_message or exc.reason}") from None
         except ssl.SSLError as exc:
@@ -369,7 +407,7 @@ class ConnectionPool:
         for conn in list(self._open):
             if conn.deadline:
                 if now > conn.deadline:
-                    conn.abort(Timeout("no answer within the read timeout"))
+                    conn.abort(Timeout(f"no answer from {self.host}:{self.port} within {self._read_timeout:g} s"))
                 else:
                     busy = True
         if busy and not self._closed:

@@ -451,3 +451,20 @@ def test_a_path_with_spaces_or_non_ascii_is_percent_encoded(raw: Callable[[bytes
     assert run(go()).ok
     (request,) = server.requests
     assert request.startswith(b"POST /eu%20prefix/%C3%A9%20x/segmentio/event-processing HTTP/1.1\r\n")
+
+
+def test_a_probe_that_times_out_says_which_wait_and_where(raw: Callable[[bytes | None], RawServer]) -> None:
+    """A newcomer's finding: "test-authentication failed: timed out" did not say connect or read, nor where."""
+    server = raw(None)  # accepts, never answers
+
+    async def probe(url: str, **options: float) -> str:
+        async with VoucherifyClient(url, APP_ID, SECRET, **options) as client:  # type: ignore[arg-type]
+            with pytest.raises(ProbeError) as info:
+                await client.probe_auth()
+            return str(info.value)
+
+    read = run(probe(server.url, read_timeout=0.3))
+    assert read == f"test-authentication failed: timed out: no answer from 127.0.0.1:{server.port} within 0.3 s"
+    tls = run(probe(f"https://127.0.0.1:{server.port}", connect_timeout=0.3))
+    assert tls == (f"test-authentication failed: timed out: connecting to 127.0.0.1:{server.port} timed out "
+                   "after 0.3 s (TCP and TLS)")

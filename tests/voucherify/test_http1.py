@@ -236,3 +236,50 @@ def test_close_fails_the_requests_in_flight() -> None:
             await pending
 
     run(with_pool(lambda n, r: OK, go, delay=1.0))
+
+
+def test_a_server_that_closes_after_every_answer_without_saying_so_loses_no_request() -> None:
+    """A newcomer's finding: such a server made a third to half of the requests fail (the pool
+    reused the connection before the close arrived). A request that meets a kept-alive
+    connection's end before any byte of its answer is sent again, once, on a fresh connection."""
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        for _ in range(30):
+            assert (await pool.request(post())).status == 200
+
+    server = run(with_pool(lambda n, r: OK, go, close_after_answer=True))
+    assert server.connections >= 30 and all(r.startswith(b"POST ") for r in server.requests)
+
+
+def test_a_kept_alive_connection_that_ends_after_the_request_was_read_is_tried_once_more() -> None:
+    """The second request on a connection meets its end with no answer: once more on a fresh one
+    (the server's first request there is answered)."""
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        assert (await pool.request(post())).status == 200
+        assert (await pool.request(post())).status == 200
+
+    server = run(with_pool(lambda n, r: OK if n == 0 else None, go))
+    assert server.connections == 2 and len(server.requests) == 3
+
+
+def test_a_waiter_woken_then_cancelled_passes_the_connection_on() -> None:
+    """A newcomer's finding: with every connection busy, a waiter woken by a check-in and then
+    cancelled before it ran left the free connection idle and the next waiter waiting forever."""
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        first = asyncio.ensure_future(pool.request(post()))
+        await asyncio.sleep(0.05)  # first holds the only connection
+        second = asyncio.ensure_future(pool.request(post()))
+        third = asyncio.ensure_future(pool.request(post()))
+        await asyncio.sleep(0.05)  # both wait for a connection
+        check_in = pool._check_in
+
+        def check_in_then_cancel(conn: object) -> None:
+            check_in(conn)  # wakes `second` ...
+            second.cancel()  # ... which is cancelled before it runs
+
+        pool._check_in = check_in_then_cancel  # type: ignore[method-assign]
+        await first
+        assert (await asyncio.wait_for(third, 5)).status == 200
+        with pytest.raises(asyncio.CancelledError):
+            await second
+
+    run(with_pool(lambda n, r: OK, go, delay=0.2, max_connections=1))
