@@ -18,14 +18,19 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
 __all__ = ["LoopCounter", "LoopHistogram"]
 
+Child = TypeVar("Child")
+
 
 class _Count:
+    """A counter's value for one label value."""
+
     __slots__ = ("value",)
 
     def __init__(self) -> None:
@@ -35,23 +40,33 @@ class _Count:
         self.value += amount
 
 
-class LoopCounter:
-    """``counter.labels(value).inc(n)``, exposed as ``<name>_total{<label>="value"}``."""
+class _ByLabel(Generic[Child]):
+    """A metric by one label: its children by label value, registered as a custom collector."""
 
     def __init__(self, name: str, documentation: str, label: str, registry: CollectorRegistry) -> None:
         self._name = name
         self._doc = documentation
         self._labelnames = (label,)
-        self._children: dict[str, _Count] = {}
+        self._children: dict[str, Child] = {}
         registry.register(self)
 
-    def labels(self, *values: str, **named: str) -> _Count:
+    def _new_child(self) -> Child:
+        raise NotImplementedError
+
+    def labels(self, *values: str, **named: str) -> Child:
         """The child of one label value, positional or by the label's name (as prometheus_client's)."""
         value = values[0] if values else named[self._labelnames[0]]
         child = self._children.get(value)
         if child is None:
-            child = self._children[value] = _Count()
+            child = self._children[value] = self._new_child()
         return child
+
+
+class LoopCounter(_ByLabel[_Count]):
+    """``counter.labels(value).inc(n)``, exposed as ``<name>_total{<label>="value"}``."""
+
+    def _new_child(self) -> _Count:
+        return _Count()
 
     def describe(self) -> list[Metric]:
         return [CounterMetricFamily(self._name, self._doc, labels=self._labelnames)]
@@ -76,26 +91,17 @@ class _Buckets:
         self.sum += amount
 
 
-class LoopHistogram:
+class LoopHistogram(_ByLabel[_Buckets]):
     """``histogram.labels(value).observe(seconds)``, exposed as a Prometheus histogram with
     ``buckets`` (upper bounds, ascending; ``+Inf`` is added)."""
 
     def __init__(self, name: str, documentation: str, label: str, buckets: Sequence[float],
                  registry: CollectorRegistry) -> None:
-        self._name = name
-        self._doc = documentation
-        self._labelnames = (label,)
-        self._bounds = tuple(float(b) for b in buckets)
-        self._children: dict[str, _Buckets] = {}
-        registry.register(self)
+        self._bounds = tuple(float(b) for b in buckets)  # before registering: a scrape may follow
+        super().__init__(name, documentation, label, registry)
 
-    def labels(self, *values: str, **named: str) -> _Buckets:
-        """The child of one label value, positional or by the label's name (as prometheus_client's)."""
-        value = values[0] if values else named[self._labelnames[0]]
-        child = self._children.get(value)
-        if child is None:
-            child = self._children[value] = _Buckets(self._bounds)
-        return child
+    def _new_child(self) -> _Buckets:
+        return _Buckets(self._bounds)
 
     def describe(self) -> list[Metric]:
         return [HistogramMetricFamily(self._name, self._doc, labels=self._labelnames)]
