@@ -465,12 +465,14 @@ def test_revoking_a_partition_never_assigned_commits_nothing():
 
 def test_records_queued_for_a_concurrency_slot_are_drained_on_revoke():
     """Records beyond max_concurrent_requests wait in the limit's queue, not as tasks; a revoke
-    turns them into tasks so the drain delivers them too (no hole for the next owner)."""
+    turns them into tasks so the drain delivers them too (no hole for the next owner). TP1's
+    record holds the only slot when TP0 is revoked, so TP0 has no task running: a drain that did
+    not see its queued records would end at once and commit nothing."""
     async def main():
         async with Rig(settings=settings(max_concurrent_requests=1)) as rig:
             rig.sender.latency = 1.0
             await rig.assign(TP0, TP1)
-            await rig.feed(*(rig.record(user=f"u{i}") for i in range(3)), rig.record(SOURCE, 1, user="v"))
+            await rig.feed(rig.record(SOURCE, 1, user="v"), *(rig.record(user=f"u{i}") for i in range(3)))
             assert rig.engine._dispatcher.limit.deferred >= 2
             assert await rig.revoke(TP0) == {TP0: 3}
             assert len(rig.sender.sent) >= 3
