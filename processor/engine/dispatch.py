@@ -73,9 +73,7 @@ class _Start:
             d.limit.release()
             return
         st.holding.add(self)
-        assert d.loop is not None
-        st.running.add(d.loop.create_task(d._guard(st, self.key, d._work.process,
-                                                   (st, self.msg, self.event, None, None, True), self)))
+        d._spawn(st, self.key, d._work.process, st, self.msg, self.event, None, None, True, start=self)
 
 
 class Dispatcher:
@@ -186,10 +184,12 @@ class Dispatcher:
         # No subscription list (e.g. a re-driven undecodable record): plan every subscription.
         self._spawn(st, None, self._work.process, st, msg, event, ctx.subscriptions or None, ctx)
 
-    def _spawn(self, st: PartitionState, key: Hashable | None, work: Callable[..., Awaitable[None]], *args: Any) -> None:
-        """Run ``work(*args)`` as a task of ``st`` (drained or cancelled with the partition)."""
+    def _spawn(self, st: PartitionState, key: Hashable | None, work: Callable[..., Awaitable[None]], *args: Any,
+               start: _Start | None = None) -> None:
+        """Run ``work(*args)`` as a task of ``st`` (drained or cancelled with the partition);
+        ``start``: the queued record it runs, holding a slot (see :class:`_Start`)."""
         assert self.loop is not None
-        st.running.add(self.loop.create_task(self._guard(st, key, work, args)))
+        st.running.add(self.loop.create_task(self._guard(st, key, work, args, start)))
 
     async def _guard(
         self, st: PartitionState, key: Hashable | None, work: Callable[..., Awaitable[None]], args: tuple[Any, ...],

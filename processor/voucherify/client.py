@@ -127,9 +127,9 @@ class VoucherifyClient:
         # Spaces and non-ASCII in the path or query are percent-encoded as UTF-8 (as a browser or
         # reqwest does); what is already encoded, and URL punctuation, stay as written.
         target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
-        host = parts.netloc.rpartition("@")[2]
-        if (scheme, port) in (("http", 80), ("https", 443)):
-            host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6 in brackets
+        if (scheme, port) not in (("http", 80), ("https", 443)):
+            host += f":{port}"
         if len(self._routes) >= _ROUTE_CACHE:
             self._routes.clear()
         route = self._routes[(method, url)] = (pool, request_head(method, target, host, self._headers))

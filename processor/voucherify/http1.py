@@ -295,20 +295,19 @@ class ConnectionPool:
         conn = self._take_idle()
         if conn is None:
             conn = await self._new_connection(loop)
+        try:
+            return await self._send(loop, conn, data)
+        except StaleConnection:
+            pass  # the server had closed it while idle: the request never reached it
+        return await self._send(loop, await self._new_connection(loop), data)
+
+    def _send(self, loop: asyncio.AbstractEventLoop, conn: _Connection, data: bytes) -> asyncio.Future[Response]:
+        """Write ``data`` on ``conn``; the future of its answer (the sweep bounds the wait)."""
         waiter: asyncio.Future[Response] = loop.create_future()
         conn.send(data, waiter, time.monotonic() + self._read_timeout)
         if self._sweeper is None:
             self._sweeper = loop.call_later(self._sweep_every, self._sweep)
-        try:
-            return await waiter
-        except StaleConnection:
-            pass  # the server had closed it while idle: the request never reached it
-        conn = await self._new_connection(loop)
-        waiter = loop.create_future()
-        conn.send(data, waiter, time.monotonic() + self._read_timeout)
-        if self._sweeper is None:
-            self._sweeper = loop.call_later(self._sweep_every, self._sweep)
-        return await waiter
+        return waiter
 
     async def close(self) -> None:
         self._closed = True
