@@ -76,7 +76,8 @@ class FakeConsumer:
 
 
 class TimerSender:
-    """Answers 200 after ``latency_s``, one future per request (the shape of an HTTP client's answer)."""
+    """Answers 200 after ``latency_s``: one future per request by ``send``, a callback by ``start``
+    (the two shapes of the HTTP client's answer)."""
 
     def __init__(self, latency_s: float) -> None:
         self.latency_s = latency_s
@@ -90,6 +91,13 @@ class TimerSender:
         loop.call_later(self.latency_s, fut.set_result, _OK)
         self.sent += 1
         return await fut
+
+    def start(self, delivery: Any, on_result: Any) -> None:
+        """``Sender.start``: the same answer by a callback, no future (as the HTTP client's)."""
+        loop = self._loop or asyncio.get_running_loop()
+        self._loop = loop
+        loop.call_later(self.latency_s, on_result, _OK)
+        self.sent += 1
 
     async def probe_auth(self) -> bool:
         return True

@@ -7,6 +7,9 @@ For each attempt:
 2. Wait for a slot of the adaptive rate (:mod:`processor.engine.rate_gate`), then of the
    concurrency limit (:mod:`processor.engine.concurrency`); retries of this request, and
    requests of records from a retry tier, go ahead of fresh work in both. Send; give the slot back.
+   (A fresh request whose slot the dispatcher took, with both circuits closed and a rate slot
+   free, takes 1-3 without a task: :meth:`Deliverer.try_start`; a failed answer continues here
+   at 3, in :meth:`Deliverer.deliver` ``answered=``.)
 3. Tell the rate and the availability rule what the answer says about the destination: a success
    or a throttled answer raises/cuts the rate; an ``unavailable`` failure counts towards the
    availability circuit, any other answer is evidence of life.
@@ -46,10 +49,14 @@ LONG_THROTTLE_WAIT_S = 30.0
 
 _log = logging.getLogger(__name__)
 
+#: A first attempt :meth:`Deliverer.try_start` made that failed: (the delivery, its result, the
+#: rate's ``sent_at`` for it, seconds it took).
+Answered = tuple[Any, Any, float, float]
+
 
 class Deliverer:
-    __slots__ = ("_sender", "_limit", "_circuit", "_availability", "_rate", "_gate", "_quick", "_obs", "_sleep",
-                 "_rng")
+    __slots__ = ("_sender", "_start", "_tasks", "_limit", "_circuit", "_availability", "_rate", "_gate", "_quick",
+                 "_obs", "_sleep", "_rng")
 
     def __init__(
         self,
@@ -65,6 +72,8 @@ class Deliverer:
         rng: random.Random | None = None,
     ) -> None:
         self._sender = sender
+        self._start: Callable[[Any, Callable[[Any], None]], None] = getattr(sender, "start", None) or self._start_in_task
+        self._tasks: set[asyncio.Future[None]] = set()  # _start_in_task's (kept referenced)
         self._limit = limit
         self._circuit = circuit
         self._availability = availability
@@ -80,14 +89,55 @@ class Deliverer:
         """The concurrency limit (the dispatcher takes a record's first slot before its task)."""
         return self._limit
 
-    async def deliver(self, delivery: Any, priority: bool = False, held: bool = False) -> SendResult:
+    def try_start(self, delivery: Any, on_answer: Callable[[Any, Answered | None], None]) -> Attempt | None:
+        """Steps 1-3 of a fresh request whose concurrency slot the caller holds, without a task.
+
+        ``None``: a circuit is open or no rate slot is free; nothing happened, the caller still
+        holds the slot (and goes on with :meth:`deliver` ``held=True``). Else the request is on
+        its way and ``on_answer(result, answered)`` follows once, on the loop, never before this
+        returns, unless the returned :class:`Attempt` is abandoned first: ``result`` is the
+        :class:`SendResult` (its slot given back and, when ok, step 3 done, so ``answered`` is
+        ``None``), or the exception the sender raised (a defect). For a failed result,
+        ``answered`` is what :meth:`deliver` takes to go on from step 3.
+        """
+        if self._circuit.is_open or self._availability.is_open:
+            return None
+        sent_at = self._gate.try_acquire(False)
+        if sent_at is None:
+            return None
+        attempt = Attempt(self, delivery, on_answer, sent_at)
+        self._start(delivery, attempt.answered)
+        return attempt
+
+    def _succeeded(self, delivery: Any, elapsed: float) -> None:
+        """Step 3 for a success."""
+        self._rate.on_success()
+        self._availability.alive()
+        self._obs.sent(delivery.action, elapsed)
+
+    def _start_in_task(self, delivery: Any, on_result: Callable[[Any], None]) -> None:
+        """``Sender.start`` for a sender that only has ``send``: the same, in a task."""
+        async def send_then() -> None:
+            try:
+                result = await self._sender.send(delivery)
+            except Exception as exc:  # noqa: BLE001 - handed to the caller, who stops the engine
+                result = exc
+            on_result(result)
+
+        task = asyncio.ensure_future(send_then())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def deliver(self, delivery: Any, priority: bool = False, held: bool = False,
+                      answered: Answered | None = None) -> SendResult:
         """The final result of ``delivery``: ok, or the failure to hand off (never an auth failure,
         a throttled answer, or an outage while the availability circuit is open).
 
         ``priority``: this is already a retry (a record from a retry tier), so it goes first.
         ``held``: the caller took this request's concurrency slot already
         (:meth:`AdaptiveLimit.acquire_then`); it is used at once when both circuits are closed and
-        a rate slot is free, else given back and step 2 is taken as usual.
+        a rate slot is free, else given back and step 2 is taken as usual. ``answered``: the
+        first attempt was made by :meth:`try_start` and failed so; go on from its step 3.
         """
         circuit = self._circuit
         availability = self._availability
@@ -97,36 +147,38 @@ class Deliverer:
         attempt = 0
         throttled_waits = 0
         while True:
-            if held:
-                held = False
-                sent_at = None
-                if not circuit.is_open and not availability.is_open:
-                    sent_at = gate.try_acquire(priority)
-                if sent_at is None:
-                    limit.release()  # not now: the slot goes to the next in line, this request queues
-                    continue
+            if answered is not None:  # the first attempt went by try_start and failed so
+                _, result, sent_at, elapsed = answered
+                answered = None
             else:
-                if circuit.is_open:  # step 1
-                    await circuit.wait_closed()
-                if availability.is_open:
-                    await availability.wait_closed()
-                sent_at = gate.try_acquire(priority)  # step 2 (without awaiting when a slot is free)
-                if sent_at is None:
-                    sent_at = await gate.acquire(priority)
-                if not limit.try_acquire(priority):
-                    await limit.acquire(priority)
-            started = time.perf_counter()
-            result = None
-            try:
-                result = await self._sender.send(delivery)
-            finally:
-                limit.release()
-            elapsed = time.perf_counter() - started
-            if result.ok:  # steps 3 and 4
-                rate.on_success()
-                availability.alive()
-                self._obs.sent(delivery.action, elapsed)
-                return result
+                if held:
+                    held = False
+                    sent_at = None
+                    if not circuit.is_open and not availability.is_open:
+                        sent_at = gate.try_acquire(priority)
+                    if sent_at is None:
+                        limit.release()  # not now: the slot goes to the next in line, this request queues
+                        continue
+                else:
+                    if circuit.is_open:  # step 1
+                        await circuit.wait_closed()
+                    if availability.is_open:
+                        await availability.wait_closed()
+                    sent_at = gate.try_acquire(priority)  # step 2 (without awaiting when a slot is free)
+                    if sent_at is None:
+                        sent_at = await gate.acquire(priority)
+                    if not limit.try_acquire(priority):
+                        await limit.acquire(priority)
+                started = time.perf_counter()
+                result = None
+                try:
+                    result = await self._sender.send(delivery)
+                finally:
+                    limit.release()
+                elapsed = time.perf_counter() - started
+                if result.ok:  # steps 3 and 4
+                    self._succeeded(delivery, elapsed)
+                    return result
             self._obs.failed(delivery.action, result.error_class or PERMANENT, elapsed)
             if result.unavailable:
                 availability.failed(_outage_reason(result), result.message)
@@ -161,6 +213,45 @@ class Deliverer:
                 return result
             attempt += 1
             await self._sleep(wait)
+
+
+class Attempt:
+    """A request :meth:`Deliverer.try_start` sent, until its answer (or until it is abandoned)."""
+
+    __slots__ = ("_deliverer", "_delivery", "_on_answer", "_sent_at", "_started", "_open")
+
+    def __init__(self, deliverer: Deliverer, delivery: Any, on_answer: Callable[[Any, Answered | None], None],
+                 sent_at: float) -> None:
+        self._deliverer = deliverer
+        self._delivery = delivery
+        self._on_answer = on_answer
+        self._sent_at = sent_at
+        self._started = time.perf_counter()
+        self._open = True  # holds its concurrency slot, waits for the answer
+
+    def answered(self, result: Any) -> None:
+        """The sender's ``on_result``: give the slot back, do step 3, tell the caller."""
+        if not self._open:
+            return  # abandoned: the slot went back then, nobody waits for this answer
+        self._open = False
+        d = self._deliverer
+        d._limit.release()
+        if isinstance(result, BaseException):
+            self._on_answer(result, None)
+            return
+        elapsed = time.perf_counter() - self._started
+        if result.ok:
+            d._succeeded(self._delivery, elapsed)
+            self._on_answer(result, None)
+        else:
+            self._on_answer(result, (self._delivery, result, self._sent_at, elapsed))
+
+    def abandon(self) -> None:
+        """Nobody waits for the answer any more (a drain timed out): the slot goes back now, and
+        the answer, when it comes, is ignored (as a cancelled task's would be)."""
+        if self._open:
+            self._open = False
+            self._deliverer._limit.release()
 
 
 def _outage_reason(result: SendResult) -> str:

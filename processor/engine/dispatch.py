@@ -9,11 +9,15 @@ For each record of a batch (steps 1-3 of the engine's protocol):
    nothing is sent.
 2. A source record is decoded; an undecodable one becomes a dead-letter task (no key).
 3. Its ordering key is admitted to the partition's serializer: a free key runs, a busy key waits
-   behind the running record. When a keyed task ends, the next waiter of its key runs (also
+   behind the running record. When a keyed record ends, the next waiter of its key runs (also
    while its partition drains, so no hole is left below finished offsets). To run, a source
    record first gets the concurrency slot of its first request
-   (:meth:`~processor.engine.concurrency.AdaptiveLimit.acquire_then`), then becomes a task: a
-   record waiting for a slot is a small object in the limit's queue, not a suspended task. Once
+   (:meth:`~processor.engine.concurrency.AdaptiveLimit.acquire_then`): a record waiting for a
+   slot is a small object in the limit's queue, not a suspended task. With the slot, it is
+   planned; when it triggers one request and the rate and both circuits let it go now (the
+   common case), the request is sent at once and the record has no task at all
+   (:class:`_Start`, :meth:`~processor.engine.deliver.Deliverer.try_start`); a failed answer
+   continues in a task (retries, hand-offs). Any other record becomes a task. Once
    its partition is revoking, a record runs as a task at once (and queues for its slot inside,
    as retries do), and the revoke turns the partition's queued records into tasks too, so the
    drain sees and waits for every one of them.
@@ -35,6 +39,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from processor.engine.concurrency import AdaptiveLimit
+from processor.engine.deliver import Answered, Attempt
 from processor.engine.flow import FlowControl
 from processor.engine.handoff import RetryContext
 from processor.engine.ordering import KeyFunc
@@ -49,7 +54,8 @@ __all__ = ["Dispatcher"]
 
 
 class _Start:
-    """A source record waiting in the concurrency limit's queue for its first slot (see step 3)."""
+    """A source record waiting in the concurrency limit's queue for its first slot (see step 3),
+    then, when its request went without a task, that request in flight (:meth:`answered`)."""
 
     __slots__ = ("st", "key", "msg", "event", "cancelled", "_dispatcher")
 
@@ -63,17 +69,57 @@ class _Start:
         self.cancelled = False
 
     def run(self) -> None:
-        """It holds the slot now: run the record as a task that uses it (or give it back).
+        """It holds the slot now: send its request without a task, or run it as a task that uses
+        the slot (or give it back).
 
-        Until the task starts, ``st.holding`` lists this start: a drain that cancels the task
-        before it ever ran leaves the slot with nobody, and :meth:`Dispatcher.reclaim` gives it back.
+        1. Plan; when the event triggers one request and it can go now
+           (:meth:`EventWork.start`), it is in flight: ``st.flights`` lists it until
+           :meth:`answered`, so a drain waits for it (or abandons it).
+        2. Otherwise the record runs as a task, with what was planned. Until the task starts,
+           ``st.holding`` lists this start: a drain that cancels the task before it ever ran
+           leaves the slot with nobody, and :meth:`Dispatcher.reclaim` gives it back.
+
+        Never raises (it runs inside the limit's release, for whichever record freed the slot):
+        a failure here stops the engine, the record unfinished.
         """
         d, st = self._dispatcher, self.st
         if st.released:  # cannot happen after a revoke (it takes the queue's records first); be safe
             d.limit.release()
             return
-        st.holding.add(self)
-        d._spawn(st, self.key, d._work.process, st, self.msg, self.event, None, None, True, start=self)
+        try:
+            planned = d._work.start(st, self.msg, self.event, self.answered)
+            if type(planned) is Attempt:
+                st.flights[self] = planned
+                self.event = None  # planned and sent: the event's objects can go
+                return
+            st.holding.add(self)
+            d._spawn(st, self.key, d._work.process, st, self.msg, self.event, None, None, True, planned, start=self)
+        except Exception as exc:  # noqa: BLE001 - surfaced: the engine stops
+            log.error("starting an event failed; stopping so it is redelivered", exc_info=exc)
+            d._on_fatal(exc)
+
+    def answered(self, result: Any, answered: Answered | None) -> None:
+        """The request of step 1 ended (see :meth:`Deliverer.try_start`): ok: finish (step 6),
+        then the key's next record may start; failed: the rest (retries, hand-offs) runs in a
+        task, which releases the key when it ends. A partition released meanwhile counts nothing."""
+        d, st = self._dispatcher, self.st
+        try:
+            if st.released:
+                return  # unfinished: the next owner delivers it again
+            if isinstance(result, BaseException):  # the sender raised: a defect
+                log.error("sending an event's request failed; stopping so it is redelivered", exc_info=result)
+                d._on_fatal(result)
+                return
+            if answered is None:
+                d._work.finish(st, self.msg)
+                d._release_key(st, self.key)
+            else:
+                d._spawn(st, self.key, d._work.resume, st, self.msg, answered)
+        except Exception as exc:  # noqa: BLE001 - surfaced: the engine stops
+            log.error("event processing failed; stopping so it is redelivered", exc_info=exc)
+            d._on_fatal(exc)
+        finally:
+            st.landed(self)
 
 
 class Dispatcher:
@@ -213,7 +259,12 @@ class Dispatcher:
             return
         finally:
             st.running.discard(asyncio.current_task(self.loop))
-        if key is not None and not st.released:
+        if key is not None:
+            self._release_key(st, key)
+
+    def _release_key(self, st: PartitionState, key: Hashable) -> None:
+        """A keyed record ended: the next record of its key (if any) starts (step 3)."""
+        if not st.released:
             nxt = st.serializer.release(key)
             if nxt is not None:
                 msg, event, k = nxt

@@ -12,8 +12,9 @@ Lifecycle of a partition:
    (the commit metadata, decoded paranoidly: anything doubtful inherits nothing).
 2. ``start_revoking``: the group takes it away (or the engine stops). From now on no record of it
    is accepted; what was consumed keeps flowing (also records waiting behind a busy key).
-3. ``drain``: wait, bounded by a timeout, for its running tasks; on timeout they are cancelled
-   (their offsets stay unfinished, so the next owner delivers them again).
+3. ``drain``: wait, bounded by a timeout, for its running tasks and its requests in flight
+   without a task; on timeout the tasks are cancelled and the requests abandoned (their offsets
+   stay unfinished, so the next owner delivers them again).
 4. ``release``: handed back to the group. Nothing about it counts any more: a late completion of
    one of its records finishes nothing (see :meth:`FlowControl.finish`).
 
@@ -51,6 +52,8 @@ class PartitionState:
     offsets: PartitionOffsets = field(default_factory=PartitionOffsets)
     serializer: KeyedSerializer[Any] = field(default_factory=KeyedSerializer)
     running: set[asyncio.Task[None]] = field(default_factory=set)
+    flights: dict[Any, Any] = field(default_factory=dict)  # dispatch: record -> its Attempt, in flight without a task
+    all_landed: asyncio.Future[None] | None = None  # done when flights empties (a drain waits on it)
     holding: set[Any] = field(default_factory=set)  # dispatch: started with a slot, not yet running
     delayed: deque[tuple[RetryContext, Inbound]] = field(default_factory=deque)  # retry tier: not due yet
     timer: asyncio.TimerHandle | None = None  # retry tier: wakes up when the first delayed record is due
@@ -58,6 +61,14 @@ class PartitionState:
     released: bool = False  # handed back to the group: nothing about it counts any more
     stored: Commit | None = None  # last (offset, metadata) handed to the consumer for committing
     in_flight_bytes: int = 0  # Inbound.size of its records in flight (flow control, rule 1)
+
+    def landed(self, flight: Any) -> None:
+        """``flight`` (a key of ``flights``) ended: finished, handed to a task, or ignored."""
+        self.flights.pop(flight, None)
+        if not self.flights and self.all_landed is not None:
+            all_landed, self.all_landed = self.all_landed, None
+            if not all_landed.done():
+                all_landed.set_result(None)
 
 
 class Partitions:
@@ -108,22 +119,40 @@ class Partitions:
 
     @staticmethod
     async def drain(states: list[PartitionState], timeout_s: float) -> None:
-        """Step 3: wait for the running tasks of ``states``; cancel what still runs after ``timeout_s``.
+        """Step 3: wait for the running tasks and the requests in flight without a task
+        (``flights``) of ``states``; cancel the tasks still running after ``timeout_s`` and stop
+        waiting for the flights (their answers then finish nothing: the state is released).
 
-        Tasks started while draining (the next waiter of a key) are waited for too.
+        Tasks started while draining (the next waiter of a key, a failed flight's retries) are
+        waited for too.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while running := set().union(*(st.running for st in states)):
+        while True:
+            running = set().union(*(st.running for st in states))
+            waiting: set[asyncio.Future[Any]] = set(running)
+            for st in states:
+                if st.flights:
+                    if st.all_landed is None:
+                        st.all_landed = loop.create_future()
+                    waiting.add(st.all_landed)
+            if not waiting:
+                break
             remaining = deadline - loop.time()
             if remaining <= 0:
+                flights = sum(len(st.flights) for st in states)
                 log.warning("%d events still in flight after %.0fs drain; they will be redelivered",
-                            len(running), timeout_s)
+                            len(running) + flights, timeout_s)
                 for task in running:
                     task.cancel()
-                await asyncio.wait(running, timeout=5)
+                for st in states:
+                    for attempt in st.flights.values():
+                        attempt.abandon()
+                    st.flights.clear()
+                if running:
+                    await asyncio.wait(running, timeout=5)
                 break
-            await asyncio.wait(running, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
         for st in states:
             st.serializer.drop_all()  # only left when the drain timed out
 

@@ -186,6 +186,16 @@ class Planner(Protocol):
 
 
 class Sender(Protocol):
+    """Makes one request per call and reports its :class:`SendResult`; never raises for the
+    destination's answers or for network errors (those are failed results).
+
+    A sender may also offer ``start(delivery, on_result) -> None``: the same request without a
+    task, ``on_result(result)`` called once, later (never before ``start`` returns), with the
+    exception instead if sending raised. The engine then runs most records without a task of
+    their own (:meth:`~processor.engine.deliver.Deliverer.try_start`); without it, the engine
+    runs ``send`` in a task to the same effect.
+    """
+
     async def send(self, delivery: Any) -> SendResult: ...
 
     async def probe_auth(self) -> bool:

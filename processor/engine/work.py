@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from processor.engine.deliver import Deliverer
+from processor.engine.deliver import Answered, Attempt, Deliverer
 from processor.engine.handoff import Failure, Handoff, RetryContext
 from processor.engine.partitions import PartitionState
 from processor.engine.ports import (
@@ -44,19 +44,54 @@ __all__ = ["EventWork", "HandoffFailed"]
 
 Finish = Callable[[PartitionState, int, int], None]  # (partition, offset, Inbound.size)
 
+#: :meth:`EventWork.start`'s answer when the planner raised: :meth:`EventWork.process` plans again.
+NOT_PLANNED: list[Any] = []
+
 
 class EventWork:
-    __slots__ = ("_planner", "_deliver", "_give_back", "_handoff", "_obs", "_finish")
+    __slots__ = ("_planner", "_deliver", "_try_start", "_give_back", "_handoff", "_obs", "_finish")
 
     def __init__(
         self, *, planner: Planner, deliverer: Deliverer, handoff: Handoff, observer: EngineObserver, finish: Finish
     ) -> None:
         self._planner = planner
         self._deliver = deliverer.deliver
+        self._try_start = deliverer.try_start
         self._give_back = deliverer.limit.release  # a slot taken for a record that makes no request
         self._handoff = handoff
         self._obs = observer
         self._finish = finish
+
+    def start(self, st: PartitionState, msg: Inbound, event: dict[str, Any],
+              on_answer: Callable[[Any, Answered | None], None]) -> Attempt | list[Any]:
+        """Step 4 and the start of step 5 without a task, for a source record holding its first
+        concurrency slot (the common case: one triggered subscription whose request can go now).
+
+        Returns the :class:`Attempt` when that request is on its way: ``on_answer`` follows
+        (:meth:`Deliverer.try_start`), and then the caller finishes the record (:meth:`finish`,
+        when the result is ok) or runs :meth:`resume` in a task. Otherwise nothing was sent and
+        the slot is still held: returns what was planned, for :meth:`process` ``(planned=...)``
+        in a task (:data:`NOT_PLANNED` when the planner raised: ``process`` plans again and
+        dead-letters the event).
+        """
+        try:
+            planned = self._planner.plan(event)  # step 4
+        except Exception:  # noqa: BLE001 - process() plans again and dead-letters it
+            return NOT_PLANNED
+        if len(planned) == 1 and not hasattr(planned[0], "message"):
+            attempt = self._try_start(planned[0], on_answer)
+            if attempt is not None:
+                self._obs.triggered(planned[0].action)
+                return attempt
+        return planned
+
+    def finish(self, st: PartitionState, msg: Inbound) -> None:
+        """Step 6 for a record whose request :meth:`start` sent succeeded."""
+        self._finish(st, msg.offset, msg.size)
+
+    async def resume(self, st: PartitionState, msg: Inbound, answered: Answered) -> None:
+        """Steps 5-6 for a record whose request :meth:`start` sent failed (``answered``)."""
+        await self._deliver_one(st, msg, None, answered[0], False, answered)
 
     async def process(
         self,
@@ -66,21 +101,24 @@ class EventWork:
         only: Sequence[str] | None,
         ctx: RetryContext | None,
         held: bool = False,
+        planned: list[Any] | None = None,
     ) -> None:
         """Steps 4-6 for a decoded record; ``only``: the subscriptions a retry record lists.
 
         ``ctx``: the retry context of a retry-tier record; ``None`` for a source record (built
         only when a hand-off needs it: most records never do). ``held``: the dispatcher took a
         concurrency slot for this record before starting it: its first request uses it, and a
-        record that makes no request gives it back at once.
+        record that makes no request gives it back at once. ``planned``: step 4's outcome,
+        when :meth:`start` planned already.
         """
-        try:
-            planned = self._planner.plan(event) if only is None else self._planner.plan_only(event, only)  # step 4
-        except Exception as exc:  # noqa: BLE001 - an event must never stop the stream
-            if held:
-                self._give_back()
-            await self._planning_failed(st, msg, ctx or RetryContext.from_source(msg), only, exc)
-            return
+        if planned is None or planned is NOT_PLANNED:
+            try:
+                planned = self._planner.plan(event) if only is None else self._planner.plan_only(event, only)  # step 4
+            except Exception as exc:  # noqa: BLE001 - an event must never stop the stream
+                if held:
+                    self._give_back()
+                await self._planning_failed(st, msg, ctx or RetryContext.from_source(msg), only, exc)
+                return
         if not planned:
             if held:
                 self._give_back()
@@ -91,11 +129,7 @@ class EventWork:
             # and the loops below: ~1 µs of the loop thread's ~73 per event (native profile).
             delivery = planned[0]
             self._obs.triggered(delivery.action)
-            result = await self._deliver(delivery, st.is_retry_tier, held)  # step 5
-            if result.ok:
-                self._finish(st, msg.offset, msg.size)  # step 6
-                return
-            await self._route(st, msg, ctx, [delivery], [result], [])
+            await self._deliver_one(st, msg, ctx, delivery, held)
             return
         obs = self._obs
         handoff = self._handoff
@@ -123,6 +157,14 @@ class EventWork:
                 self._give_back()
             results = []
         await self._route(st, msg, ctx, deliveries, results, handoffs)
+
+    async def _deliver_one(self, st: PartitionState, msg: Inbound, ctx: RetryContext | None, delivery: Any,
+                           held: bool, answered: Answered | None = None) -> None:
+        result = await self._deliver(delivery, st.is_retry_tier, held, answered)  # step 5
+        if result.ok:
+            self._finish(st, msg.offset, msg.size)  # step 6
+            return
+        await self._route(st, msg, ctx, [delivery], [result], [])
 
     async def _route(
         self,

@@ -18,7 +18,9 @@ named in the environment are ignored; a message names the standard reason phrase
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import quote, urlsplit
 
@@ -28,7 +30,7 @@ from processor.errors import ProbeError
 from processor.redaction import Redactor
 
 from .delivery import Delivery, DeliveryResult
-from .http1 import ConnectionPool, HttpError, Response, Timeout, request_head, tls_context
+from .http1 import ConnectionPool, HttpError, Response, StaleConnection, Timeout, request_head, tls_context
 from .http_status import OUTAGE_STATUSES, THROTTLE_STATUSES, classify_status, retry_after_seconds
 from .settings import auth_headers
 
@@ -92,6 +94,8 @@ class VoucherifyClient:
         self._pools: dict[tuple[str, str, int], ConnectionPool] = {}
         self._routes: dict[tuple[str, str], tuple[ConnectionPool, bytes]] = {}
         self._ok: dict[int, DeliveryResult] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # start()'s sends in a task (kept referenced)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -100,6 +104,11 @@ class VoucherifyClient:
         self._routes.clear()
         for pool in pools.values():
             await pool.close()
+        tasks, self._tasks = self._tasks, set()
+        for task in tasks:  # start()'s sends waiting for a connection: nobody waits for them now
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def __aenter__(self) -> VoucherifyClient:
         return self
@@ -139,31 +148,81 @@ class VoucherifyClient:
 
     async def send(self, delivery: Delivery) -> DeliveryResult:
         """POST ``delivery.body`` to ``delivery.url``; never raises for HTTP or network errors."""
-        url = delivery.url
-        route = self._routes.get(("POST", url))
         try:
-            if route is None:
-                route = self._route("POST", url)
+            pool, data = self._request(delivery)
         except ValueError:
             return DeliveryResult(False, None, PERMANENT, f"{delivery.action}: invalid URL", None)
+        try:
+            answer: Response | HttpError = await pool.request(data)
+        except HttpError as exc:
+            answer = exc
+        return self._result(delivery, answer)
+
+    def start(self, delivery: Delivery, on_result: Callable[[DeliveryResult | BaseException], None]) -> None:
+        """:meth:`send` without a task when a connection is idle (the engine's ``Sender.start``).
+
+        ``on_result`` is called once, never before this returns: with the :class:`DeliveryResult`,
+        or with the exception if sending raised (a defect: :meth:`send` raises for nothing else).
+        On a connection the server had closed while idle, and when no connection is idle, the
+        request goes through :meth:`send` in a task instead (which opens a connection or waits).
+        """
+        route = self._routes.get(("POST", delivery.url))
+        if route is not None:
+            pool, head = route
+            body = delivery.body
+            data = b"%s%d\r\n\r\n%s" % (head, len(body), body)
+
+            def answered(answer: Response | HttpError) -> None:
+                if type(answer) is StaleConnection:  # never reached the server: send it afresh
+                    self._in_task(delivery, on_result)
+                else:
+                    on_result(self._result(delivery, answer))
+
+            if pool.try_request(data, answered):
+                return
+        self._in_task(delivery, on_result)
+
+    def _in_task(self, delivery: Delivery, on_result: Callable[[DeliveryResult | BaseException], None]) -> None:
+        async def send_then() -> None:
+            try:
+                result: DeliveryResult | BaseException = await self.send(delivery)
+            except Exception as exc:  # noqa: BLE001 - handed to the caller, who stops the engine
+                result = exc
+            on_result(result)
+
+        loop = self._loop
+        if loop is None or loop.is_closed():  # looked up once: see ConnectionPool.request
+            loop = self._loop = asyncio.get_running_loop()
+        task = loop.create_task(send_then())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _request(self, delivery: Delivery) -> tuple[ConnectionPool, bytes]:
+        """The pool and the complete request bytes for ``delivery``; ``ValueError``: invalid URL."""
+        url = delivery.url
+        route = self._routes.get(("POST", url))
+        if route is None:
+            route = self._route("POST", url)
         pool, head = route
         body = delivery.body
-        try:
-            response = await pool.request(b"%s%d\r\n\r\n%s" % (head, len(body), body))
-        except Timeout:
+        return pool, b"%s%d\r\n\r\n%s" % (head, len(body), body)
+
+    def _result(self, delivery: Delivery, answer: Response | HttpError) -> DeliveryResult:
+        """What ``answer`` means for ``delivery``: Segment's classification (``http_status``)."""
+        if type(answer) is Response:
+            status = answer.status
+            if 200 <= status < 300:
+                result = self._ok.get(status)
+                if result is None:
+                    result = self._ok[status] = DeliveryResult(True, status, None, "", None)
+                return result
+            return self._failure(delivery, answer)
+        if isinstance(answer, Timeout):
             return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: timed out waiting for Voucherify",
                                   None, unavailable=True)
-        except HttpError as exc:
-            reason = self._scrub(str(exc))
-            return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: connection error ({reason})",
-                                  None, unavailable=True)
-        status = response.status
-        if 200 <= status < 300:
-            result = self._ok.get(status)
-            if result is None:
-                result = self._ok[status] = DeliveryResult(True, status, None, "", None)
-            return result
-        return self._failure(delivery, response)
+        reason = self._scrub(str(answer))
+        return DeliveryResult(False, None, RETRYABLE, f"{delivery.action}: connection error ({reason})",
+                              None, unavailable=True)
 
     def _failure(self, delivery: Delivery, response: Response) -> DeliveryResult:
         status = response.status

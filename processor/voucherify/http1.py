@@ -46,6 +46,7 @@ import ssl
 import time
 import zlib
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import httptools
@@ -128,6 +129,29 @@ class Response:
 _EMPTY: dict[str, str] = {}
 
 
+class _Callback:
+    """A connection's waiter that calls a function instead of waking a task (the part of the
+    ``asyncio.Future`` interface :class:`_Connection` uses): :meth:`ConnectionPool.try_request`."""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn: Callable[[Any], None]) -> None:
+        self._fn: Callable[[Any], None] | None = fn
+
+    def done(self) -> bool:
+        return self._fn is None
+
+    def set_result(self, response: Response) -> None:
+        fn, self._fn = self._fn, None
+        if fn is not None:
+            fn(response)
+
+    def set_exception(self, error: HttpError) -> None:
+        fn, self._fn = self._fn, None
+        if fn is not None:
+            fn(error)
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection: one request at a time (no pipelining).
 
@@ -145,7 +169,7 @@ class _Connection(asyncio.Protocol):
         self._pool = pool
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
-        self._waiter: asyncio.Future[Response] | None = None
+        self._waiter: asyncio.Future[Response] | _Callback | None = None
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._body_len = 0
@@ -158,7 +182,7 @@ class _Connection(asyncio.Protocol):
 
     # -- the pool's side ---------------------------------------------------------------------
 
-    def send(self, data: bytes, waiter: asyncio.Future[Response], deadline: float) -> None:
+    def send(self, data: bytes, waiter: asyncio.Future[Response] | _Callback, deadline: float) -> None:
         self._waiter = waiter
         self.deadline = deadline
         assert self._transport is not None
@@ -300,6 +324,24 @@ class ConnectionPool:
         except StaleConnection:
             pass  # the server had closed it while idle: the request never reached it
         return await self._send(loop, await self._new_connection(loop), data)
+
+    def try_request(self, data: bytes, on_answer: Callable[[Response | HttpError], None]) -> bool:
+        """Send ``data`` on an idle connection now, without a future or a task: True, and
+        ``on_answer`` is called once, later, with the :class:`Response` or the :class:`HttpError`
+        (a :class:`StaleConnection` is not sent again here: that is the caller's to do, e.g.
+        with :meth:`request`). False: no connection is idle, nothing was sent.
+
+        ``on_answer`` runs inside the connection's protocol callback, after the connection went
+        back to the pool: it may send on it again at once. It must not raise (what it raises is
+        lost: the connection is aborted as unreadable).
+        """
+        conn = self._take_idle()
+        if conn is None:
+            return False
+        conn.send(data, _Callback(on_answer), time.monotonic() + self._read_timeout)
+        if self._sweeper is None:
+            self._sweeper = self._loop.call_later(self._sweep_every, self._sweep)  # type: ignore[union-attr]
+        return True
 
     def _send(self, loop: asyncio.AbstractEventLoop, conn: _Connection, data: bytes) -> asyncio.Future[Response]:
         """Write ``data`` on ``conn``; the future of its answer (the sweep bounds the wait)."""

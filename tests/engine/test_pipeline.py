@@ -483,17 +483,58 @@ def test_records_queued_for_a_concurrency_slot_are_drained_on_revoke():
 
 
 def test_a_drain_that_cancels_records_before_they_ran_gives_their_slots_back():
+    """Records that got a slot but run as tasks (two subscriptions each: not the task-free path)
+    and are cancelled by the drain before their task ever ran give their slots back."""
     async def main():
         async with Rig(settings=settings(drain_timeout_s=0.0, max_concurrent_requests=2)) as rig:
             await rig.assign(TP0, TP1)
-            rig.engine.dispatch([rig.record(user="a"), rig.record(user="b"), rig.record(user="c")])
+            rig.engine.dispatch([rig.record(user=u, subs=["A", "B"]) for u in "abc"])
             limit = rig.engine._dispatcher.limit
             assert limit.in_use == 2 and limit.deferred == 1  # two started with a slot, one queued
+            assert rig.sender.sent == []  # their tasks have not run yet
             assert await rig.revoke(TP0) == {TP0: 0}
             assert limit.in_use == 0 and limit.deferred == 0
             await rig.feed(rig.record(SOURCE, 1, user="d"))
             await wait_for(lambda: rig.engine.in_flight == 0)
-            assert len(rig.sender.sent) == 1  # delivered: the slots were not lost
+            assert [s.subscription for s in rig.sender.sent] == ["A"]  # delivered: the slots were not lost
+
+    run(main)
+
+
+def test_a_drain_that_times_out_abandons_requests_in_flight_without_a_task():
+    """A record whose one request went out at once (no task of its own) is waited for by the
+    drain; when the drain times out, its slot comes back at once, and its late answer finishes
+    nothing (the next owner delivers the record again) and gives no slot back twice."""
+    async def main():
+        async with Rig(settings=settings(drain_timeout_s=0.2, max_concurrent_requests=2)) as rig:
+            rig.sender.latency = 1.0
+            await rig.assign(TP0, TP1)
+            rig.engine.dispatch([rig.record(user="a"), rig.record(user="b")])
+            limit = rig.engine._dispatcher.limit
+            assert limit.in_use == 2
+            state = rig.engine._partitions.get(TP0)
+            assert len(state.flights) == 2  # in flight without a task
+            assert await rig.revoke(TP0) == {TP0: 0}
+            assert limit.in_use == 0 and not state.flights
+            await asyncio.sleep(1.2)  # the abandoned answers arrive
+            assert limit.in_use == 0 and rig.engine.in_flight == 0
+            await rig.feed(rig.record(SOURCE, 1, user="c"))
+            await wait_for(lambda: rig.engine.in_flight == 0)
+            assert len(rig.sender.sent) == 3
+            assert rig.engine._dispatcher.limit.in_use == 0
+
+    run(main)
+
+
+def test_a_drain_waits_for_requests_in_flight_without_a_task():
+    async def main():
+        async with Rig(settings=settings(drain_timeout_s=30.0)) as rig:
+            rig.sender.latency = 0.3
+            await rig.assign(TP0)
+            rig.engine.dispatch([rig.record(user=u) for u in "abc"])
+            assert len(rig.engine._partitions.get(TP0).flights) == 3
+            assert await rig.revoke(TP0) == {TP0: 3}  # all three finished before the commit point
+            assert len(rig.sender.sent) == 3
 
     run(main)
 

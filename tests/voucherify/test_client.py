@@ -468,3 +468,60 @@ def test_a_probe_that_times_out_says_which_wait_and_where(raw: Callable[[bytes |
     tls = run(probe(f"https://127.0.0.1:{server.port}", connect_timeout=0.3))
     assert tls == (f"test-authentication failed: timed out: connecting to 127.0.0.1:{server.port} timed out "
                    "after 0.3 s (TCP and TLS)")
+
+
+# -- start(): the engine's task-free send --------------------------------------------------
+
+
+def test_start_sends_the_same_request_and_reports_by_callback(stub: StubServer) -> None:
+    """The first start has no idle connection (it goes through send in a task), the next ones
+    use the kept-alive connection without a task; the bytes on the wire are the same."""
+    async def go() -> list[object]:
+        results: list[object] = []
+        async with VoucherifyClient(stub.url, APP_ID, SECRET, max_connections=1) as client:
+            for n in range(3):
+                client.start(delivery(stub, b'{"n":%d}' % n), results.append)
+                assert len(results) == n  # never before start returns
+                while len(results) == n:
+                    await asyncio.sleep(0.01)
+            assert not client._tasks
+        return results
+
+    results = run(go())
+    assert results == [DeliveryResult(True, 200, None, "", None)] * 3
+    assert [r.body for r in stub.requests] == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
+    assert len({tuple(sorted(r.headers.items())) for r in stub.requests}) == 1
+
+
+def test_start_classifies_failures_as_send_does(stub: StubServer) -> None:
+    async def go() -> list[object]:
+        results: list[object] = []
+        async with VoucherifyClient(stub.url, APP_ID, SECRET) as client:
+            await client.send(delivery(stub))  # a connection to reuse
+            stub.configure(script=[{"status": 503}])
+            client.start(delivery(stub), results.append)
+            while not results:
+                await asyncio.sleep(0.01)
+            return results + [await client.send(delivery(stub))]
+
+    started, sent = run(go())
+    assert isinstance(started, DeliveryResult) and started.status == 503 and started.unavailable
+    assert sent.ok
+
+
+def test_close_cancels_starts_still_waiting_for_a_connection() -> None:
+    async def go() -> None:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)  # accepts nothing: the connect may hang in the backlog
+        port = listener.getsockname()[1]
+        client = VoucherifyClient(f"http://127.0.0.1:{port}", APP_ID, SECRET, connect_timeout=30.0)
+        client.start(Delivery("s", "addCustomEvent", f"http://127.0.0.1:{port}/segmentio/event-processing", b"{}"),
+                     lambda result: None)
+        await asyncio.sleep(0.05)
+        assert len(client._tasks) == 1
+        await client.close()
+        assert not client._tasks
+        listener.close()
+
+    run(go())

@@ -17,6 +17,7 @@ from processor.voucherify.http1 import (
     ConnectionClosed,
     ConnectionPool,
     MalformedAnswer,
+    StaleConnection,
     Timeout,
     request_head,
 )
@@ -283,3 +284,51 @@ def test_a_waiter_woken_then_cancelled_passes_the_connection_on() -> None:
             await second
 
     run(with_pool(lambda n, r: OK, go, delay=0.2, max_connections=1))
+
+
+# -- try_request: an answer by callback, no future or task (the engine's fast path) ---------------
+
+
+def test_try_request_needs_an_idle_connection_and_calls_back_once_with_the_answer() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        answers: list[object] = []
+        assert not pool.try_request(post(), answers.append)  # nothing idle yet: nothing sent
+        assert server.requests == []
+        assert (await pool.request(post())).status == 200  # opens the connection; idle after
+        assert pool.try_request(post(b'{"n":2}'), answers.append)
+        assert answers == []  # never before try_request returns
+        while not answers:
+            await asyncio.sleep(0.01)
+        (answer,) = answers
+        assert getattr(answer, "status", None) == 200
+        assert pool.try_request(post(), answers.append)  # the same connection, back in the pool
+        while len(answers) < 2:
+            await asyncio.sleep(0.01)
+
+    server = run(with_pool(lambda n, r: OK, go))
+    assert server.connections == 1 and len(server.requests) == 3 and server.requests[1].endswith(b'{"n":2}')
+
+
+def test_try_request_reports_a_stale_connection_instead_of_resending() -> None:
+    """The callback gets the StaleConnection (the caller resends: VoucherifyClient.start does)."""
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        assert (await pool.request(post())).status == 200
+        answers: list[object] = []
+        assert pool.try_request(post(), answers.append)
+        while not answers:
+            await asyncio.sleep(0.01)
+        assert type(answers[0]) is StaleConnection
+
+    run(with_pool(lambda n, r: OK if n == 0 else None, go))
+
+
+def test_try_request_calls_back_with_the_timeout() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        assert (await pool.request(post())).status == 200
+        answers: list[object] = []
+        assert pool.try_request(post(), answers.append)
+        while not answers:
+            await asyncio.sleep(0.02)
+        assert isinstance(answers[0], Timeout)
+
+    run(with_pool(lambda n, r: OK if n == 0 else b"", go, read_timeout=0.2))
