@@ -2,22 +2,26 @@
 
 They live in their own module so the engine (which must not know Voucherify's field
 names) and the HTTP client can both import them without importing each other.
-All three are frozen and slotted: they are created per event, so they should be
+All three are immutable and slotted: they are created per event, so they should be
 cheap, and nobody downstream should be able to mutate what was planned or observed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from processor.engine.ports import VALIDATION
 
 __all__ = ["Delivery", "Rejection", "DeliveryResult"]
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One (event, subscription) request to make."""
+class Delivery(NamedTuple):
+    """One (event, subscription) request to make.
+
+    A named tuple rather than a frozen dataclass like the others: one is built per event, and a
+    frozen dataclass's ``__init__`` (``object.__setattr__`` per field) cost 0.73 µs against 0.22.
+    """
 
     subscription: str  # subscription name
     action: str  # addCustomEvent | upsertCustomer | assignCustomerToGroup

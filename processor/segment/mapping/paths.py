@@ -92,7 +92,40 @@ _SPECIAL = ARRAY_PROTO | STRING_PROTO | NUMBER_PROTO | BOOLEAN_PROTO | {"__proto
 
 
 def _compile_plain_walk(keys: tuple[str, ...]) -> Callable[[Any], Any]:
-    """Fast walk for keys no prototype answers: a key missing from an object is undefined."""
+    """Fast walk for keys no prototype answers: a key missing from an object is undefined.
+
+    Paths of one or two keys (``$.userId``, ``$.properties.email``: every preset path but the
+    address's) get a walker without the loop for objects all the way (two keys: 0.15 against
+    0.24 µs per path on the benchmark machine); anything else goes on with the loop, the rule.
+    """
+    if len(keys) == 1:
+        (k0,) = keys
+
+        def walk1(obj: Any) -> Any:
+            if type(obj) is dict:
+                return obj.get(k0, UNDEFINED)
+            return walk(obj)
+
+        walk = _plain_loop(keys)
+        return walk1
+    if len(keys) == 2:
+        k0, k1 = keys
+
+        def walk2(obj: Any) -> Any:
+            if type(obj) is dict:
+                inner = obj.get(k0, UNDEFINED)
+                if type(inner) is dict:
+                    return inner.get(k1, UNDEFINED)
+                return UNDEFINED if inner is UNDEFINED else rest(inner)
+            return walk(obj)
+
+        walk, rest = _plain_loop(keys), _plain_loop(keys[1:])
+        return walk2
+    return _plain_loop(keys)
+
+
+def _plain_loop(keys: tuple[str, ...]) -> Callable[[Any], Any]:
+    """The walk of :func:`_compile_plain_walk`, key by key."""
 
     def walk(obj: Any) -> Any:
         for k in keys:
