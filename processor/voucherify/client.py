@@ -169,8 +169,7 @@ class VoucherifyClient:
         route = self._routes.get(("POST", delivery.url))
         if route is not None:
             pool, head = route
-            body = delivery.body
-            data = b"%s%d\r\n\r\n%s" % (head, len(body), body)
+            data = _request_bytes(head, delivery.body)
 
             def answered(answer: Response | HttpError) -> None:
                 if type(answer) is StaleConnection:  # never reached the server: send it afresh
@@ -204,8 +203,7 @@ class VoucherifyClient:
         if route is None:
             route = self._route("POST", url)
         pool, head = route
-        body = delivery.body
-        return pool, b"%s%d\r\n\r\n%s" % (head, len(body), body)
+        return pool, _request_bytes(head, delivery.body)
 
     def _result(self, delivery: Delivery, answer: Response | HttpError) -> DeliveryResult:
         """What ``answer`` means for ``delivery``: Segment's classification (``http_status``)."""
@@ -281,6 +279,11 @@ def failure_message(action: str, status: int, reason: str | None, body: bytes, r
     if text:
         message += f": {' '.join(text.split())}"
     return redactor.redact(message)
+
+
+def _request_bytes(head: bytes, body: bytes) -> bytes:
+    """The complete request: the prepared head (up to ``content-length: ``), the length, the body."""
+    return b"%s%d\r\n\r\n%s" % (head, len(body), body)
 
 
 def _reason(status: int) -> str:
