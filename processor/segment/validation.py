@@ -371,42 +371,6 @@ def _compile_runner(node: _Node, pointer: str, is_root: bool) -> Runner:
     strip = node.strip_additional
     names = frozenset(props)
 
-    def run_object(value: Any, errors: list) -> Any:
-        if type(value) is not dict:
-            return run_not_object(value, errors)
-        # One pass in field order: drop what removeEmptyValues drops, check the rest. ajv reports
-        # ``required`` before the properties' own errors, so those go in front afterwards.
-        mark = len(errors)
-        out = {}
-        get = value.get
-        for key, run, keep_null, keep_empty, fast in children:
-            v = get(key, UNDEFINED)
-            if v is UNDEFINED:
-                continue
-            if v is None:
-                if keep_null:
-                    out[key] = None
-                continue
-            if v == "" and not keep_empty:
-                continue
-            out[key] = v if type(v) is fast else run(v, errors)
-        if not strip:
-            for key, v in value.items():
-                if key not in names and not (is_root and v == ""):
-                    out[key] = v
-        if len(out) > 1:
-            # ajv edits the object in place, so Segment's body keeps the mapping's key order;
-            # ``out`` was built in field order, which differs when a mapping lists its keys in
-            # another order (the bytes of the request would differ, not its JSON).
-            order = [key for key in value if key in out]
-            if order != list(out):
-                out = {key: out[key] for key in order}
-        if required:
-            missing = [message for key, message in required if key not in out]
-            if missing:
-                errors[mark:mark] = missing
-        return out
-
     def run_not_object(value: Any, errors: list) -> Any:
         value, data = type_failure(value, errors)
         if type(data) is not dict:
@@ -421,7 +385,64 @@ def _compile_runner(node: _Node, pointer: str, is_root: bool) -> Runner:
                 out[key] = run(out[key], errors)
         return value
 
-    return run_object
+    return _generate_run_object(children, required, strip, names, is_root, run_not_object)
+
+
+def _generate_run_object(children: tuple, required: tuple, strip: bool, names: frozenset,
+                         is_root: bool, run_not_object: Runner) -> Runner:
+    """The object node's runner, written out as source: one pass over the fields in definition
+    order, each field's rule decided here (whether ``null`` and ``""`` are kept, the Python type
+    that needs no check, the child's runner), then the node's own rules.
+
+    Why generated: the loop it replaces unpacked five settings and tested them for every field
+    of every payload; the unrolled form does per field only the lookups and checks that field
+    needs (a preset's payload: 4.4 -> 3.0 µs, semantics micro-benchmark's machine). What it
+    does is :func:`_remove_empty` then :func:`_validate` for one object (the literal reference,
+    compared by ``tests/voucherify/test_destination_fuzz.py``).
+    """
+    namespace: dict[str, Any] = {"UNDEFINED": UNDEFINED, "run_not_object": run_not_object, "names": names,
+                                 "required": required}
+    lines = [
+        "def run_object(value, errors):",
+        "    if type(value) is not dict:",
+        "        return run_not_object(value, errors)",
+        # ajv reports ``required`` before the properties' own errors: those go in front afterwards
+        "    mark = len(errors)",
+        "    out = {}",
+        "    get = value.get",
+    ]
+    for i, (key, run, keep_null, keep_empty, fast) in enumerate(children):
+        k = repr(key)
+        namespace[f"run{i}"] = run
+        namespace[f"fast{i}"] = fast
+        lines.append(f"    v = get({k}, UNDEFINED)")
+        lines.append("    if v is None:")
+        lines.append(f"        out[{k}] = None" if keep_null else "        pass")  # removeEmptyValues keeps null?
+        lines.append("    elif v is not UNDEFINED" + ("" if keep_empty else ' and v != ""') + ":")
+        lines.append(f"        out[{k}] = v if type(v) is fast{i} else run{i}(v, errors)" if fast is not None
+                     else f"        out[{k}] = run{i}(v, errors)")
+    if not strip:  # undeclared properties stay (an empty string at the root does not)
+        lines.append("    for key, v in value.items():")
+        lines.append("        if key not in names" + (' and v != ""' if is_root else "") + ":")
+        lines.append("            out[key] = v")
+    # ajv edits the object in place, so Segment's body keeps the mapping's key order; ``out`` was
+    # built in field order, which differs when a mapping lists its keys in another order (the
+    # bytes of the request would differ, not its JSON).
+    lines += [
+        "    if len(out) > 1:",
+        "        order = [key for key in value if key in out]",
+        "        if order != list(out):",
+        "            out = {key: out[key] for key in order}",
+    ]
+    if required:
+        lines += [
+            "    missing = [message for key, message in required if key not in out]",
+            "    if missing:",
+            "        errors[mark:mark] = missing",
+        ]
+    lines.append("    return out")
+    exec(compile("\n".join(lines) + "\n", "<validation>", "exec"), namespace)  # noqa: S102 - our own source
+    return namespace["run_object"]
 
 
 def _exact_type(node: _Node) -> type | None:

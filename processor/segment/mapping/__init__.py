@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import MappingConfigError, MappingRuntimeError
 from . import directives as _directives  # noqa: F401  (registers the directives)
+from .codegen import generate
 from .compiler import compile_node
 from .directives import root_mapping
 from .notes import mapping_warnings
@@ -74,4 +75,4 @@ def compile_mapping(mapping: dict, *, field_prefix: str = "") -> CompiledMapping
         raise
     except RecursionError:
         raise MappingConfigError("Maximum call stack size exceeded", field=field_prefix or None) from None
-    return CompiledMapping(mapping, node.final)
+    return CompiledMapping(mapping, generate(node) or node.final)

@@ -92,7 +92,25 @@ def _compile_object(mapping: dict, stack: Stack) -> Node:
                 out[k] = v
         return out
 
-    return Node(resolve, final)
+    node = Node(resolve, final)
+
+    def emit(gen: Any, p: str, mode: str) -> str:
+        """``final`` written out: the keys in order, each child's final value unless undefined."""
+        if mode != "final":
+            return gen.call(resolve, p)
+        out = gen.var()
+        gen.line(f"{out} = {{}}")
+        for k, child in children:
+            v = gen.value(child, p, "final")
+            if v in gen.objects:
+                gen.line(f"{out}[{k!r}] = {v}")
+            else:
+                gen.line(f"if {v} is not UNDEFINED: {out}[{k!r}] = {v}")
+        gen.objects.add(out)
+        return out
+
+    node.emit = emit
+    return node
 
 
 def fold_if_constant(node: Node, inputs: list[Node], stack: Stack) -> Node:

@@ -17,6 +17,7 @@ from .compiler import DIRECTIVES, Stack, compile_node, field_of, fold_if_constan
 from ..js import UNDEFINED, is_nullish, json_parse, real_type_of, to_string, truthy, typeof, utf16_len
 from .jsvalue import js_keys, json_stringify, loose_not_equal_empty_string
 from .nodes import Node, constant, dynamic
+from .codegen import emit_plain_path
 from .paths import compile_get
 from .template import compile_template
 from .validate import MAX_PATTERN_LENGTH, MAX_REPLACEMENT_LENGTH
@@ -72,7 +73,11 @@ def _path_getter(path: str) -> Callable[[Any], Any]:
 
 @_directive("@path")
 def _compile_path(value: Any, stack: Stack) -> Node:
-    return _string_directive("@path", value, stack, _path_getter, "event")
+    node = _string_directive("@path", value, stack, _path_getter, "event")
+    keys = getattr(node.fn, "plain_keys", None)  # a constant path of plain keys: written out
+    if keys:
+        node.emit = emit_plain_path(keys, node.fn, node.final, node.fn.rests)  # type: ignore[attr-defined]
+    return node
 
 
 @_directive("@template")
@@ -144,7 +149,25 @@ def _compile_if(opts: Any, stack: Stack) -> Node:
                 return then_final(p)
             return else_final(p)
 
-    return Node(resolve, final)
+    node = Node(resolve, final)
+
+    def emit(gen: Any, p: str, mode: str) -> str:
+        """``final`` written out: the test's resolved value, then one branch's final value."""
+        if mode != "final":
+            return gen.call(resolve, p)
+        v = gen.value(test, p, "fn")
+        out = gen.var()
+        extra = f" and {gen.ref(loose_not_equal_empty_string)}({v})" if blank else ""
+        gen.line(f"if {v} is not None and {v} is not UNDEFINED{extra}:")
+        with gen.indented():
+            gen.line(f"{out} = {gen.value(then, p, 'final') if then else 'UNDEFINED'}")
+        gen.line("else:")
+        with gen.indented():
+            gen.line(f"{out} = {gen.value(other, p, 'final') if other else 'UNDEFINED'}")
+        return out
+
+    node.emit = emit
+    return node
 
 
 def _undefined(p: Any) -> Any:

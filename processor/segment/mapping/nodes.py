@@ -26,13 +26,16 @@ Resolver = Callable[[Any], Any]
 class Node:
     """One compiled mapping value (see the module docstring)."""
 
-    __slots__ = ("fn", "final", "constant", "value")
+    __slots__ = ("fn", "final", "constant", "value", "emit")
 
     def __init__(self, fn: Resolver, final: Resolver, constant: bool = False, value: Any = UNDEFINED):
         self.fn = fn
         self.final = final
         self.constant = constant
         self.value = value
+        #: how the node writes itself out in a generated mapping function (:mod:`.codegen`);
+        #: None: it is called through ``fn``/``final`` there
+        self.emit: Callable[[Any, str, str], str] | None = None
 
 
 def _final_of(value: Any) -> Any:
@@ -44,7 +47,13 @@ def _final_of(value: Any) -> Any:
 def constant(value: Any) -> Node:
     """A node that always resolves to ``value`` (shared, so payloads are read-only)."""
     final = _final_of(value)
-    return Node(lambda p: value, lambda p: final, True, value)
+    node = Node(lambda p: value, lambda p: final, True, value)
+
+    def emit(gen: Any, p: str, mode: str) -> str:
+        return gen.ref(final if mode == "final" else value)
+
+    node.emit = emit
+    return node
 
 
 def dynamic(fn: Resolver, kind: str = "any") -> Node:

@@ -58,7 +58,12 @@ def compile_get(path: str) -> Callable[[Any], Any]:
     if not keys:
         return _identity
     if not any(k in _SPECIAL for k in keys):
-        return _compile_plain_walk(keys)
+        walk = _compile_plain_walk(keys)
+        # What a generated mapping needs to write this walk out (codegen.emit_plain_path): the
+        # keys, and the loop over each tail of them.
+        walk.plain_keys = keys  # type: ignore[attr-defined]
+        walk.rests = tuple(_plain_loop(keys[i:]) for i in range(len(keys)))  # type: ignore[attr-defined]
+        return walk
     if len(keys) == 1:
         (k0,) = keys
 
