@@ -25,8 +25,12 @@ so it keeps going the retry-tier way. With 10 % random 503s, 20 in a row happens
 3. One prober calls ``probe()`` with exponential backoff (``initial_interval_s`` doubling up to
    ``max_interval_s``, +-20 % jitter). ``probe()`` returns normally when the destination answered
    at all (whatever the answer: the auth circuit judges credentials) and raises when it did not.
-4. A probe that is answered, or a delivery that succeeds, closes the circuit: waiting deliveries
-   go again, consumption resumes, and a WARNING says how long it lasted.
+4. A probe that is answered, or a delivery sent since it opened that gets any answer but an
+   outage signal, closes the circuit: waiting deliveries go again, consumption resumes, and a
+   WARNING says how long it lasted. The answer of a request sent *before* it opened says the
+   destination was there then, not now: it closes nothing (a newcomer's finding: during a
+   refused-connection outage, slow requests sent before it answered 200 one by one, closed the
+   circuit each time, and the requests sent meanwhile went to the retry tiers by the dozen).
 
 :class:`AvailabilityRule` is pure (clock passed in) so the rule is tested without a loop; the
 circuit's probe backoff takes ``sleep`` and ``rng`` like the auth circuit's.
@@ -58,6 +62,7 @@ class AvailabilityRule:
         self.is_open = False
         self.reason = ""
         self.opened_at = 0.0
+        self.openings = 0  # times it opened: a request remembers the count it was sent under
         self.lasted_s = 0.0  # how long the last opening lasted
         self._warned_at = 0.0
 
@@ -78,6 +83,7 @@ class AvailabilityRule:
             return False
         if self.run >= self.threshold:
             self.is_open = True
+            self.openings += 1
             self.reason = reason
             self.opened_at = self._warned_at = self._clock()
             return True
@@ -130,9 +136,16 @@ class AvailabilityCircuit:
     def reason(self) -> str:
         return self.rule.reason
 
-    def alive(self) -> None:
-        """A delivery got an answer that is not an outage signal."""
-        if self.rule.run and self.rule.alive():
+    @property
+    def openings(self) -> int:
+        """How many times it opened so far: read when a request is sent, passed to :meth:`alive`."""
+        return self.rule.openings
+
+    def alive(self, sent_under: int | None = None) -> None:
+        """A delivery got an answer that is not an outage signal; ``sent_under``: :attr:`openings`
+        when it was sent (an open circuit stays open for a request sent before it opened)."""
+        rule = self.rule
+        if rule.run and (not rule.is_open or sent_under is None or sent_under == rule.openings) and rule.alive():
             self._close("a delivery was answered")
 
     def failed(self, reason: str, detail: str = "") -> None:

@@ -50,8 +50,8 @@ LONG_THROTTLE_WAIT_S = 30.0
 _log = logging.getLogger(__name__)
 
 #: A first attempt :meth:`Deliverer.try_start` made that failed: (the delivery, its result, the
-#: rate's ``sent_at`` for it, seconds it took).
-Answered = tuple[Any, Any, float, float]
+#: rate's ``sent_at`` for it, seconds it took, the availability circuit's openings when it went).
+Answered = tuple[Any, Any, float, float, int]
 
 
 class Deliverer:
@@ -109,10 +109,10 @@ class Deliverer:
         self._start(delivery, attempt.answered)
         return attempt
 
-    def _succeeded(self, delivery: Any, elapsed: float) -> None:
-        """Step 3 for a success."""
+    def _succeeded(self, delivery: Any, elapsed: float, sent_under: int) -> None:
+        """Step 3 for a success; ``sent_under``: the availability circuit's openings at sending."""
         self._rate.on_success()
-        self._availability.alive()
+        self._availability.alive(sent_under)
         self._obs.sent(delivery.action, elapsed)
 
     def _start_in_task(self, delivery: Any, on_result: Callable[[Any], None]) -> None:
@@ -148,7 +148,7 @@ class Deliverer:
         throttled_waits = 0
         while True:
             if answered is not None:  # the first attempt went by try_start and failed so
-                _, result, sent_at, elapsed = answered
+                _, result, sent_at, elapsed, sent_under = answered
                 answered = None
             else:
                 if held:
@@ -169,6 +169,7 @@ class Deliverer:
                         sent_at = await gate.acquire(priority)
                     if not limit.try_acquire(priority):
                         await limit.acquire(priority)
+                sent_under = availability.openings
                 started = time.perf_counter()
                 result = None
                 try:
@@ -177,13 +178,13 @@ class Deliverer:
                     limit.release()
                 elapsed = time.perf_counter() - started
                 if result.ok:  # steps 3 and 4
-                    self._succeeded(delivery, elapsed)
+                    self._succeeded(delivery, elapsed, sent_under)
                     return result
             self._obs.failed(delivery.action, result.error_class or PERMANENT, elapsed)
             if result.unavailable:
                 availability.failed(_outage_reason(result), result.message)
             else:
-                availability.alive()
+                availability.alive(sent_under)
             if result.error_class == AUTH:
                 circuit.trip(result.message)
                 continue
@@ -218,7 +219,7 @@ class Deliverer:
 class Attempt:
     """A request :meth:`Deliverer.try_start` sent, until its answer (or until it is abandoned)."""
 
-    __slots__ = ("_deliverer", "_delivery", "_on_answer", "_sent_at", "_started", "_open")
+    __slots__ = ("_deliverer", "_delivery", "_on_answer", "_sent_at", "_sent_under", "_started", "_open")
 
     def __init__(self, deliverer: Deliverer, delivery: Any, on_answer: Callable[[Any, Answered | None], None],
                  sent_at: float) -> None:
@@ -226,6 +227,7 @@ class Attempt:
         self._delivery = delivery
         self._on_answer = on_answer
         self._sent_at = sent_at
+        self._sent_under = deliverer._availability.openings
         self._started = time.perf_counter()
         self._open = True  # holds its concurrency slot, waits for the answer
 
@@ -241,10 +243,10 @@ class Attempt:
             return
         elapsed = time.perf_counter() - self._started
         if result.ok:
-            d._succeeded(self._delivery, elapsed)
+            d._succeeded(self._delivery, elapsed, self._sent_under)
             self._on_answer(result, None)
         else:
-            self._on_answer(result, (self._delivery, result, self._sent_at, elapsed))
+            self._on_answer(result, (self._delivery, result, self._sent_at, elapsed, self._sent_under))
 
     def abandon(self) -> None:
         """Nobody waits for the answer any more (a drain timed out): the slot goes back now, and

@@ -120,3 +120,28 @@ def test_a_success_closes_the_circuit_without_waiting_for_a_probe() -> None:
         return circuit.is_open
 
     assert run(main) is False
+
+
+def test_an_answer_to_a_request_sent_before_it_opened_does_not_close_it() -> None:
+    """A newcomer's finding: during a refused-connection outage, slow requests sent before it
+    answered 200 one by one and closed the circuit each time; the requests sent in between failed
+    and went to the retry tiers by the dozen. Only an answer to a request sent since the circuit
+    opened (or the probe) closes it."""
+    async def main() -> tuple[bool, bool]:
+        loop = asyncio.get_running_loop()
+
+        async def probe() -> None:
+            raise OSError("down")
+
+        circuit = AvailabilityCircuit(probe, clock=loop.time, threshold=1, initial_interval_s=60)
+        before = circuit.openings
+        circuit.failed("no answer")
+        assert circuit.is_open
+        circuit.alive(before)  # a slow request sent before the outage answers 200
+        still_open = circuit.is_open
+        circuit.alive(circuit.openings)  # one sent since it opened (e.g. a retry that raced it)
+        closed = not circuit.is_open
+        await circuit.close()
+        return still_open, closed
+
+    assert run(main) == (True, True)
