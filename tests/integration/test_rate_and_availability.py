@@ -71,6 +71,33 @@ def test_an_outage_pauses_and_resumes_by_itself_without_dead_letters(kafka_boots
     assert read_topic(kafka_bootstrap, cfg.kafka.dead_letter_topic, timeout=2) == []
 
 
+def test_slow_answers_to_requests_sent_before_an_outage_do_not_close_the_circuit(kafka_bootstrap, make_topic, caplog):
+    """A newcomer's finding: with some requests slow (3 s) when connections start being refused,
+    their late 200s closed the circuit one by one, and the requests sent in between went to the
+    retry tier (~200 events in a 4 s outage). Only the probe closes it now: it opens once and
+    closes once. (The events that failed before it opened go the retry-tier way, as the rule
+    says.) Before the fix this run opened and closed it four times."""
+    source = make_topic(partitions=2)
+    with StubServer() as stub:
+        stub.configure(latency_ms=5, slow_response_ms=6000, slow_rate=0.3, seed=9)
+        cfg = processor_config(kafka_bootstrap, stub.url, source, subscriptions=SUBS,
+                               engine={"retry_delays_s": [0.2, 0.4], "quick_retries": 1})
+        with caplog.at_level(logging.WARNING, logger="processor.engine.availability"), ProcessorRun(cfg) as proc:
+            produce_events(kafka_bootstrap, source, [track(f"u{i % 7}", i) for i in range(30)])
+            wait_until(lambda: delivered_seqs(stub) == set(range(30)), 60, message="first batch not delivered")
+            produce_events(kafka_bootstrap, source, [track(f"u{i % 50}", i) for i in range(30, 430)])
+            wait_until(lambda: len([r for r in stub.requests if r.path == EVENT_PATH]) >= 130, 30,
+                       message="second batch not started")
+            stub.outage("refuse", seconds=8.0)
+            wait_until(lambda: delivered_seqs(stub) == set(range(430)), 120, message="not all delivered after")
+            wait_until(lambda: committed_offsets(kafka_bootstrap, cfg.kafka.group_id, source, 2)
+                       == end_offsets(kafka_bootstrap, source, 2), 30, message="offsets not committed")
+        messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert sum("looks unavailable" in m for m in messages) == 1, messages
+        assert sum("available again" in m for m in messages) == 1, messages
+    assert read_topic(kafka_bootstrap, cfg.kafka.dead_letter_topic, timeout=2) == []
+
+
 def test_an_event_failing_while_its_neighbours_succeed_still_goes_the_retry_tier_way(kafka_bootstrap, make_topic):
     source = make_topic(partitions=1)
     with StubServer() as stub:
