@@ -428,11 +428,14 @@ def _generate_run_object(children: tuple, required: tuple, strip: bool, names: f
     # ajv edits the object in place, so Segment's body keeps the mapping's key order; ``out`` was
     # built in field order, which differs when a mapping lists its keys in another order (the
     # bytes of the request would differ, not its JSON).
+    # (Most payloads keep every key: the same key lists, compared in C, settle it.)
     lines += [
         "    if len(out) > 1:",
-        "        order = [key for key in value if key in out]",
-        "        if order != list(out):",
-        "            out = {key: out[key] for key in order}",
+        "        keys = list(out)",
+        "        if list(value) != keys:",
+        "            order = [key for key in value if key in out]",
+        "            if order != keys:",
+        "                out = {key: out[key] for key in order}",
     ]
     if required:
         lines += [

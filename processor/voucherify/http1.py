@@ -127,6 +127,7 @@ class Response:
 
 
 _EMPTY: dict[str, str] = {}
+_SUCCESSES: dict[int, Response] = {}  # 2xx answers carry only their status: one object each
 
 
 class _Callback:
@@ -236,17 +237,22 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         parser = self._parser
         status = parser.get_status_code()
-        headers, body = self._headers, self._body
-        self._headers, self._body, self._body_len, self._head_done = [], [], 0, False
+        self._body_len, self._head_done = 0, False
         if status < 200:  # an interim answer (100 Continue, 103 Early Hints): the real one follows
+            self._headers.clear()
+            self._body.clear()
             return
         waiter, self._waiter = self._waiter, None
         self.deadline = 0.0
         self._answering = False
         self.reused = True
-        if 200 <= status < 300:
-            response = Response(status, _EMPTY, b"")
+        if 200 <= status < 300:  # neither headers nor body are kept: one shared answer per status
+            self._headers.clear()
+            self._body.clear()
+            response = _SUCCESSES.get(status) or _SUCCESSES.setdefault(status, Response(status, _EMPTY, b""))
         else:
+            headers, body = self._headers, self._body
+            self._headers, self._body = [], []
             names = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
             response = Response(status, names, b"".join(body)[:MAX_BODY_BYTES])
         if parser.should_keep_alive() and not self.closed:
