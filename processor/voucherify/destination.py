@@ -79,15 +79,46 @@ class Subscription:
 
 
 class _Compiled:
-    """One enabled subscription, compiled: ``run(event)`` assumes the trigger already matched."""
+    """One enabled subscription, compiled: ``run(event)`` assumes the trigger already matched.
 
-    __slots__ = ("name", "action", "trigger", "run")
+    ``event_type``: the trigger's :attr:`~processor.segment.fql.Trigger.event_type` (``"track"``
+    for exactly ``type = "track"``), else ``None``."""
 
-    def __init__(self, name: str, action: str, trigger: Callable[[dict], bool], run: Callable[[dict], Planned]):
+    __slots__ = ("name", "action", "trigger", "event_type", "run")
+
+    def __init__(self, name: str, action: str, trigger: Callable[[dict], bool], run: Callable[[dict], Planned],
+                 event_type: str | None = None):
         self.name = name
         self.action = action
         self.trigger = trigger
+        self.event_type = event_type
         self.run = run
+
+
+#: Subscriptions to try on an event, in order, each with its trigger, or ``None`` when the
+#: trigger is known to match (see :func:`_index_by_type`).
+_Entries = tuple[tuple[_Compiled, Callable[[dict], bool] | None], ...]
+
+
+def _index_by_type(subs: Sequence[_Compiled]) -> tuple[dict[str, _Entries], _Entries]:
+    """The subscriptions to try per event type, so an event's triggers are not all called.
+
+    A trigger that is exactly ``type = "x"`` matches an event iff its ``type`` is the ``str``
+    ``"x"``. So for an event whose ``type`` is a ``str``: the subscriptions of that type, whose
+    trigger need not be called, and every subscription whose trigger is anything else, called as
+    usual, in subscription order (``by_type[type]``, or the second result for a type no such
+    trigger names). An event whose ``type`` is not a ``str`` tries every trigger (``Destination._all``).
+    Segment's five presets are all of the first kind: one lookup, no trigger called.
+    """
+    other = tuple((sub, sub.trigger) for sub in subs if sub.event_type is None)
+    by_type: dict[str, _Entries] = {}
+    for event_type in dict.fromkeys(sub.event_type for sub in subs if sub.event_type is not None):
+        by_type[event_type] = tuple(
+            (sub, None if sub.event_type == event_type else sub.trigger)
+            for sub in subs
+            if sub.event_type is None or sub.event_type == event_type
+        )
+    return by_type, other
 
 
 #: A float in orjson's output that JavaScript writes differently: an integral float (``100.0``,
@@ -163,7 +194,7 @@ def _runner(name: str, action: str, url: str, mapping: Callable[[dict], Any], sc
 class Destination:
     """Compiled subscriptions of one Voucherify destination. Build with :meth:`build`."""
 
-    __slots__ = ("settings", "warnings", "_subs", "_names", "_actions")
+    __slots__ = ("settings", "warnings", "_subs", "_names", "_actions", "_by_type", "_untyped", "_all")
 
     def __init__(self, settings: DestinationSettings, compiled: Sequence[_Compiled], warnings: list[str]) -> None:
         self.settings = settings
@@ -171,6 +202,8 @@ class Destination:
         self._subs = tuple(compiled)
         self._names = tuple(s.name for s in compiled)
         self._actions = MappingProxyType({s.name: s.action for s in compiled})
+        self._by_type, self._untyped = _index_by_type(self._subs)
+        self._all: _Entries = tuple((sub, sub.trigger) for sub in self._subs)
 
     @property
     def subscription_names(self) -> tuple[str, ...]:
@@ -217,7 +250,7 @@ class Destination:
             compiled_mapping = compile_mapping(dict(mapping), field_prefix=f"{where} mapping ")
             warnings.extend(f"{where} mapping {w}" for w in mapping_warnings(mapping))
             run = _runner(sub.name, sub.action, settings.url(definition.path), compiled_mapping, schemas[sub.action])
-            compiled.append(_Compiled(sub.name, sub.action, trigger, run))
+            compiled.append(_Compiled(sub.name, sub.action, trigger, run, trigger.event_type))
         if not compiled:
             warnings.append(f"{label}: no enabled subscription, so no event triggers anything: every event is "
                             "consumed and committed without a request (remove `subscriptions:` for Segment's presets)")
@@ -237,7 +270,10 @@ class Destination:
         """
         if event.get("context", _NO_VALUE) is None:
             event = {k: v for k, v in event.items() if k != "context"}
-        return _run(self._subs, event)
+        event_type = event.get("type")
+        if type(event_type) is str:
+            return _run(self._by_type.get(event_type, self._untyped), event)
+        return _run(self._all, event)
 
     def plan_only(self, event: dict, names: Iterable[str]) -> list[Planned]:
         """Like :meth:`plan`, restricted to the named subscriptions (retries).
@@ -248,15 +284,16 @@ class Destination:
         wanted = names if isinstance(names, (set, frozenset)) else set(names)
         if event.get("context", _NO_VALUE) is None:
             event = {k: v for k, v in event.items() if k != "context"}
-        return _run([sub for sub in self._subs if sub.name in wanted], event)
+        return _run([(sub, sub.trigger) for sub in self._subs if sub.name in wanted], event)
 
 
-def _run(subs: Iterable[_Compiled], event: dict) -> list[Planned]:
-    """Each subscription's outcome for ``event``; one that raises is that pair's ``internal`` rejection."""
+def _run(entries: Iterable[tuple[_Compiled, Callable[[dict], bool] | None]], event: dict) -> list[Planned]:
+    """Each triggered subscription's outcome for ``event`` (``entries``: see :data:`_Entries`); one
+    that raises is that pair's ``internal`` rejection."""
     out: list[Planned] = []
-    for sub in subs:
+    for sub, trigger in entries:
         try:
-            if sub.trigger(event):
+            if trigger is None or trigger(event):
                 out.append(sub.run(event))
         except Exception as exc:  # noqa: BLE001 - one pair's failure, whatever it is
             out.append(_internal(sub, exc))

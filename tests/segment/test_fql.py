@@ -353,6 +353,31 @@ def test_matches_exactly_what_segment_matched(group: str, events: list[dict], te
     assert got == answer
 
 
+def test_event_type_is_set_only_for_an_exact_type_equality() -> None:
+    """``Trigger.event_type`` lets the destination pick subscriptions by type without calling
+    their triggers: it must be set only where the trigger is exactly that test."""
+    assert compile_trigger('type = "track"').event_type == "track"
+    assert compile_trigger('(type = "page")').event_type == "page"
+    assert compile_trigger("type = 1").event_type == "1"  # compared as String(1), as validate.js does
+    for text in ('type != "track"', 'type = "track" and event = "A"', 'type = "a" or type = "b"',
+                 'event = "track"', 'type exists', 'properties.type = "track"', 'contains(event, "tr")', 'type = "track" and type = "track"'):
+        assert compile_trigger(text).event_type is None, text
+
+
+@pytest.mark.parametrize(
+    ("group", "events", "text", "answer"),
+    [case for case in ORACLE_CASES if not (case[3].startswith("rejected: ") or " throws: " in case[3])],
+)
+def test_event_type_matches_what_the_trigger_matches(group: str, events: list[dict], text: str, answer: str) -> None:
+    trigger = compile_trigger(text)
+    if trigger.event_type is None:
+        return
+    odd = [{"type": 1}, {"type": None}, {"type": ["track"]}, {"type": {"track": 1}}, {}, {"type": "TRACK"}]
+    for event in [*events, *odd]:
+        by_type = type(event.get("type")) is str and event["type"] == trigger.event_type
+        assert by_type == trigger(event), event
+
+
 def _answer(text: str) -> str:
     return next(answer for _, _, t, answer in ORACLE_CASES if t == text)
 

@@ -7,6 +7,7 @@ import pytest
 
 from processor.config import parse_config
 from processor.segment.errors import ConfigError, FqlSyntaxError, MappingConfigError
+from processor.segment.fql import compile_trigger
 from processor.voucherify.delivery import Delivery, Rejection
 from processor.voucherify.destination import Destination, Subscription
 from processor.voucherify.settings import DestinationSettings
@@ -65,6 +66,35 @@ def test_plan_order_rejections_and_plan_only() -> None:
     assert planned[1] == Rejection("needs group", "assignCustomerToGroup", "The root value is missing the required field 'group_id'.", 400)
     assert [p.subscription for p in destination.plan_only(TRACK, {"needs group", "gone"})] == ["needs group"]
     assert destination.plan_only(TRACK, {"never"}) == []
+
+
+class _Str(str):
+    """A ``str`` subclass (no decoder makes one; a caller might): equal to its text, as in JavaScript."""
+
+
+def test_subscriptions_picked_by_event_type_keep_their_order_and_triggers() -> None:
+    """``plan`` picks the subscriptions whose trigger is exactly ``type = "x"`` by the event's
+    type (their triggers are not called) and calls every other trigger, in subscription order:
+    the outcome is the one calling every trigger gives, for any ``type`` value."""
+    subs = [
+        Subscription("any track", 'type = "track"', "addCustomEvent"),
+        Subscription("big", 'properties.total > 100', "addCustomEvent"),
+        Subscription("pages", 'type = "page"', "addCustomEvent"),
+        Subscription("second track", '(type = "track")', "addCustomEvent", {"event": {"@path": "$.event"}}),
+        Subscription("not track", 'type != "track"', "addCustomEvent"),
+        Subscription("numeric", "type = 1", "addCustomEvent"),
+    ]
+    destination = Destination.build(SETTINGS, subs)
+    triggers = [(sub.name, compile_trigger(sub.subscribe)) for sub in subs]
+    events = [
+        TRACK, {**TRACK, "properties": {"total": 5}}, {"type": "page", "name": "P", "userId": "u"},
+        {"type": "identify", "userId": "u", "properties": {"total": 500}}, {"type": "1", "userId": "u"},
+        {"type": 1, "userId": "u"}, {"type": None, "userId": "u"}, {"type": ["track"], "userId": "u"},
+        {"userId": "u", "properties": {"total": 500}}, {"type": _Str("track"), "userId": "u"},
+    ]
+    for event in events:
+        expected = [name for name, trigger in triggers if trigger(event)]
+        assert [p.subscription for p in destination.plan(event)] == expected, event
 
 
 def test_null_context_is_a_missing_context() -> None:

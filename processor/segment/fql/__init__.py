@@ -18,9 +18,9 @@ from typing import Any
 
 from ..errors import FqlSyntaxError
 from .evaluator import EventTest, compile_node
-from ..js import from_units, to_units
+from ..js import from_units, to_string, to_units
 from .lexer import Lexer, LexerError, normalize
-from .parser import UNDEFINED_READ, ParseFailure, Parser
+from .parser import UNDEFINED_READ, Condition, Group, Node, ParseFailure, Parser
 
 __all__ = ["Trigger", "compile_trigger", "FqlSyntaxError"]
 
@@ -28,11 +28,15 @@ __all__ = ["Trigger", "compile_trigger", "FqlSyntaxError"]
 class Trigger:
     """A compiled trigger: call it with an event dict to learn whether the subscription fires."""
 
-    __slots__ = ("text", "warnings", "_test")
+    __slots__ = ("text", "warnings", "event_type", "_test")
 
-    def __init__(self, text: str, test: EventTest, warnings: list[str]) -> None:
+    def __init__(self, text: str, test: EventTest, warnings: list[str], event_type: str | None = None) -> None:
         self.text = text
         self.warnings = warnings
+        #: ``"track"`` when the trigger is exactly ``type = "track"``: it matches an event iff the
+        #: event's ``type`` is that string (``str``, not a subclass). Lets a caller pick the
+        #: subscriptions by type with one lookup instead of calling each trigger.
+        self.event_type = event_type
         self._test = test
 
     def __call__(self, event: Any) -> bool:
@@ -63,7 +67,22 @@ def compile_trigger(text: str) -> Trigger:
         raise _syntax_error(units, failure.message, failure.pos, failure.reference) from None
     notes = sorted(lexer.notes + parser.warnings, key=lambda note: note[0])
     warnings = [f"{from_units(message)} (at position {_position(units, pos)})" for pos, message in notes]
-    return Trigger(text, compile_node(ast), warnings)
+    return Trigger(text, compile_node(ast), warnings, _event_type(ast))
+
+
+def _event_type(node: Node | None) -> str | None:
+    """The string ``node`` tests ``type`` for equality with, when that is all it does.
+
+    ``type = "x"`` compiles to ``event.get("type") == "x"`` (``evaluator._compile_condition``'s
+    fast path); a group of that one condition (``(type = "x")``) compiles to the condition itself.
+    """
+    while isinstance(node, Group):
+        if len(node.children) != 1 or node.operator not in ("and", "or"):
+            return None
+        node = node.children[0]
+    if isinstance(node, Condition) and node.type == "event-type" and node.operator == "=":
+        return from_units(to_string(node.value))  # type: ignore[arg-type]  (as the evaluator converts it)
+    return None
 
 
 def _position(units: str, pos: int) -> int:
