@@ -127,6 +127,9 @@ class Response:
 
 
 _EMPTY: dict[str, str] = {}
+#: An answer's bytes kept for :func:`_headers_and_body`: its body's first :data:`MAX_BODY_BYTES`
+#: and a head of up to 64 KiB (more is read and parsed, not kept).
+_MAX_KEPT_BYTES = MAX_BODY_BYTES + 64 * 1024
 _SUCCESSES: dict[int, Response] = {}  # 2xx answers carry only their status: one object each
 
 
@@ -157,13 +160,18 @@ class _Connection(asyncio.Protocol):
     """One keep-alive connection: one request at a time (no pipelining).
 
     Protocol per request: 1. the pool hands it a waiter and the request bytes (:meth:`send`);
-    2. the answer's bytes go through httptools; 3. at the end of the message the waiter gets the
-    :class:`Response` and the connection goes back to the pool, or is closed when the answer
-    says ``connection: close``; 4. if the connection ends, or the bytes are not HTTP, first, the
-    waiter gets the error and the pool forgets the connection.
+    2. the answer's bytes go through httptools, and are kept as they came (up to
+    :data:`_MAX_KEPT_BYTES`); 3. at the end of the message the waiter gets the :class:`Response`
+    and the connection goes back to the pool, or is closed when the answer says ``connection:
+    close``; 4. if the connection ends, or the bytes are not HTTP, first, the waiter gets the
+    error and the pool forgets the connection.
+
+    Headers and body are read only from a non-2xx answer, and then from the kept bytes
+    (:func:`_headers_and_body`): this parser has no header or body callback, since each header
+    would be a Python call per answer (Voucherify sends about ten) that a success never needs.
     """
 
-    __slots__ = ("_pool", "_transport", "_parser", "_waiter", "_headers", "_body", "_body_len", "_head_done",
+    __slots__ = ("_pool", "_transport", "_parser", "_waiter", "_kept", "_kept_len", "_head_done",
                  "_answering", "closed", "deadline", "idle_since", "reused")
 
     def __init__(self, pool: ConnectionPool) -> None:
@@ -171,9 +179,8 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[Response] | _Callback | None = None
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._body: list[bytes] = []
-        self._body_len = 0
+        self._kept: list[bytes] = []  # the answer's bytes so far (with any interim answer before it)
+        self._kept_len = 0
         self._head_done = False
         self._answering = False  # a byte of the current request's answer has arrived
         self.reused = False  # it served a request before this one
@@ -205,6 +212,9 @@ class _Connection(asyncio.Protocol):
         if self._waiter is None:  # bytes nobody asked for: the connection's state is unknown
             self.abort(MalformedAnswer("data on an idle connection"))
             return
+        if self._kept_len < _MAX_KEPT_BYTES:
+            self._kept.append(data)
+            self._kept_len += len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -223,38 +233,27 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks -----------------------------------------------------------------
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
-
     def on_headers_complete(self) -> None:
         self._head_done = True
-
-    def on_body(self, body: bytes) -> None:
-        if self._body_len < MAX_BODY_BYTES:
-            self._body.append(body)
-            self._body_len += len(body)
 
     def on_message_complete(self) -> None:
         parser = self._parser
         status = parser.get_status_code()
-        self._body_len, self._head_done = 0, False
+        self._head_done = False
         if status < 200:  # an interim answer (100 Continue, 103 Early Hints): the real one follows
-            self._headers.clear()
-            self._body.clear()
-            return
+            return  # (its bytes stay kept: the real answer's may have come in the same read)
         waiter, self._waiter = self._waiter, None
         self.deadline = 0.0
         self._answering = False
         self.reused = True
-        if 200 <= status < 300:  # neither headers nor body are kept: one shared answer per status
-            self._headers.clear()
-            self._body.clear()
+        kept = self._kept
+        self._kept_len = 0
+        if 200 <= status < 300:  # neither headers nor body are read: one shared answer per status
+            kept.clear()
             response = _SUCCESSES.get(status) or _SUCCESSES.setdefault(status, Response(status, _EMPTY, b""))
         else:
-            headers, body = self._headers, self._body
-            self._headers, self._body = [], []
-            names = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
-            response = Response(status, names, b"".join(body)[:MAX_BODY_BYTES])
+            self._kept = []
+            response = Response(status, *_headers_and_body(b"".join(kept)))
         if parser.should_keep_alive() and not self.closed:
             self._pool._check_in(self)
         else:
@@ -459,6 +458,43 @@ class ConnectionPool:
                     busy = True
         if busy and not self._closed:
             self._sweeper = self._loop.call_later(self._sweep_every, self._sweep)  # type: ignore[union-attr]
+
+
+class _FullAnswer:
+    """httptools callbacks that collect the last answer's headers and body (see :func:`_headers_and_body`)."""
+
+    __slots__ = ("headers", "body", "body_len")
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.body: list[bytes] = []
+        self.body_len = 0
+
+    def on_message_begin(self) -> None:  # an interim answer came first: start again
+        self.headers = {}
+        self.body = []
+        self.body_len = 0
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        if self.body_len < MAX_BODY_BYTES:
+            self.body.append(body)
+            self.body_len += len(body)
+
+
+def _headers_and_body(data: bytes) -> tuple[dict[str, str], bytes]:
+    """The headers (lower-case name -> value; the last of a repeated name) and the body (up to
+    :data:`MAX_BODY_BYTES`, as sent) of the last answer in ``data``: the bytes a connection kept of
+    an answer its own parser already read. Parsed again by httptools; the kept bytes may stop
+    part-way through a long body, which is all that is needed of it."""
+    answer = _FullAnswer()
+    try:
+        httptools.HttpResponseParser(answer).feed_data(data)
+    except httptools.HttpParserError:
+        pass  # cannot happen for bytes the connection's parser took; what was read stands
+    return answer.headers, b"".join(answer.body)[:MAX_BODY_BYTES]
 
 
 def _os_reason(exc: OSError) -> str:

@@ -23,7 +23,7 @@ from processor.voucherify.http1 import (
 )
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
-Answer = Callable[[int, bytes], bytes | None]
+Answer = Callable[[int, bytes], bytes | list[bytes] | None]
 
 
 class Server:
@@ -60,9 +60,12 @@ class Server:
                 n += 1
                 if reply is None:
                     return
-                writer.write(reply)
-                await writer.drain()
-                if self.close_after_answer or b"connection: close" in reply.lower():
+                for piece in reply if isinstance(reply, list) else [reply]:  # a list: one write each, apart
+                    writer.write(piece)
+                    await writer.drain()
+                    if isinstance(reply, list):
+                        await asyncio.sleep(0.02)
+                if self.close_after_answer or b"connection: close" in b"".join(reply if isinstance(reply, list) else [reply]).lower():
                     return
         finally:
             self.open -= 1
@@ -171,6 +174,44 @@ def test_an_interim_answer_is_skipped() -> None:
         assert (await pool.request(post())).status == 200
 
     run(with_pool(lambda n, r: b"HTTP/1.1 100 Continue\r\n\r\n" + OK, go))
+
+
+def test_an_error_answer_after_an_interim_one_has_its_own_headers_only() -> None:
+    interim_then_429 = (b"HTTP/1.1 103 Early Hints\r\nlink: </a>\r\nretry-after: 99\r\n\r\n"
+                        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\ncontent-length: 4\r\n\r\nslow")
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        answer = await pool.request(post())
+        assert (answer.status, answer.headers, answer.body) == (429, {"retry-after": "7", "content-length": "4"}, b"slow")
+
+    run(with_pool(lambda n, r: interim_then_429, go))
+
+
+def test_an_error_answer_in_pieces_after_successes_keeps_its_own_headers_and_body() -> None:
+    """Headers and body are read again from the bytes the connection kept of the answer: over
+    several reads, and nothing of the successes before it on the same connection."""
+    ok = b"HTTP/1.1 200 OK\r\nx-request-id: a\r\nretry-after: 99\r\ncontent-length: 2\r\n\r\n{}"
+    error = [b"HTTP/1.1 400 Bad Req", b"uest\r\nX-Rate-Limit-Retry: 5\r\ncontent-", b"length: 11\r\n\r\nhello", b" world"]
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        for _ in range(3):
+            assert (await pool.request(post())).status == 200
+        answer = await pool.request(post())
+        assert (answer.status, answer.headers, answer.body) == (
+            400, {"x-rate-limit-retry": "5", "content-length": "11"}, b"hello world")
+        assert (await pool.request(post())).status == 200
+
+    server = run(with_pool(lambda n, r: error if n == 3 else ok, go))
+    assert server.connections == 1
+
+
+def test_an_error_answer_framed_by_the_connection_end_is_read_whole() -> None:
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        answer = await pool.request(post())
+        assert (answer.status, answer.headers["retry-after"], answer.body) == (503, "2", b"down for now")
+
+    run(with_pool(lambda n, r: b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 2\r\n\r\ndown for now", go,
+                  close_after_answer=True))
 
 
 def test_a_long_body_is_cut_and_the_connection_stays_usable() -> None:
