@@ -260,12 +260,13 @@ class AdaptiveRate:
                 self._thr = [self._thr[1], 0]
             self._ans_start = now
 
-    def _answered(self, throttled: bool, now: float | None = None) -> None:
-        if now is None:
-            now = self._clock()
+    def _answered(self, throttled: bool, now: float) -> None:
+        """Count an answer in the share's buckets and ring and, unless it is stale evidence
+        (rule 6), in the hold's window. Once per answer: the rolls are called only when due."""
         if self._first_answer_at is None:
             self._first_answer_at = now
-        self._roll(now)
+        if now - self._ans_start >= 0.5:
+            self._roll(now)
         self._ans[1] += 1
         if throttled:
             self._thr[1] += 1
@@ -275,6 +276,14 @@ class AdaptiveRate:
         ring.append(throttled)
         if throttled:
             self._ring_throttled += 1
+        if now < self.hold_until:
+            return  # answers to requests sent before the hold: stale evidence (rule 6)
+        recent = self._recent
+        if len(recent) == recent.maxlen and recent[0]:
+            self._recent_throttled -= 1
+        recent.append(throttled)
+        if throttled:
+            self._recent_throttled += 1
 
     def peak_goodput(self) -> float:
         """The most successes/s seen in one second over the last ``floor_window_s`` seconds (the
@@ -298,10 +307,10 @@ class AdaptiveRate:
     def on_success(self) -> None:
         """Rule 3: additive increase (while paced below the ceiling)."""
         now = self._clock()  # once per answer: the clock is read per request, so reads add up
-        self._roll_good(now)
+        if now - self._good_start >= _GOOD_BUCKET_S:
+            self._roll_good(now)
         self._good_cur += 1
         self._answered(False, now)
-        self._remember(False, now)
         rate = self.rate
         if rate is None:
             return
@@ -326,7 +335,6 @@ class AdaptiveRate:
         self.throttled_total += 1
         now = self._clock()
         self._answered(True, now)
-        self._remember(True, now)
         share, evidence = self.throttled_share()
         if (sent_at >= self._last_cut and now - self._last_cut >= _MIN_CUT_INTERVAL_S and evidence >= 2
                 and share >= self._cut_share):
@@ -366,15 +374,6 @@ class AdaptiveRate:
             and now - self._last_decrease_at >= _HOLD_AFTER_S  # ...and cutting it did not help
         ):
             self.hold_until = now + min(retry_after, _MAX_HOLD_S)
-            self._recent.clear()  # rule 5: the next hold needs fresh evidence
+            self._recent.clear()  # rule 6: the next hold needs fresh evidence
             self._recent_throttled = 0
 
-    def _remember(self, throttled: bool, now: float | None = None) -> None:
-        if (self._clock() if now is None else now) < self.hold_until:
-            return  # answers to requests sent before the hold: stale evidence (rule 5)
-        recent = self._recent
-        if len(recent) == recent.maxlen and recent[0]:
-            self._recent_throttled -= 1
-        recent.append(throttled)
-        if throttled:
-            self._recent_throttled += 1

@@ -95,8 +95,7 @@ def evidence(rate: AdaptiveRate, clock: Clock) -> float | None:
         if i >= 94:
             rate.on_throttled(float("-inf"), None)
         else:
-            rate._answered(False)  # an answer that does not move the rate
-            rate._remember(False)
+            rate._answered(False, rate.now())  # an answer that does not move the rate
     rate._last_cut = last_cut
     assert rate.rate == before
     return before
@@ -150,8 +149,7 @@ def test_a_deep_overshoot_is_cut_deeper() -> None:
         clock.t += 1 / 3000
         sent = rate.try_take() or sent
         if i % 6:
-            rate._answered(True)
-            rate._remember(True)
+            rate._answered(True, rate.now())
         else:
             rate.on_success()
     rate.on_throttled(sent, None)
