@@ -26,6 +26,7 @@ import argparse
 import os
 import platform
 import sys
+import statistics
 import tempfile
 import threading
 import time
@@ -203,6 +204,34 @@ def pair_with_peer(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def medians(runs: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per label with two runs or more (``--repeat``): the median and range of events/s and CPU
+    s per 1,000 events, and the median of the ratios to the peer. Why: on a shared machine one
+    tree's runs differ by 10-20 % within minutes (docs/benchmark.md), so one pair proves little;
+    the median of several rotations is the figure to compare."""
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        if "steady" in r:
+            by_label.setdefault(r["label"], []).append(r["steady"])
+    ratios: dict[str, list[dict[str, Any]]] = {}
+    for p in pairs:
+        ratios.setdefault(p["label"], []).append(p)
+    out = []
+    for label, steadies in by_label.items():
+        if len(steadies) < 2:
+            continue
+        rate = [s["events_per_s"] for s in steadies]
+        cpu = [s["cpu_s_per_1k"] for s in steadies]
+        row: dict[str, Any] = {"label": label, "runs": len(steadies),
+                               "events_per_s": statistics.median(rate), "events_per_s_range": [min(rate), max(rate)],
+                               "cpu_s_per_1k": statistics.median(cpu), "cpu_s_per_1k_range": [min(cpu), max(cpu)]}
+        if ratios.get(label):
+            row["events_per_s_ratio"] = statistics.median(p["events_per_s_ratio"] for p in ratios[label])
+            row["cpu_per_1k_ratio"] = statistics.median(p["cpu_per_1k_ratio"] for p in ratios[label])
+        out.append(row)
+    return out
+
+
 def _gauges(port: int) -> dict[str, float]:
     """The unlabelled samples of the processor's /metrics ({} if it does not answer)."""
     out: dict[str, float] = {}
@@ -355,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
                     broker.bootstrap, stub, topic, args.partitions, produced, processes=1, engine={},
                     workdir=workdir, member=member), peer=True)
         result["pairs"] = pair_with_peer(result["runs"])
+        result["medians"] = medians(result["runs"], result["pairs"])
         if args.profile:
             # a run of its own: the sampler costs some CPU, so it must not colour the headline figures
             _say(f"profiled 1-process run (py-spy, {args.profile:g} s) ...")
@@ -439,6 +469,15 @@ def render_runs(runs: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list
                    f"{c['lost']:>6}/{c['duplicates']}/{c['order_violations']:<4}  {vs}")
         if run.get("reported"):
             out[-1] += f"  (peer says {run['reported']})"
+    rows = medians(runs, pairs)
+    if rows:
+        out += ["", "medians over the rotations (min-max)"]
+        for m in rows:
+            vs = (f"  vs peer: x{m['events_per_s_ratio']:.2f}, x{m['cpu_per_1k_ratio']:.2f}"
+                  if "cpu_per_1k_ratio" in m else "")
+            (lo_r, hi_r), (lo_c, hi_c) = m["events_per_s_range"], m["cpu_s_per_1k_range"]
+            out.append(f"{m['label'][:34]:34s} {m['runs']:>3d} {m['events_per_s']:>9,.0f} ({lo_r:,.0f}-{hi_r:,.0f}) "
+                       f"CPU s/1k {m['cpu_s_per_1k']:.3f} ({lo_c:.3f}-{hi_c:.3f}){vs}")
     return out
 
 

@@ -35,6 +35,22 @@ def test_each_processor_run_is_paired_with_the_peer_of_its_rotation() -> None:
     assert "FAILED: RuntimeError: boom" in table
 
 
+def test_repeated_runs_are_summed_up_by_their_medians() -> None:
+    runs = [_run("after", 1, "processor", 9000, 0.09), _run(peer.LABEL, 1, "peer", 9000, 0.15),
+            _run("after", 2, "processor", 11000, 0.06), _run(peer.LABEL, 2, "peer", 10000, 0.12),
+            _run("after", 3, "processor", 10000, 0.07), _run(peer.LABEL, 3, "peer", 8000, 0.14),
+            _run("once", 1, "processor", 5000, 0.2)]
+    pairs = run.pair_with_peer(runs)
+    [after, theirs] = run.medians(runs, pairs)
+    assert (after["label"], after["runs"], after["events_per_s"], after["cpu_s_per_1k"]) == ("after", 3, 10000, 0.07)
+    assert after["events_per_s_range"] == [9000, 11000] and after["cpu_s_per_1k_range"] == [0.06, 0.09]
+    assert round(after["cpu_per_1k_ratio"], 3) == 0.5 and round(after["events_per_s_ratio"], 3) == 1.1
+    assert theirs["label"] == peer.LABEL and "cpu_per_1k_ratio" not in theirs
+    table = "\n".join(run.render_runs(runs, pairs))
+    assert "medians over the rotations" in table
+    assert "CPU s/1k 0.070 (0.060-0.090)  vs peer: x1.10, x0.50" in table
+
+
 def test_processor_root_is_labelled_by_directory_and_commit() -> None:
     root = ProcessorRoot.of(ROOT)
     assert root.is_this
