@@ -143,6 +143,13 @@ def test_settings_commit_manually_and_refresh_metadata_within_seconds(rig):
     assert kafka.conf["topic.metadata.refresh.interval.ms"] <= 10_000
 
 
+def test_a_full_prefetch_buffer_is_refilled_within_milliseconds_not_a_second(rig):
+    """librdkafka's default (1 s) capped one process at ~11,000 events/s (bench/run.py)."""
+    _thread, kafka, _ = rig
+    assert kafka.conf["queued.max.messages.kbytes"] == 2048
+    assert kafka.conf["fetch.queue.backoff.ms"] <= 50
+
+
 def test_every_topic_is_split_over_the_members_by_default_and_the_user_may_choose(rig, monkeypatch):
     """cooperative-sticky balanced the count over source + retry topics together: a second member
     got only retry partitions (tests/integration/test_assignment.py shows it on a broker)."""
