@@ -127,9 +127,7 @@ class Response:
 
 
 _EMPTY: dict[str, str] = {}
-#: An answer's bytes kept for :func:`_headers_and_body`: its body's first :data:`MAX_BODY_BYTES`
-#: and a head of up to 64 KiB (more is read and parsed, not kept).
-_MAX_KEPT_BYTES = MAX_BODY_BYTES + 64 * 1024
+_KEEP_ALL = float("inf")
 _SUCCESSES: dict[int, Response] = {}  # 2xx answers carry only their status: one object each
 
 
@@ -160,8 +158,9 @@ class _Connection(asyncio.Protocol):
     """One keep-alive connection: one request at a time (no pipelining).
 
     Protocol per request: 1. the pool hands it a waiter and the request bytes (:meth:`send`);
-    2. the answer's bytes go through httptools, and are kept as they came (up to
-    :data:`_MAX_KEPT_BYTES`); 3. at the end of the message the waiter gets the :class:`Response`
+    2. the answer's bytes go through httptools, and are kept as they came: all of them up to the
+    end of the final answer's head (interim answers included), then :data:`MAX_BODY_BYTES` more
+    for a non-2xx answer's body, none for a 2xx; 3. at the end of the message the waiter gets the :class:`Response`
     and the connection goes back to the pool, or is closed when the answer says ``connection:
     close``; 4. if the connection ends, or the bytes are not HTTP, first, the waiter gets the
     error and the pool forgets the connection.
@@ -171,7 +170,7 @@ class _Connection(asyncio.Protocol):
     would be a Python call per answer (Voucherify sends about ten) that a success never needs.
     """
 
-    __slots__ = ("_pool", "_transport", "_parser", "_waiter", "_kept", "_kept_len", "_head_done",
+    __slots__ = ("_pool", "_transport", "_parser", "_waiter", "_kept", "_kept_len", "_keep_until", "_head_done",
                  "_answering", "closed", "deadline", "idle_since", "reused")
 
     def __init__(self, pool: ConnectionPool) -> None:
@@ -181,6 +180,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[Response] | _Callback | None = None
         self._kept: list[bytes] = []  # the answer's bytes so far (with any interim answer before it)
         self._kept_len = 0
+        self._keep_until: float = _KEEP_ALL  # _kept_len from which bytes are no longer kept
         self._head_done = False
         self._answering = False  # a byte of the current request's answer has arrived
         self.reused = False  # it served a request before this one
@@ -212,7 +212,7 @@ class _Connection(asyncio.Protocol):
         if self._waiter is None:  # bytes nobody asked for: the connection's state is unknown
             self.abort(MalformedAnswer("data on an idle connection"))
             return
-        if self._kept_len < _MAX_KEPT_BYTES:
+        if self._kept_len < self._keep_until:
             self._kept.append(data)
             self._kept_len += len(data)
         try:
@@ -235,6 +235,9 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._head_done = True
+        status = self._parser.get_status_code()
+        if status >= 200:  # the final answer's head is kept whole; of its body, what an error message needs
+            self._keep_until = self._kept_len + MAX_BODY_BYTES if status >= 300 else 0
 
     def on_message_complete(self) -> None:
         parser = self._parser
@@ -248,6 +251,7 @@ class _Connection(asyncio.Protocol):
         self.reused = True
         kept = self._kept
         self._kept_len = 0
+        self._keep_until = _KEEP_ALL
         if 200 <= status < 300:  # neither headers nor body are read: one shared answer per status
             kept.clear()
             response = _SUCCESSES.get(status) or _SUCCESSES.setdefault(status, Response(status, _EMPTY, b""))

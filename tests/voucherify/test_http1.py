@@ -205,6 +205,42 @@ def test_an_error_answer_in_pieces_after_successes_keeps_its_own_headers_and_bod
     assert server.connections == 1
 
 
+def _pieces(data: bytes, size: int = 16 * 1024) -> list[bytes]:
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("before_head", ["long head", "interim answers"])
+def test_a_long_head_over_many_reads_keeps_every_header_of_the_error_answer(before_head: str) -> None:
+    """A newcomer's finding: the bytes were kept up to a fixed size, so more than 128 KiB in front
+    of the final answer's last header (a long head, or interim answers) over several reads lost
+    its Retry-After and body. The final answer's head is now kept whole."""
+    if before_head == "long head":
+        padding = b"".join(b"x-pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(140))
+        reply = b"HTTP/1.1 429 Too Many Requests\r\n" + padding + b"Retry-After: 5\r\ncontent-length: 2\r\n\r\n{}"
+    else:
+        interim = b"HTTP/1.1 103 Early Hints\r\nlink: <%s>\r\n\r\n" % (b"l" * 8000)
+        reply = interim * 20 + b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\ncontent-length: 2\r\n\r\n{}"
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        answer = await pool.request(post())
+        assert (answer.status, answer.headers["retry-after"], answer.body) == (429, "5", b"{}")
+        assert "link" not in answer.headers
+
+    run(with_pool(lambda n, r: _pieces(reply), go))
+
+
+def test_a_long_error_body_over_many_reads_is_cut_after_the_head() -> None:
+    big = b"y" * (MAX_BODY_BYTES * 2)
+    reply = b"HTTP/1.1 502 Bad Gateway\r\nretry-after: 1\r\ncontent-length: %d\r\n\r\n%s" % (len(big), big)
+
+    async def go(pool: ConnectionPool, server: Server) -> None:
+        answer = await pool.request(post())
+        assert (answer.status, answer.headers["retry-after"], answer.body) == (502, "1", b"y" * MAX_BODY_BYTES)
+        assert (await pool.request(post())).status == 502
+
+    assert run(with_pool(lambda n, r: _pieces(reply, 64 * 1024), go)).connections == 1
+
+
 def test_an_error_answer_framed_by_the_connection_end_is_read_whole() -> None:
     async def go(pool: ConnectionPool, server: Server) -> None:
         answer = await pool.request(post())
