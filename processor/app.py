@@ -29,6 +29,7 @@ from processor.engine.ordering import ordering_key_func
 from processor.engine.pipeline import Engine, EngineSettings
 from processor.kafka.consumer import ConsumerThread
 from processor.kafka.admin import QUIET, admin_client, create_topics, existing_topics, new_topic_partitions, plan_topics
+from processor.kafka.clients import check_client_settings
 from processor.kafka.decoders import DecoderSettings, decoder_from_config
 from processor.kafka.dlq import DlqSettings
 from processor.kafka.producer import AsyncProducer
@@ -90,6 +91,11 @@ def decoder_settings(cfg: AppConfig) -> DecoderSettings:
 def admin_settings(cfg: AppConfig) -> dict[str, Any]:
     """librdkafka settings for an AdminClient (bootstrap + the shared passthrough)."""
     return cfg.kafka.librdkafka("admin")
+
+
+def consumer_settings(cfg: AppConfig) -> dict[str, Any]:
+    """librdkafka settings for ``run``'s consumer (its group, bootstrap, the passthroughs)."""
+    return {"group.id": cfg.kafka.group_id, **cfg.kafka.librdkafka("consumer")}
 
 
 def startup_warnings(cfg: AppConfig, destination: Destination) -> list[str]:
@@ -206,6 +212,8 @@ async def run_processor(
              extra={"config_generation": 1, "config_hash": first.hash})
     topics = topic_settings(cfg)
     retry_topics = retry_topic_names(topics)
+    # A setting librdkafka refuses stops start-up here, before any topic is created (exit 2).
+    check_client_settings(consumer_settings(cfg), cfg.kafka.librdkafka("producer"))
     await asyncio.get_running_loop().run_in_executor(None, ensure_internal_topics, admin_settings(cfg), topics)
     async with AsyncExitStack() as stack:
         if cfg.ops.http_port:
@@ -234,9 +242,8 @@ async def run_processor(
             observer=observer,
             auth_probe_max_interval_s=cfg.engine.auth_probe_max_interval_s,
         )
-        consumer_conf = {"group.id": cfg.kafka.group_id, **cfg.kafka.librdkafka("consumer")}
         consumer = ConsumerThread(
-            consumer_conf,
+            consumer_settings(cfg),
             [cfg.kafka.source_topic, *retry_topics],
             engine,
             commit_interval_s=cfg.engine.commit_interval_s,

@@ -77,6 +77,7 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from processor.engine.ports import TP, Commit, ConsumerListener, Inbound
+from processor.kafka.clients import settings_refused
 from processor.kafka.logs import KAFKA_LOGGER
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,10 @@ class ConsumerThread:
             "on_commit": self._on_commit,
             "error_cb": self._on_kafka_error,
         }
-        self._consumer = Consumer(settings)
+        try:
+            self._consumer = Consumer(settings)
+        except KafkaException as exc:
+            raise settings_refused("consumer", exc) from None
         self._strategy = str(settings["partition.assignment.strategy"])  # named when the group refuses it
         self._topics = topics
         self._listener = listener

@@ -36,12 +36,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from processor.engine import headers as h
 from processor.engine.ports import AUTH, CONFIG, DECODE, ERROR_CLASSES, INTERNAL, PERMANENT, RETRYABLE, VALIDATION
 from processor.errors import KafkaUnavailable, LedgerFull
 from processor.kafka.admin import _describe, retry_coordinator
+from processor.kafka.clients import new_consumer, new_producer
 from processor.kafka.producer import durable_producer_settings
 
 __all__ = [
@@ -261,7 +262,7 @@ def _ranges(offsets: list[int]) -> Iterator[tuple[int, int]]:
 def _reader(settings: DlqSettings, group_id: str) -> Consumer:
     conf = dict(settings.consumer)
     conf.update({"group.id": group_id, "enable.auto.commit": False, "enable.auto.offset.store": False})
-    return Consumer(conf)
+    return new_consumer(conf)
 
 
 def _partitions(consumer: Consumer, topic: str, timeout: float) -> list[int]:
@@ -400,7 +401,7 @@ def redrive(
             todo.append((_newest(pending), pending))
         else:
             result.skipped += 1
-    producer = Producer(durable_producer_settings(dict(settings.producer)))
+    producer = new_producer(durable_producer_settings(dict(settings.producer)))
     committer = _reader(settings, redrive_group_id(settings))
     delivered: list[list[DlqRecord]] = []
     errors: list[str] = []

@@ -17,9 +17,10 @@ import asyncio
 import threading
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException
 
 from processor.errors import ProduceError
+from processor.kafka.clients import new_producer
 
 __all__ = ["AsyncProducer", "ProduceError", "DURABILITY_SETTINGS", "durable_producer_settings"]
 
@@ -37,7 +38,7 @@ def durable_producer_settings(conf: dict[str, Any]) -> dict[str, Any]:
 class AsyncProducer:
     def __init__(self, conf: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
         settings = durable_producer_settings({"linger.ms": 5, "compression.type": "lz4", **conf})
-        self._producer = Producer(settings)
+        self._producer = new_producer(settings)  # KafkaSettingsError: a setting librdkafka refuses
         self._loop = loop or asyncio.get_running_loop()
         self._stopping = threading.Event()
         self._poller = threading.Thread(target=self._poll_forever, name="kafka-producer-poll", daemon=True)

@@ -164,6 +164,21 @@ def test_no_warnings_no_warn_lines(
     assert "WARN" not in capsys.readouterr().out
 
 
+def test_a_consumer_setting_librdkafka_refuses_exits_2_naming_it(
+    stub: StubServer, kafka_bootstrap: str, topic_base: str, write_config: WriteConfig, with_topics: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A newcomer's finding: check-config said "config ok" and exited 0, and `run` then stopped
+    with a traceback (exit 1)."""
+    capsys.readouterr()
+    path = write_config(kafka_bootstrap, topic_base, destination={"custom_url": stub.url},
+                        kafka={"consumer": {"fetch.queue.backoff.ms": -5}})
+    code, out = _check(path, capsys)
+    assert code == 2, out
+    assert 'kafka consumer settings (kafka.client, kafka.consumer): Configuration property "fetch.queue.backoff.ms" ' \
+           "value -5 is outside allowed range" in out
+
+
 # -- issue 12 items 4 and 5: SASL secrets from a shell or a file; auth failure vs unreachable -----
 
 def _sasl_doc(kafka_sasl, stub: StubServer, topic_base: str, **client: str) -> dict:

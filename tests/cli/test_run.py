@@ -51,3 +51,21 @@ def test_the_exit_code_of_a_command_whose_member_stopped_on_its_own():
     assert _exit_code(-9) == 137
     assert _exit_code(-15) == 143
     assert _exit_code(0) == 1
+
+
+def test_a_kafka_setting_librdkafka_refuses_stops_run_with_exit_2_and_one_line(tmp_path: Path) -> None:
+    """A newcomer's finding: `run` stopped with a traceback and exit 1. Now the settings are
+    checked before anything else talks to Kafka (no broker is needed to refuse them)."""
+    import yaml
+
+    from tests.cli.conftest import config_document
+
+    doc = config_document("127.0.0.1:1", "refused", kafka={"consumer": {"fetch.queue.backoff.ms": "fast"}})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "processor", "run", "--config", str(path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "configuration error: kafka consumer settings (kafka.client, kafka.consumer): Invalid value for " \
+           "configuration property" in result.stderr and "fetch.queue.backoff.ms" in result.stderr, result.stderr
