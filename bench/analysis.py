@@ -69,12 +69,17 @@ def steady_state(samples: list[Sample], expected: int, lo: float = 0.1, hi: floa
 
 
 def rate_by_decile(samples: list[Sample], expected: int) -> list[float]:
-    """Events/s in each tenth of the run: a falling rate means something degrades as it goes."""
+    """Events/s in each tenth of the run: a falling rate means something degrades as it goes.
+
+    A tenth that falls inside one sampling interval (a short run) gets that interval's rate; it
+    was ``nan``, which read like a failure (a newcomer's finding)."""
     counts = [s.requests for s in samples]
     out: list[float] = []
     for d in range(10):
         a = min(bisect_left(counts, expected * d / 10), len(samples) - 1)
         b = min(bisect_left(counts, expected * (d + 1) / 10), len(samples) - 1)
+        if b <= a:
+            a = max(0, b - 1)
         dt = samples[b].t - samples[a].t
         out.append(round((counts[b] - counts[a]) / dt) if dt > 0 else float("nan"))
     return out

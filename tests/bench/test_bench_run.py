@@ -108,3 +108,15 @@ def test_a_run_too_short_for_a_steady_window_still_has_every_figure() -> None:
     r = _run("short", 1, "processor", 0, 0)
     r["steady"] = steady
     assert "nan" in "\n".join(run.render_runs([r], []))
+
+
+def test_a_tenth_inside_one_sampling_interval_gets_that_intervals_rate() -> None:
+    """A newcomer saw ``nan`` in "by tenth" on a 20,000-event run, which read like a failure."""
+    from bench.analysis import Sample, rate_by_decile
+
+    # 1,000 requests: the first 500 in 0.5 s, then all the rest within one 0.25 s sample
+    samples = [Sample(0.0, 0, 0.0, 0.0), Sample(0.25, 250, 0.1, 0.0), Sample(0.5, 500, 0.2, 0.0),
+               Sample(0.75, 1000, 0.3, 0.0)]
+    rates = rate_by_decile(samples, 1000)
+    assert all(rate == rate for rate in rates), rates  # no nan
+    assert rates[:2] == [1000, 1000] and rates[-1] == 2000
