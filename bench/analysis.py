@@ -71,17 +71,26 @@ def steady_state(samples: list[Sample], expected: int, lo: float = 0.1, hi: floa
 def rate_by_decile(samples: list[Sample], expected: int) -> list[float]:
     """Events/s in each tenth of the run: a falling rate means something degrades as it goes.
 
-    A tenth that falls inside one sampling interval (a short run) gets that interval's rate; it
-    was ``nan``, which read like a failure (a newcomer's finding)."""
+    Each tenth's start and end are the times the request count reached it, interpolated between
+    the samples around it: a short run's tenth that falls inside one sampling interval was
+    ``nan``, and one measured from sample to sample could span a dozen requests (a newcomer read
+    both as a collapse). A tenth the run never reached, or a run of one sample, is ``nan``.
+    """
+    def reached(count: float) -> float | None:
+        i = bisect_left(counts, count)
+        if i >= len(samples):
+            return None
+        if i == 0 or counts[i] == counts[i - 1]:
+            return samples[i].t
+        before, after = samples[i - 1], samples[i]
+        return before.t + (count - counts[i - 1]) / (counts[i] - counts[i - 1]) * (after.t - before.t)
+
     counts = [s.requests for s in samples]
     out: list[float] = []
     for d in range(10):
-        a = min(bisect_left(counts, expected * d / 10), len(samples) - 1)
-        b = min(bisect_left(counts, expected * (d + 1) / 10), len(samples) - 1)
-        if b <= a:
-            a = max(0, b - 1)
-        dt = samples[b].t - samples[a].t
-        out.append(round((counts[b] - counts[a]) / dt) if dt > 0 else float("nan"))
+        start, end = reached(expected * d / 10), reached(expected * (d + 1) / 10)
+        ok = start is not None and end is not None and end > start
+        out.append(round(expected / 10 / (end - start)) if ok else float("nan"))  # type: ignore[operator]
     return out
 
 

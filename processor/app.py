@@ -27,12 +27,12 @@ from processor.config import AppConfig
 from processor.engine.handoff import Handoff
 from processor.engine.ordering import ordering_key_func
 from processor.engine.pipeline import Engine, EngineSettings
-from processor.kafka.consumer import ConsumerThread
+from processor.kafka.consumer import ConsumerThread, client_settings as consumer_client_settings
 from processor.kafka.admin import QUIET, admin_client, create_topics, existing_topics, new_topic_partitions, plan_topics
 from processor.kafka.clients import check_client_settings
 from processor.kafka.decoders import DecoderSettings, decoder_from_config
 from processor.kafka.dlq import DlqSettings
-from processor.kafka.producer import AsyncProducer
+from processor.kafka.producer import AsyncProducer, client_settings as producer_client_settings
 from processor.kafka.topics import TopicSettings, retry_topic_names
 from processor.ops.gc_tuning import tune_gc
 from processor.ops.health import Health
@@ -96,6 +96,15 @@ def admin_settings(cfg: AppConfig) -> dict[str, Any]:
 def consumer_settings(cfg: AppConfig) -> dict[str, Any]:
     """librdkafka settings for ``run``'s consumer (its group, bootstrap, the passthroughs)."""
     return {"group.id": cfg.kafka.group_id, **cfg.kafka.librdkafka("consumer")}
+
+
+def check_kafka_settings(cfg: AppConfig) -> None:
+    """Build the consumer and the producer ``run`` builds, with exactly their settings, and close
+    them: :class:`~processor.errors.KafkaSettingsError` (exit 2) for a setting librdkafka refuses,
+    alone or with ours (``max.in.flight.requests.per.connection: 10`` against the producer's
+    idempotence). ``run`` calls it before it creates any topic; ``check-config`` calls it too."""
+    check_client_settings(consumer_client_settings(consumer_settings(cfg)),
+                          producer_client_settings(cfg.kafka.librdkafka("producer")))
 
 
 def startup_warnings(cfg: AppConfig, destination: Destination) -> list[str]:
@@ -212,8 +221,7 @@ async def run_processor(
              extra={"config_generation": 1, "config_hash": first.hash})
     topics = topic_settings(cfg)
     retry_topics = retry_topic_names(topics)
-    # A setting librdkafka refuses stops start-up here, before any topic is created (exit 2).
-    check_client_settings(consumer_settings(cfg), cfg.kafka.librdkafka("producer"))
+    check_kafka_settings(cfg)  # a setting librdkafka refuses: exit 2 before any topic is created
     await asyncio.get_running_loop().run_in_executor(None, ensure_internal_topics, admin_settings(cfg), topics)
     async with AsyncExitStack() as stack:
         if cfg.ops.http_port:

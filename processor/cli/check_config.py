@@ -35,11 +35,10 @@ from processor.cli.common import (
     add_config_argument,
     load_config_or_none,
 )
-from processor.app import admin_settings, build_client, consumer_settings, startup_warnings, topic_settings
+from processor.app import admin_settings, build_client, check_kafka_settings, startup_warnings, topic_settings
 from processor.config import AppConfig
 from processor.errors import ConfigError, KafkaAuthFailed, KafkaSettingsError, KafkaUnavailable, ProbeError
 from processor.kafka.admin import QUIET, admin_client, existing_topics
-from processor.kafka.clients import check_client_settings
 from processor.kafka.topics import all_topic_names
 from processor.ops.logging import RedactingFilter
 from processor.voucherify.destination import Destination
@@ -117,7 +116,7 @@ def _quiet(logger: str) -> Iterator[None]:
 def check_kafka(cfg: AppConfig, timeout: float) -> tuple[int, str, list[str]]:
     """(exit code, detail, missing topics) for the client settings, connectivity, credentials and topics."""
     try:
-        check_client_settings(consumer_settings(cfg), cfg.kafka.librdkafka("producer"))
+        check_kafka_settings(cfg)
         present = existing_topics(admin_client(admin_settings(cfg), **QUIET), timeout=timeout)
     except KafkaSettingsError as exc:
         return EXIT_CONFIG, str(exc), []

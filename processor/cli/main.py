@@ -29,6 +29,8 @@ from types import ModuleType  # noqa: E402
 
 from processor import __version__  # noqa: E402
 from processor.cli import check_config, dlq, dry_run, import_segment, replay, run, topics, webhooks
+from processor.cli.common import EXIT_CONFIG  # noqa: E402
+from processor.errors import ConfigError  # noqa: E402
 
 #: Subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS: tuple[ModuleType, ...] = (run, dry_run, check_config, import_segment, topics, replay, dlq, webhooks)
@@ -55,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()
+    except ConfigError as exc:
+        # What a command did not turn into its own message: a setting refused deep down (a
+        # librdkafka property under kafka.consumer, met by `dlq` or `replay`) is still exit 2 and
+        # one line, never a traceback (a newcomer's finding).
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except BrokenPipeError:
         # The reader went away (``dlq list | head -2``): what it read is all it wanted. Point
         # stdout at /dev/null so the interpreter's final flush does not raise again at exit.

@@ -35,6 +35,7 @@ from processor.cli.common import (
 )
 from processor.config import AppConfig
 from processor.errors import GroupActive, ReplayError
+from processor.kafka.clients import new_consumer
 from processor.kafka.admin import (
     QUIET,
     KafkaUnavailable,
@@ -119,7 +120,7 @@ def _planner_consumer(cfg: AppConfig) -> Consumer:
     conf = cfg.kafka.librdkafka("consumer")
     conf.update({"group.id": f"{cfg.kafka.group_id}.replay-planner-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
                  **QUIET})
-    return Consumer(conf)
+    return new_consumer(conf)
 
 
 def plan_replay(cfg: AppConfig, target: ReplayTarget, *, timeout: float = 10.0) -> ReplayPlan:

@@ -71,7 +71,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -90,6 +90,46 @@ SAFETY_SETTINGS = {
 }
 
 
+def client_settings(conf: Mapping[str, Any]) -> dict[str, Any]:
+    """The librdkafka settings :class:`ConsumerThread` builds its consumer with (its callbacks
+    aside): this module's defaults, ``conf`` over them, the safety settings over both. One place,
+    so ``check-config`` and ``run``'s start-up check exactly what the consumer gets."""
+    return {
+        "auto.offset.reset": "earliest",
+        # librdkafka refreshes topic metadata every 5 minutes by default: partitions added to
+        # the source topic were consumed only minutes later, and a deleted topic went unnoticed
+        # (issue 13). Every 5 s costs one small metadata request per broker. Overridable.
+        "topic.metadata.refresh.interval.ms": 5000,
+        # librdkafka prefetches up to 64 MB by default, but the engine holds at most
+        # max_in_flight events (and max_in_flight_bytes) anyway. With a backlog that buffer
+        # costs far more RSS than its size: bench --rss, 30 KB events, engine admitting
+        # ~nothing: 270 MB at 16 MB, 131 MB at 2 MB (1 KB events: 308 -> 234 MB from 64 to
+        # 16 MB). 2 MB is still ~0.3 s of events at full speed; 60,000 1 KB events, 2 pairs of
+        # runs (machine load 4-9): events/s 1,495 / 1,424 at 16 MB, 2,968 / 1,904 at 2 MB,
+        # peak RSS 204 -> 155 MB. Overridable.
+        "queued.max.messages.kbytes": 2048,
+        # Once that buffer is full, librdkafka (2.x) waits fetch.queue.backoff.ms (default
+        # 1,000) before it fetches again, even when the engine has emptied the buffer long
+        # before: one process was capped at ~11,000 1.2 KB events/s whatever the engine could do
+        # (bench/run.py, 100,000 events, 20 ms stub, max_concurrent_requests=1000: 11,158
+        # events/s at the default; 16,949 at 100 ms, 18,272 at 50, 19,315 at 20, 17,277 at 1,
+        # the same CPU per event). The buffer's bound, so RSS, is unchanged. Overridable.
+        "fetch.queue.backoff.ms": 20,
+        # The group subscribes to the source topic *and* the retry tiers. The cooperative-sticky
+        # assignor balances the total partition count, not each topic (librdkafka #4044): a
+        # second member joining got all 8 retry partitions and the first kept all 8 source
+        # partitions, so `run --processes 2` did the work of one (bench: 4,800-5,100 events/s
+        # for 1 and 2 processes). `range` splits every topic over the members (2 processes:
+        # 10,600 events/s). It is an eager protocol: a rebalance revokes everything, and each
+        # member drains and commits before the new assignment. Overridable (a group cannot mix
+        # eager and cooperative members: see the README, "Scaling out").
+        "partition.assignment.strategy": "range",
+        **conf,
+        **SAFETY_SETTINGS,
+        "enable.auto.commit": False,  # rule 4: this thread commits
+    }
+
+
 class ConsumerThread:
     def __init__(
         self,
@@ -105,42 +145,7 @@ class ConsumerThread:
         on_lag: Callable[[TP, int], None] | None = None,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
-        settings = {
-            "auto.offset.reset": "earliest",
-            # librdkafka refreshes topic metadata every 5 minutes by default: partitions added to
-            # the source topic were consumed only minutes later, and a deleted topic went unnoticed
-            # (issue 13). Every 5 s costs one small metadata request per broker. Overridable.
-            "topic.metadata.refresh.interval.ms": 5000,
-            # librdkafka prefetches up to 64 MB by default, but the engine holds at most
-            # max_in_flight events (and max_in_flight_bytes) anyway. With a backlog that buffer
-            # costs far more RSS than its size: bench --rss, 30 KB events, engine admitting
-            # ~nothing: 270 MB at 16 MB, 131 MB at 2 MB (1 KB events: 308 -> 234 MB from 64 to
-            # 16 MB). 2 MB is still ~0.3 s of events at full speed; 60,000 1 KB events, 2 pairs of
-            # runs (machine load 4-9): events/s 1,495 / 1,424 at 16 MB, 2,968 / 1,904 at 2 MB,
-            # peak RSS 204 -> 155 MB. Overridable.
-            "queued.max.messages.kbytes": 2048,
-            # Once that buffer is full, librdkafka (2.x) waits fetch.queue.backoff.ms (default
-            # 1,000) before it fetches again, even when the engine has emptied the buffer long
-            # before: one process was capped at ~11,000 1.2 KB events/s whatever the engine could do
-            # (bench/run.py, 100,000 events, 20 ms stub, max_concurrent_requests=1000: 11,158
-            # events/s at the default; 16,949 at 100 ms, 18,272 at 50, 19,315 at 20, 17,277 at 1,
-            # the same CPU per event). The buffer's bound, so RSS, is unchanged. Overridable.
-            "fetch.queue.backoff.ms": 20,
-            # The group subscribes to the source topic *and* the retry tiers. The cooperative-sticky
-            # assignor balances the total partition count, not each topic (librdkafka #4044): a
-            # second member joining got all 8 retry partitions and the first kept all 8 source
-            # partitions, so `run --processes 2` did the work of one (bench: 4,800-5,100 events/s
-            # for 1 and 2 processes). `range` splits every topic over the members (2 processes:
-            # 10,600 events/s). It is an eager protocol: a rebalance revokes everything, and each
-            # member drains and commits before the new assignment. Overridable (a group cannot mix
-            # eager and cooperative members: see the README, "Scaling out").
-            "partition.assignment.strategy": "range",
-            **conf,
-            **SAFETY_SETTINGS,
-            "enable.auto.commit": False,  # rule 4: this thread commits
-            "on_commit": self._on_commit,
-            "error_cb": self._on_kafka_error,
-        }
+        settings = {**client_settings(conf), "on_commit": self._on_commit, "error_cb": self._on_kafka_error}
         try:
             self._consumer = Consumer(settings)
         except KafkaException as exc:

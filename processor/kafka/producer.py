@@ -35,10 +35,15 @@ def durable_producer_settings(conf: dict[str, Any]) -> dict[str, Any]:
     return {**conf, **DURABILITY_SETTINGS}
 
 
+def client_settings(conf: dict[str, Any]) -> dict[str, Any]:
+    """The librdkafka settings :class:`AsyncProducer` builds its producer with: its defaults,
+    ``conf`` over them, the durability settings over both (so ``check-config`` checks these)."""
+    return durable_producer_settings({"linger.ms": 5, "compression.type": "lz4", **conf})
+
+
 class AsyncProducer:
     def __init__(self, conf: dict[str, Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
-        settings = durable_producer_settings({"linger.ms": 5, "compression.type": "lz4", **conf})
-        self._producer = new_producer(settings)  # KafkaSettingsError: a setting librdkafka refuses
+        self._producer = new_producer(client_settings(conf))  # KafkaSettingsError: a setting librdkafka refuses
         self._loop = loop or asyncio.get_running_loop()
         self._stopping = threading.Event()
         self._poller = threading.Thread(target=self._poll_forever, name="kafka-producer-poll", daemon=True)

@@ -34,7 +34,8 @@ Errors, all :class:`HttpError` (never carrying a header, so never a secret):
   a fresh connection: :class:`StaleConnection`); an answer whose head arrived counts as
   answered with that status even if the connection ends before its body does (the server has
   decided; the body is only read for error messages);
-- :class:`MalformedAnswer`: the bytes are not an HTTP/1.1 answer.
+- :class:`MalformedAnswer`: the bytes are not an HTTP/1.1 answer, or more than
+  :data:`MAX_HEAD_BYTES` came before its final head was complete.
 """
 
 from __future__ import annotations
@@ -128,6 +129,10 @@ class Response:
 
 _EMPTY: dict[str, str] = {}
 _KEEP_ALL = float("inf")
+#: The most bytes an answer may send before its final head is complete (interim answers
+#: included); beyond it the answer is malformed. Node's parser, Segment's, stops at 16 KiB of
+#: headers; without a bound, a misbehaving endpoint's endless interim answers all stayed in memory.
+MAX_HEAD_BYTES = 1024 * 1024
 _SUCCESSES: dict[int, Response] = {}  # 2xx answers carry only their status: one object each
 
 
@@ -219,6 +224,9 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self.abort(MalformedAnswer(f"malformed answer: {exc}"))
+            return
+        if self._kept_len > MAX_HEAD_BYTES and self._keep_until == _KEEP_ALL:  # no final head yet
+            self.abort(MalformedAnswer(f"no complete answer head within {MAX_HEAD_BYTES} bytes"))
 
     def eof_received(self) -> bool:
         # An answer framed by the end of the connection (no length, not chunked) ends here.

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SPY = r"""
@@ -53,19 +55,33 @@ def test_the_exit_code_of_a_command_whose_member_stopped_on_its_own():
     assert _exit_code(0) == 1
 
 
-def test_a_kafka_setting_librdkafka_refuses_stops_run_with_exit_2_and_one_line(tmp_path: Path) -> None:
-    """A newcomer's finding: `run` stopped with a traceback and exit 1. Now the settings are
-    checked before anything else talks to Kafka (no broker is needed to refuse them)."""
+@pytest.mark.parametrize(("kafka", "words"), [
+    ({"consumer": {"fetch.queue.backoff.ms": "fast"}},
+     'kafka consumer settings (kafka.client, kafka.consumer): Invalid value for configuration property'),
+    # valid alone, refused with the producer's forced idempotence: checked with run's own settings
+    ({"producer": {"max.in.flight.requests.per.connection": 10}},
+     "kafka producer settings (kafka.client, kafka.producer): Failed to create producer: `max.in.flight`"),
+    ({"consumer": {"group.protocol": "consumer"}},  # refused with run's partition.assignment.strategy
+     "kafka consumer settings (kafka.client, kafka.consumer): Failed to create consumer"),
+])
+def test_a_kafka_setting_librdkafka_refuses_stops_run_with_exit_2_and_one_line(
+        tmp_path: Path, kafka: dict, words: str) -> None:
+    """Newcomers' findings: `run` stopped with a traceback and exit 1, then (the check not using
+    run's own settings) created its topics before it stopped. Now the settings run builds its
+    clients with are checked before anything talks to Kafka (no broker needed to refuse them)."""
+    import json
+
     import yaml
 
     from tests.cli.conftest import config_document
 
-    doc = config_document("127.0.0.1:1", "refused", kafka={"consumer": {"fetch.queue.backoff.ms": "fast"}})
+    doc = config_document("127.0.0.1:1", "refused", kafka=kafka)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "processor", "run", "--config", str(path)], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    assert "configuration error: kafka consumer settings (kafka.client, kafka.consumer): Invalid value for " \
-           "configuration property" in result.stderr and "fetch.queue.backoff.ms" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "created missing topic" not in result.stderr
+    [error] = [json.loads(line) for line in result.stderr.splitlines()
+               if line.startswith("{") and json.loads(line)["level"] == "ERROR"]
+    assert error["message"].startswith("configuration error: " + words), error
