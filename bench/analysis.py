@@ -68,29 +68,25 @@ def steady_state(samples: list[Sample], expected: int, lo: float = 0.1, hi: floa
             "runqueue_wait_per_s": (last.wait_s - first.wait_s) / dt}
 
 
-def rate_by_decile(samples: list[Sample], expected: int) -> list[float]:
+def rate_by_decile(arrivals: list[float], expected: int) -> list[float]:
     """Events/s in each tenth of the run: a falling rate means something degrades as it goes.
 
-    Each tenth's start and end are the times the request count reached it, interpolated between
-    the samples around it: a short run's tenth that falls inside one sampling interval was
-    ``nan``, and one measured from sample to sample could span a dozen requests (a newcomer read
-    both as a collapse). A tenth the run never reached, or a run of one sample, is ``nan``.
+    ``arrivals``: the stub's arrival time of every request, in order. Each tenth is timed from
+    the arrival of its first request to that of its last, so it is exact: from the 0.25 s
+    samples, a tenth inside one sample was ``nan``, and the last tenth read as a collapse when
+    the run ended just after a sample (newcomers' findings). A tenth never reached is ``nan``.
     """
-    def reached(count: float) -> float | None:
-        i = bisect_left(counts, count)
-        if i >= len(samples):
-            return None
-        if i == 0 or counts[i] == counts[i - 1]:
-            return samples[i].t
-        before, after = samples[i - 1], samples[i]
-        return before.t + (count - counts[i - 1]) / (counts[i] - counts[i - 1]) * (after.t - before.t)
-
-    counts = [s.requests for s in samples]
     out: list[float] = []
+    if not arrivals:
+        return [float("nan")] * 10
+    arrivals = sorted(arrivals)  # (pages of the stub's records come in order; be sure)
+    bounds = [min(len(arrivals), max(1, round(expected * d / 10))) - 1 for d in range(11)]
+    bounds[0] = 0
     for d in range(10):
-        start, end = reached(expected * d / 10), reached(expected * (d + 1) / 10)
-        ok = start is not None and end is not None and end > start
-        out.append(round(expected / 10 / (end - start)) if ok else float("nan"))  # type: ignore[operator]
+        a, b = bounds[d], bounds[d + 1]
+        reached = len(arrivals) >= round(expected * (d + 1) / 10)
+        dt = arrivals[b] - arrivals[a]
+        out.append(round((b - a) / dt) if reached and dt > 0 else float("nan"))
     return out
 
 
@@ -106,7 +102,9 @@ def check(records: Iterable[Record], ts_ms: Any, expected_by_path: dict[str, int
     seen: set[int] = set()
     violations = duplicates = untagged = 0
     latencies: list[float] = []
+    arrivals: list[float] = []
     for arrived, path, status, body in records:
+        arrivals.append(arrived)
         by_path[path] += 1
         statuses[status] += 1
         tag = tag_of(path, body) if isinstance(body, dict) else None
@@ -130,6 +128,7 @@ def check(records: Iterable[Record], ts_ms: Any, expected_by_path: dict[str, int
     return {
         "requests": sum(by_path.values()),
         "expected_requests": expected_total,
+        "rate_by_decile": rate_by_decile(arrivals, expected_total),
         "distinct_events_delivered": len(seen),
         "lost": expected_total - len(seen),
         "duplicates": duplicates,

@@ -18,14 +18,19 @@ from confluent_kafka import Consumer, KafkaException, Producer
 from processor.errors import KafkaSettingsError
 from processor.kafka.admin import QUIET, _describe
 
-__all__ = ["new_consumer", "new_producer", "check_client_settings", "settings_refused"]
+__all__ = ["new_consumer", "new_producer", "check_client_settings", "settings_refused", "REFUSALS"]
+
+#: What building a client raises for a setting it refuses: librdkafka's ``KafkaException``, and
+#: confluent-kafka's own ``TypeError``/``ValueError`` for a callback property that is not a
+#: function (``error_cb: oops``, a newcomer's finding) and values it checks itself.
+REFUSALS = (KafkaException, TypeError, ValueError)
 
 
 def new_consumer(conf: Mapping[str, Any]) -> Consumer:
     """A ``Consumer``; raises :class:`KafkaSettingsError` if librdkafka refuses a setting."""
     try:
         return Consumer(dict(conf))
-    except KafkaException as exc:
+    except REFUSALS as exc:
         raise settings_refused("consumer", exc) from None
 
 
@@ -33,7 +38,7 @@ def new_producer(conf: Mapping[str, Any]) -> Producer:
     """A ``Producer``; raises :class:`KafkaSettingsError` if librdkafka refuses a setting."""
     try:
         return Producer(dict(conf))
-    except KafkaException as exc:
+    except REFUSALS as exc:
         raise settings_refused("producer", exc) from None
 
 
@@ -44,6 +49,7 @@ def check_client_settings(consumer: Mapping[str, Any], producer: Mapping[str, An
     new_producer({**producer, **QUIET}).flush(0)
 
 
-def settings_refused(role: str, exc: KafkaException) -> KafkaSettingsError:
+def settings_refused(role: str, exc: Exception) -> KafkaSettingsError:
     """The error for librdkafka refusing a ``role`` (``consumer``, ``producer``) client's settings."""
-    return KafkaSettingsError(f"kafka {role} settings (kafka.client, kafka.{role}): {_describe(exc, name=False).strip()}")
+    words = _describe(exc, name=False) if isinstance(exc, KafkaException) else str(exc)
+    return KafkaSettingsError(f"kafka {role} settings (kafka.client, kafka.{role}): {words.strip()}")

@@ -77,7 +77,7 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from processor.engine.ports import TP, Commit, ConsumerListener, Inbound
-from processor.kafka.clients import settings_refused
+from processor.kafka.clients import REFUSALS, settings_refused
 from processor.kafka.logs import KAFKA_LOGGER
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class ConsumerThread:
         settings = {**client_settings(conf), "on_commit": self._on_commit, "error_cb": self._on_kafka_error}
         try:
             self._consumer = Consumer(settings)
-        except KafkaException as exc:
+        except REFUSALS as exc:
             raise settings_refused("consumer", exc) from None
         self._strategy = str(settings["partition.assignment.strategy"])  # named when the group refuses it
         self._topics = topics

@@ -19,7 +19,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
-from processor.errors import ProduceError
+from processor.errors import KafkaSettingsError, ProduceError
 from processor.kafka.clients import new_producer
 
 __all__ = ["AsyncProducer", "ProduceError", "DURABILITY_SETTINGS", "durable_producer_settings"]
@@ -31,7 +31,14 @@ DURABILITY_SETTINGS = {"acks": "all", "enable.idempotence": True}
 def durable_producer_settings(conf: dict[str, Any]) -> dict[str, Any]:
     """``conf`` with :data:`DURABILITY_SETTINGS` forced on top: every producer that writes a record
     the at-least-once promise depends on (retry hand-off, dead letters, ``dlq redrive``) is built
-    from this, so none of them can be weakened by the user's ``kafka.producer`` passthrough."""
+    from this, so none of them can be weakened by the user's ``kafka.producer`` passthrough.
+
+    Raises :class:`~processor.errors.KafkaSettingsError` for ``transactional.id``: these producers
+    are idempotent, not transactional (they never begin a transaction), and a transactional one
+    refuses every record, so the first hand-off stopped ``run`` (a newcomer's finding)."""
+    if "transactional.id" in conf:
+        raise KafkaSettingsError("kafka producer settings (kafka.client, kafka.producer): transactional.id is not "
+                                 "supported: the processor's producers are idempotent, not transactional")
     return {**conf, **DURABILITY_SETTINGS}
 
 

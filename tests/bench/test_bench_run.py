@@ -110,23 +110,16 @@ def test_a_run_too_short_for_a_steady_window_still_has_every_figure() -> None:
     assert "nan" in "\n".join(run.render_runs([r], []))
 
 
-def test_a_tenth_inside_one_sampling_interval_gets_that_intervals_rate() -> None:
-    """A newcomer saw ``nan`` in "by tenth" on a 20,000-event run, which read like a failure."""
-    from bench.analysis import Sample, rate_by_decile
+def test_the_tenths_are_timed_by_the_arrivals_of_their_requests() -> None:
+    """Newcomers saw ``nan`` in "by tenth", then a last tenth at half the rate of a constant run:
+    the 0.25 s samples could not say when a tenth began or ended. The stub's arrivals can."""
+    from bench.analysis import rate_by_decile
 
-    # 1,000 requests: the first 500 in 0.5 s, then all the rest within one 0.25 s sample
-    samples = [Sample(0.0, 0, 0.0, 0.0), Sample(0.25, 250, 0.1, 0.0), Sample(0.5, 500, 0.2, 0.0),
-               Sample(0.75, 1000, 0.3, 0.0)]
-    rates = rate_by_decile(samples, 1000)
-    assert rates == [1000] * 5 + [2000] * 5, rates  # no nan
-
-
-def test_a_tenth_is_timed_from_when_its_first_request_came_not_from_a_sample() -> None:
-    """Measured sample to sample, the last tenth of this run spanned 12 requests in 0.25 s
-    (48 events/s, a newcomer's finding); interpolated, it is the ~4,000/s of its straggling tail."""
-    from bench.analysis import Sample, rate_by_decile
-
-    counts = [0, 0, 1000, 3500, 6200, 8900, 11500, 14200, 17900, 19988, 20000, 20000]
-    rates = rate_by_decile([Sample(i * 0.25, c, 0.0, 0.0) for i, c in enumerate(counts)], 20000)
-    assert 4000 <= rates[-1] <= 4200 and all(10000 <= r <= 15000 for r in rates[1:-1]), rates
-    assert all(r != r for r in rate_by_decile([Sample(0.0, 5, 0.0, 0.0)], 10))  # one sample: nan, not a guess
+    constant = [i / 10_000 for i in range(20_000)]  # 10,000 requests/s throughout
+    assert rate_by_decile(constant, 20_000) == [10_000] * 10
+    tail = constant[:19_000] + [1.9 + i / 1_000 for i in range(1_000)]  # the last 1,000 at 1,000/s
+    rates = rate_by_decile(tail, 20_000)
+    assert rates[:9] == [10_000] * 9 and 1_800 <= rates[9] <= 1_850, rates  # 2,000 in 0.1 + 1 s
+    short = rate_by_decile(constant[:15_000], 20_000)  # a run that never reached its total
+    assert short[:7] == [10_000] * 7 and all(r != r for r in short[8:]), short
+    assert all(r != r for r in rate_by_decile([], 10))

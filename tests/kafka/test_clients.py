@@ -33,3 +33,17 @@ def test_settings_librdkafka_takes_pass() -> None:
     check_client_settings({**BOOT, "group.id": "g", "fetch.queue.backoff.ms": 20}, {**BOOT, "linger.ms": 5})
     new_consumer({**BOOT, "group.id": "g"}).close()
     new_producer(BOOT).flush(0)
+
+
+@pytest.mark.parametrize(("producer", "words"), [
+    ({"error_cb": "oops"}, "expected error_cb property as a callable function"),  # confluent-kafka's TypeError
+    ({"transactional.id": "tx"}, "transactional.id is not supported"),  # accepted, then every record refused
+])
+def test_settings_refused_before_librdkafka_or_only_when_producing_are_configuration_errors(
+        producer: dict, words: str) -> None:
+    """Newcomers' findings: a callback property that is not a function was a TypeError traceback
+    in every command; a transactional producer passed every check, then stopped `run`."""
+    from processor.kafka.producer import client_settings
+
+    with pytest.raises(KafkaSettingsError, match=words):
+        check_client_settings({**BOOT, "group.id": "g"}, client_settings({**BOOT, **producer}))
