@@ -175,8 +175,8 @@ class _Connection(asyncio.Protocol):
     would be a Python call per answer (Voucherify sends about ten) that a success never needs.
     """
 
-    __slots__ = ("_pool", "_transport", "_parser", "_waiter", "_kept", "_kept_len", "_keep_until", "_head_done",
-                 "_answering", "closed", "deadline", "idle_since", "reused")
+    __slots__ = ("_pool", "_transport", "_parser", "_waiter", "_kept", "_kept_len", "_keep_until", "_status",
+                 "_head_done", "_answering", "closed", "deadline", "idle_since", "reused")
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
@@ -186,6 +186,7 @@ class _Connection(asyncio.Protocol):
         self._kept: list[bytes] = []  # the answer's bytes so far (with any interim answer before it)
         self._kept_len = 0
         self._keep_until: float = _KEEP_ALL  # _kept_len from which bytes are no longer kept
+        self._status = 0  # the current answer's, from its head
         self._head_done = False
         self._answering = False  # a byte of the current request's answer has arrived
         self.reused = False  # it served a request before this one
@@ -243,13 +244,13 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._head_done = True
-        status = self._parser.get_status_code()
+        self._status = status = self._parser.get_status_code()  # read once per answer
         if status >= 200:  # the final answer's head is kept whole; of its body, what an error message needs
             self._keep_until = self._kept_len + MAX_BODY_BYTES if status >= 300 else 0
 
     def on_message_complete(self) -> None:
         parser = self._parser
-        status = parser.get_status_code()
+        status = self._status  # (a message completes only after its head did)
         self._head_done = False
         if status < 200:  # an interim answer (100 Continue, 103 Early Hints): the real one follows
             return  # (its bytes stay kept: the real answer's may have come in the same read)
